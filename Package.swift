@@ -1,0 +1,55 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Settings every Swift target shares: Swift 6 language mode (strict concurrency) plus the
+/// upcoming features the model codebases enable. Feature names are case-sensitive.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
+    .enableUpcomingFeature("InferIsolatedConformances"),
+]
+
+let package = Package(
+    name: "swift-durable",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "DurableLog", targets: ["DurableLog"]),
+        .library(name: "DurableCLI", targets: ["DurableCLI"]),
+        .executable(name: "durable", targets: ["durable"]),
+        .executable(name: "durable-bench", targets: ["durable-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]
+        ),
+        .target(name: "CDurableLinux", cSettings: [.define("_GNU_SOURCE")]),
+        .target(
+            name: "DurableLog",
+            dependencies: ["CZstd", "CDurableLinux"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "DurableCLI",
+            dependencies: [
+                "DurableLog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "durable", dependencies: ["DurableCLI"], swiftSettings: strict),
+        .executableTarget(name: "durable-bench", dependencies: ["DurableLog"], swiftSettings: strict),
+        // Child process driven by the crash and lock tests (appends in a loop, holds leases).
+        .executableTarget(name: "DurableTestHelper", dependencies: ["DurableLog"], swiftSettings: strict),
+        .testTarget(
+            name: "DurableLogTests",
+            dependencies: ["DurableLog", "DurableCLI", "DurableTestHelper"],
+            swiftSettings: strict
+        ),
+    ]
+)

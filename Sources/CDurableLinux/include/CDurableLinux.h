@@ -1,0 +1,35 @@
+// The few Linux facilities Glibc does not expose to Swift (they sit behind _GNU_SOURCE),
+// plus a hardware-accelerated CRC32C. Nothing else belongs here.
+#ifndef CDURABLE_LINUX_H
+#define CDURABLE_LINUX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/// Takes an open-file-description lock on [start, start+len) of `fd`.
+/// `exclusive` selects a write lock, otherwise a read lock; `wait` blocks until granted.
+/// Returns 0, or -1 with errno set (EAGAIN when the range is held by another description).
+int durable_ofd_lock(int fd, int exclusive, int64_t start, int64_t len, int wait);
+
+/// Releases an open-file-description lock on [start, start+len) of `fd`. Returns 0 or -1/errno.
+int durable_ofd_unlock(int fd, int64_t start, int64_t len);
+
+/// Asks whether another open file description holds a conflicting lock on [start, start+len).
+/// Returns 1 if held, 0 if free, -1 with errno on error. Takes no lock itself.
+int durable_ofd_is_locked(int fd, int64_t start, int64_t len);
+
+/// fallocate(2). Returns 0 or -1 with errno set.
+int durable_fallocate(int fd, int mode, int64_t offset, int64_t len);
+
+/// The filesystem magic (statfs f_type) of the filesystem holding `path`, or -1 with errno set.
+int64_t durable_filesystem_type(const char *path);
+
+/// CRC32C (Castagnoli) of `len` bytes, continuing from `crc` (pass 0 to start).
+/// Uses the SSE4.2 instruction when the CPU has it and a table otherwise.
+uint32_t durable_crc32c(uint32_t crc, const void *buf, size_t len);
+
+/// Whether durable_crc32c uses the hardware instruction on this CPU.
+int durable_crc32c_is_hardware(void);
+
+#endif

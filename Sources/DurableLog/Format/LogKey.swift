@@ -1,0 +1,75 @@
+/// The fixed-length identity of a log: the first 16 bytes of SHA-256 of its name.
+///
+/// Workflow IDs are arbitrary user strings (`../x`, `a/b`, unicode, 10 KB). They never become
+/// paths: the file is named by this key in hex, and the exact ID is stored inside the log.
+public struct LogKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The 16 key bytes.
+    public let bytes: [UInt8]
+
+    /// The longest accepted name, in UTF-8 bytes.
+    public static let maxNameLength = 64 * 1024
+
+    /// Derives the key of a workflow ID (or other user-supplied name), validating it.
+    ///
+    /// - Throws: ``StorageError/Code/invalidName`` if the name is empty, contains NUL, or is
+    ///   longer than ``maxNameLength`` bytes.
+    public init(name: String) throws(StorageError) {
+        try Self.validate(name)
+        bytes = Array(SHA256.hash(Array(name.utf8)).prefix(16))
+    }
+
+    /// Wraps 16 raw key bytes (as read from a file header or index).
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == 16 else { return nil }
+        self.bytes = bytes
+    }
+
+    /// Parses the 32-character hex form used in file names.
+    public init?(hex: String) {
+        let utf8 = Array(hex.utf8)
+        guard utf8.count == 32 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(16)
+        for i in stride(from: 0, to: 32, by: 2) {
+            guard let hi = Self.nibble(utf8[i]), let lo = Self.nibble(utf8[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+        }
+        bytes = out
+    }
+
+    /// Checks that `name` may be used as a workflow ID or other stored name.
+    public static func validate(_ name: String) throws(StorageError) {
+        if name.isEmpty { throw StorageError(.invalidName, "a workflow ID must not be empty") }
+        if name.utf8.contains(0) { throw StorageError(.invalidName, "a workflow ID must not contain a NUL character") }
+        if name.utf8.count > maxNameLength {
+            throw StorageError(.invalidName, "a workflow ID must be at most \(maxNameLength) bytes, got \(name.utf8.count)")
+        }
+    }
+
+    /// The lowercase hex form (32 characters).
+    public var hex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The shard directory name (first byte in hex).
+    public var shard: String { String(hex.prefix(2)) }
+
+    public var description: String { hex }
+
+    public static func < (lhs: LogKey, rhs: LogKey) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import Synchronization
+
+/// The fail-stop durability policy shared by everything one ``LogStore`` writes.
+///
+/// `fdatasync` and `fsync` are the only calls that make data durable. If one fails, Linux may
+/// already have marked the unwritten pages clean, so a retry could "succeed" over lost data
+/// (the 2018 PostgreSQL fsyncgate lesson). The first failure therefore poisons the store:
+/// every waiting and every later append fails with ``StorageError/Code/durabilityLost`` and
+/// nothing is acknowledged again until the process restarts and re-reads its logs.
+final class Durability: Sendable {
+    /// Replaces the real sync call in fault-injection tests; returns an errno or 0.
+    typealias SyncFunction = @Sendable (_ fd: Int32, _ path: String) -> Int32
+
+    private let failure = Mutex<StorageError?>(nil)
+    private let syncFunction: SyncFunction?
+
+    init(syncFunction: SyncFunction?) {
+        self.syncFunction = syncFunction
+    }
+
+    /// The error that poisoned the store, if any.
+    var fatalError: StorageError? { failure.withLock { $0 } }
+
+    /// Throws if the store has been poisoned.
+    func checkHealthy() throws(StorageError) {
+        if let error = fatalError { throw error }
+    }
+
+    /// `fdatasync(fd)`; on failure poisons the store and throws.
+    func dataSync(_ fd: Int32, path: String) throws(StorageError) {
+        try checkHealthy()
+        let code = syncFunction?(fd, path) ?? SystemCall.dataSync(fd)
+        if code != 0 { throw poison("fdatasync", path: path, errno: code) }
+    }
+
+    /// `fsync` of a directory, making names created in it durable; poisons the store on failure.
+    func syncDirectory(_ path: String) throws(StorageError) {
+        try checkHealthy()
+        let fd = try SystemCall.open(path, O_RDONLY_DIRECTORY)
+        defer { SystemCall.close(fd) }
+        let code = syncFunction?(fd, path) ?? SystemCall.fullSync(fd)
+        if code != 0 { throw poison("fsync of directory", path: path, errno: code) }
+    }
+
+    private func poison(_ operation: String, path: String, errno: Int32) -> StorageError {
+        let error = StorageError(
+            .durabilityLost,
+            "\(operation) failed; durability can no longer be guaranteed, so this store acknowledges nothing "
+                + "further. Restart the process: recovery re-reads the logs from disk",
+            path: path, errno: errno)
+        return failure.withLock { current in
+            if let current { return current }
+            current = error
+            return error
+        }
+    }
+}

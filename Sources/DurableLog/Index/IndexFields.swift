@@ -1,0 +1,205 @@
+/// The listing fields of a workflow, as kept by the index.
+///
+/// Used two ways: as a *delta* (only the fields that change are set; written as an
+/// ``RecordType/indexUpdate`` record to the workflow's log and then to the index log) and as
+/// the accumulated state of an ``IndexEntry`` (the fold of every delta in log order).
+/// Field names and meanings follow DBOS's `workflow_status` table.
+public struct IndexFields: Sendable, Equatable {
+    /// The workflow ID (set by the first delta of every log).
+    public var workflowID: String?
+    /// The status.
+    public var status: WorkflowStatus?
+    /// The registered workflow name.
+    public var name: String?
+    /// The queue it was enqueued on.
+    public var queueName: String?
+    /// The application version that started it (recovery is pinned to it).
+    public var applicationVersion: String?
+    /// The executor currently (or last) running it.
+    public var executorID: String?
+    /// Creation time, Unix ms.
+    public var createdAt: Int64?
+    /// Last status change, Unix ms.
+    public var updatedAt: Int64?
+    /// When it was dequeued and started, Unix ms.
+    public var startedAt: Int64?
+    /// The parent workflow, for child workflows.
+    public var parentWorkflowID: String?
+    /// How many times it has been started or recovered.
+    public var recoveryAttempts: Int64?
+    /// Queue priority (lower runs first; 0 means none).
+    public var priority: Int64?
+    /// Queue deduplication ID.
+    public var deduplicationID: String?
+    /// Queue partition key.
+    public var partitionKey: String?
+    /// Timeout in ms (relative, from start).
+    public var timeoutMilliseconds: Int64?
+    /// Absolute deadline, Unix ms.
+    public var deadline: Int64?
+    /// Delayed start time, Unix ms.
+    public var delayUntil: Int64?
+    /// The workflow this one was forked from.
+    public var forkedFrom: String?
+    /// Why the log is quarantined, if it is.
+    public var corruption: String?
+    /// Anything else a higher layer wants listed (for example an error's name). Merged key by key.
+    public var attributes: [String: String] = [:]
+
+    /// Creates an empty delta.
+    public init() {}
+
+    /// Applies `delta` on top of these fields: every field the delta sets wins.
+    public mutating func apply(_ delta: IndexFields) {
+        func take<T>(_ mine: inout T?, _ theirs: T?) { if let theirs { mine = theirs } }
+        take(&workflowID, delta.workflowID)
+        take(&status, delta.status)
+        take(&name, delta.name)
+        take(&queueName, delta.queueName)
+        take(&applicationVersion, delta.applicationVersion)
+        take(&executorID, delta.executorID)
+        take(&createdAt, delta.createdAt)
+        take(&updatedAt, delta.updatedAt)
+        take(&startedAt, delta.startedAt)
+        take(&parentWorkflowID, delta.parentWorkflowID)
+        take(&recoveryAttempts, delta.recoveryAttempts)
+        take(&priority, delta.priority)
+        take(&deduplicationID, delta.deduplicationID)
+        take(&partitionKey, delta.partitionKey)
+        take(&timeoutMilliseconds, delta.timeoutMilliseconds)
+        take(&deadline, delta.deadline)
+        take(&delayUntil, delta.delayUntil)
+        take(&forkedFrom, delta.forkedFrom)
+        take(&corruption, delta.corruption)
+        attributes.merge(delta.attributes) { _, new in new }
+    }
+}
+
+/// A change to a workflow's index entry.
+public typealias IndexDelta = IndexFields
+
+extension IndexFields {
+    // Wire format: a sequence of (varint key, value) pairs, protobuf-style. key = tag << 1 | kind,
+    // kind 0 = zigzag varint, kind 1 = length-prefixed bytes. Unknown tags are skipped, so later
+    // versions may add fields. Tags are forever: never reuse one.
+    private enum Tag: UInt64 {
+        case workflowID = 1, status, name, queueName, applicationVersion, executorID, createdAt, updatedAt
+        case startedAt, parentWorkflowID, recoveryAttempts, priority, deduplicationID, partitionKey
+        case timeoutMilliseconds, deadline, delayUntil, forkedFrom, corruption, attribute
+    }
+
+    /// The binary encoding of these fields.
+    public func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: 64)
+        func string(_ tag: Tag, _ value: String?) {
+            guard let value else { return }
+            w.varint(tag.rawValue << 1 | 1)
+            w.lengthPrefixed(Array(value.utf8))
+        }
+        func int(_ tag: Tag, _ value: Int64?) {
+            guard let value else { return }
+            w.varint(tag.rawValue << 1)
+            w.varint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+        }
+        string(.workflowID, workflowID)
+        string(.status, status?.rawValue)
+        string(.name, name)
+        string(.queueName, queueName)
+        string(.applicationVersion, applicationVersion)
+        string(.executorID, executorID)
+        int(.createdAt, createdAt)
+        int(.updatedAt, updatedAt)
+        int(.startedAt, startedAt)
+        string(.parentWorkflowID, parentWorkflowID)
+        int(.recoveryAttempts, recoveryAttempts)
+        int(.priority, priority)
+        string(.deduplicationID, deduplicationID)
+        string(.partitionKey, partitionKey)
+        int(.timeoutMilliseconds, timeoutMilliseconds)
+        int(.deadline, deadline)
+        int(.delayUntil, delayUntil)
+        string(.forkedFrom, forkedFrom)
+        string(.corruption, corruption)
+        for (key, value) in attributes.sorted(by: { $0.key < $1.key }) {
+            var pair = ByteWriter()
+            pair.lengthPrefixed(Array(key.utf8))
+            pair.lengthPrefixed(Array(value.utf8))
+            w.varint(Tag.attribute.rawValue << 1 | 1)
+            w.lengthPrefixed(pair.bytes)
+        }
+        return w.bytes
+    }
+
+    /// Decodes fields written by ``encoded()``; `nil` if the bytes are malformed.
+    public init?(decoding bytes: ArraySlice<UInt8>) {
+        self.init()
+        var r = ByteReader(bytes)
+        while !r.isAtEnd {
+            guard let key = r.varint() else { return nil }
+            let tag = Tag(rawValue: key >> 1)
+            if key & 1 == 1 {
+                guard let raw = r.lengthPrefixed() else { return nil }
+                let text = String(decoding: raw, as: UTF8.self)
+                switch tag {
+                case .workflowID: workflowID = text
+                case .status: status = WorkflowStatus(rawValue: text)
+                case .name: name = text
+                case .queueName: queueName = text
+                case .applicationVersion: applicationVersion = text
+                case .executorID: executorID = text
+                case .parentWorkflowID: parentWorkflowID = text
+                case .deduplicationID: deduplicationID = text
+                case .partitionKey: partitionKey = text
+                case .forkedFrom: forkedFrom = text
+                case .corruption: corruption = text
+                case .attribute:
+                    var pair = ByteReader(raw)
+                    guard let k = pair.lengthPrefixed(), let v = pair.lengthPrefixed() else { return nil }
+                    attributes[String(decoding: k, as: UTF8.self)] = String(decoding: v, as: UTF8.self)
+                default: break  // unknown or mistyped tag: skip
+                }
+            } else {
+                guard let raw = r.varint() else { return nil }
+                let value = Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)
+                switch tag {
+                case .createdAt: createdAt = value
+                case .updatedAt: updatedAt = value
+                case .startedAt: startedAt = value
+                case .recoveryAttempts: recoveryAttempts = value
+                case .priority: priority = value
+                case .timeoutMilliseconds: timeoutMilliseconds = value
+                case .deadline: deadline = value
+                case .delayUntil: delayUntil = value
+                default: break
+                }
+            }
+        }
+    }
+
+    /// Decodes fields from a byte array.
+    public init?(decoding bytes: [UInt8]) { self.init(decoding: bytes[...]) }
+}
+
+/// One workflow as the index knows it.
+public struct IndexEntry: Sendable, Equatable {
+    /// The log's key.
+    public var key: LogKey
+    /// The accumulated fields.
+    public var fields: IndexFields
+    /// The sequence number, in the workflow's own log, of the last index update applied.
+    public var logSeq: UInt64
+
+    /// Creates an entry.
+    public init(key: LogKey, fields: IndexFields = IndexFields(), logSeq: UInt64 = 0) {
+        self.key = key
+        self.fields = fields
+        self.logSeq = logSeq
+    }
+
+    /// The workflow ID (empty only for a log whose first record was lost).
+    public var workflowID: String { fields.workflowID ?? "" }
+    /// The status (`PENDING` until a delta says otherwise).
+    public var status: WorkflowStatus { fields.status ?? .pending }
+    /// Whether the log is quarantined.
+    public var isQuarantined: Bool { fields.corruption != nil }
+}

@@ -1,0 +1,326 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Synchronization
+
+/// Workflow ID → status, name, timestamps, queue and the other listing fields, for every log.
+///
+/// An immutable snapshot plus an append-only delta log, both in the log framing, named by a
+/// generation in `CURRENT` (LevelDB's MANIFEST pattern). Every process keeps the whole map in
+/// memory and reads other processes' deltas from the end of the log; appends from all
+/// processes are serialised by an OFD lock on `append.lock` and group-committed within each
+/// process. The index is derived: the logs are the truth, and ``LogStore/rebuildIndex()``
+/// recreates it from them with identical content.
+public final class WorkflowIndex: Sendable {
+    typealias Item = (key: LogKey, seq: UInt64, delta: IndexDelta)
+    typealias Completion = @Sendable (Result<Void, StorageError>) -> Void
+
+    let directory: String
+    private let io: IOThreads
+    private let durability: Durability
+    private let codec: PayloadCodec
+    private let lockFD: Int32
+    private let state: Mutex<State>
+
+    private struct OpenLog {
+        var fd: Int32
+        var path: String
+        var salt: UInt64
+        var end: Int
+        var lastSeq: UInt64
+    }
+
+    private struct State {
+        var entries: [LogKey: IndexEntry] = [:]
+        var generation: UInt64 = 0
+        var log: OpenLog?
+        var damage: String?
+        var pending: [(items: [Item], completion: Completion)] = []
+        var flushScheduled = false
+    }
+
+    init(directory: String, io: IOThreads, durability: Durability, codec: PayloadCodec, writable: Bool) throws(StorageError) {
+        self.directory = directory
+        self.io = io
+        self.durability = durability
+        self.codec = codec
+        lockFD = try SystemCall.open(IndexFiles.appendLock(directory), O_RDWR | O_CREAT)
+        state = Mutex(State())
+        if !SystemCall.exists(IndexFiles.current(directory)) {
+            try withAppendLock { () throws(StorageError) in
+                if !SystemCall.exists(IndexFiles.current(directory)) {
+                    try publishGeneration(1, entries: [])
+                }
+            }
+        }
+        try state.withLock { (s) throws(StorageError) in try reload(&s) }
+    }
+
+    deinit {
+        state.withLock { s in if let log = s.log { SystemCall.close(log.fd) } }
+        SystemCall.close(lockFD)
+    }
+
+    // MARK: Queries
+
+    /// The entry for `key`, if the index knows the log.
+    public func entry(for key: LogKey) -> IndexEntry? { state.withLock { $0.entries[key] } }
+
+    /// The entry for workflow `id`, if any.
+    public func entry(forWorkflowID id: String) -> IndexEntry? {
+        guard let key = try? LogKey(name: id) else { return nil }
+        return entry(for: key)
+    }
+
+    /// Every entry, sorted by key (a stable order for comparisons and listings).
+    public func allEntries() -> [IndexEntry] {
+        state.withLock { Array($0.entries.values) }.sorted { $0.key < $1.key }
+    }
+
+    /// The number of entries.
+    public var count: Int { state.withLock { $0.entries.count } }
+
+    /// The current generation (bumped by each rebuild or compaction).
+    public var generation: UInt64 { state.withLock { $0.generation } }
+
+    /// Damage found in the index files when they were loaded, if any (rebuild to repair it).
+    public var damage: String? { state.withLock { $0.damage } }
+
+    /// Reads what other processes appended since the last look (and follows a new generation).
+    /// Takes no lock. Blocks on file I/O.
+    public func refresh() throws(StorageError) {
+        let generation = try readCurrent()
+        try state.withLock { (s) throws(StorageError) in
+            if generation != s.generation { try reload(&s) } else { try readTail(&s, repair: false) }
+        }
+    }
+
+    // MARK: Appending
+
+    /// Appends deltas and returns once they are durable in the index log.
+    func record(_ items: [Item]) async throws(StorageError) {
+        if items.isEmpty { return }
+        let result: Result<Void, StorageError> = await withCheckedContinuation { continuation in
+            enqueue(items) { continuation.resume(returning: $0) }
+        }
+        try result.get()
+    }
+
+    /// Queues deltas for the next group commit and calls `completion` once they are durable.
+    func enqueue(_ items: [Item], completion: @escaping Completion) {
+        let schedule = state.withLock { s in
+            s.pending.append((items, completion))
+            if s.flushScheduled { return false }
+            s.flushScheduled = true
+            return true
+        }
+        if schedule { io.submit { self.flush() } }
+    }
+
+    private func flush() {
+        let batch = state.withLock { s in
+            defer { s.pending = [] }
+            return s.pending
+        }
+        var result: Result<Void, StorageError> = .success(())
+        do throws(StorageError) {
+            try durability.checkHealthy()
+            let (fd, path) = try withAppendLock { () throws(StorageError) -> (Int32, String) in
+                let generation = try readCurrent()
+                return try state.withLock { (s) throws(StorageError) -> (Int32, String) in
+                    if generation != s.generation { try reload(&s) } else { try readTail(&s, repair: true) }
+                    guard var log = s.log else { throw StorageError(.closed, "the index log is not open", path: directory) }
+                    var bytes: [UInt8] = []
+                    for (key, seq, delta) in batch.flatMap(\.items) {
+                        let payload = IndexFiles.encodeLogRecord(key: key, seq: seq, delta: delta)
+                        let stored = try codec.encode(payload, compress: true, dictionaryID: 0)
+                        log.lastSeq += 1
+                        RecordFrame.encode(
+                            into: &bytes, salt: log.salt, seq: log.lastSeq, type: RecordType.indexUpdate.rawValue,
+                            codec: stored.codec, dictionaryID: 0, rawLength: payload.count, stored: stored.stored)
+                        s.entries[key, default: IndexEntry(key: key)].apply(delta, seq: seq)
+                    }
+                    do throws(StorageError) {
+                        try SystemCall.write(log.fd, bytes, at: log.end, path: log.path)
+                    } catch {
+                        try? SystemCall.truncate(log.fd, to: log.end, path: log.path)
+                        try reload(&s)  // drop the deltas applied above
+                        throw error
+                    }
+                    log.end += bytes.count
+                    s.log = log
+                    return (log.fd, log.path)
+                }
+            }
+            // The sync runs outside the lock; it also flushes other processes' earlier records.
+            try durability.dataSync(fd, path: path)
+        } catch {
+            result = .failure(error)
+        }
+        let reschedule = state.withLock { s in
+            if s.pending.isEmpty {
+                s.flushScheduled = false
+                return false
+            }
+            return true
+        }
+        if reschedule { io.submit { self.flush() } }
+        for (_, completion) in batch { completion(result) }
+    }
+
+    // MARK: Rebuild
+
+    /// Replaces the index with `entries` as a new generation (snapshot plus empty log).
+    func replace(with entries: [IndexEntry]) throws(StorageError) {
+        try withAppendLock { () throws(StorageError) in
+            let next = max(try readCurrent(), generation) + 1
+            try publishGeneration(next, entries: entries)
+            try state.withLock { (s) throws(StorageError) in try reload(&s) }
+        }
+        for name in try SystemCall.listDirectory(directory) {
+            let stale = (name.hasPrefix("snap-") || name.hasPrefix("log-"))
+                && !name.hasPrefix("snap-\(generation).") && !name.hasPrefix("log-\(generation).")
+            if stale { try? SystemCall.unlink("\(directory)/\(name)") }
+        }
+    }
+
+    // MARK: Files
+
+    private func withAppendLock<T>(_ body: () throws(StorageError) -> T) throws(StorageError) -> T {
+        try FileLock.exclusive(lockFD, path: IndexFiles.appendLock(directory))
+        defer { FileLock.unlock(lockFD) }
+        return try body()
+    }
+
+    private func readCurrent() throws(StorageError) -> UInt64 {
+        let path = IndexFiles.current(directory)
+        let fd = try SystemCall.open(path, O_RDONLY_FLAG)
+        defer { SystemCall.close(fd) }
+        guard let generation = IndexFiles.decodeCurrent(try SystemCall.readAll(fd, path: path)) else {
+            throw StorageError(.corrupted, "the index's CURRENT file is damaged; run `durable index rebuild`", path: path)
+        }
+        return generation
+    }
+
+    /// Writes snapshot and empty log of `generation`, then points CURRENT at them. Holds the append lock.
+    private func publishGeneration(_ generation: UInt64, entries: [IndexEntry]) throws(StorageError) {
+        let sorted = entries.sorted { $0.key < $1.key }
+        let snapshotHeader = FileHeader(
+            kind: .indexSnapshot, salt: UInt64.random(in: 1...UInt64.max), key: [], createdAt: SystemCall.nowMilliseconds())
+        var snapshot = snapshotHeader.encoded()
+        var seq: UInt64 = 0
+        for start in stride(from: 0, to: sorted.count, by: IndexFiles.batchSize) {
+            let payload = IndexFiles.encodeEntries(sorted[start..<min(start + IndexFiles.batchSize, sorted.count)])
+            let stored = try codec.encode(payload, compress: true, dictionaryID: 0)
+            seq += 1
+            RecordFrame.encode(
+                into: &snapshot, salt: snapshotHeader.salt, seq: seq, type: IndexFiles.snapshotBatch, codec: stored.codec,
+                dictionaryID: 0, rawLength: payload.count, stored: stored.stored)
+        }
+        var footer = ByteWriter()
+        footer.varint(UInt64(sorted.count))
+        RecordFrame.encode(
+            into: &snapshot, salt: snapshotHeader.salt, seq: seq + 1, type: IndexFiles.snapshotFooter, codec: .raw,
+            dictionaryID: 0, rawLength: footer.bytes.count, stored: footer.bytes)
+        let logHeader = FileHeader(
+            kind: .indexLog, salt: UInt64.random(in: 1...UInt64.max), key: [], createdAt: SystemCall.nowMilliseconds())
+        try writeAtomically(IndexFiles.snapshot(directory, generation), snapshot)
+        try writeAtomically(IndexFiles.log(directory, generation), logHeader.encoded())
+        try writeAtomically(IndexFiles.current(directory), IndexFiles.encodeCurrent(generation: generation))
+        try durability.syncDirectory(directory)
+    }
+
+    /// temp file + fdatasync + rename (the directory fsync follows in the caller).
+    private func writeAtomically(_ path: String, _ bytes: [UInt8]) throws(StorageError) {
+        let temporary = "\(path).tmp.\(getpid())"
+        let fd = try SystemCall.open(temporary, O_RDWR | O_CREAT | O_TRUNC)
+        defer { SystemCall.close(fd) }
+        try SystemCall.write(fd, bytes, at: 0, path: temporary)
+        try durability.dataSync(fd, path: temporary)
+        try SystemCall.rename(temporary, path)
+    }
+
+    /// Loads CURRENT's generation from scratch: snapshot, then the whole log.
+    private func reload(_ s: inout State) throws(StorageError) {
+        let generation = try readCurrent()
+        var entries: [LogKey: IndexEntry] = [:]
+        var damage: String?
+        let snapshotPath = IndexFiles.snapshot(directory, generation)
+        if SystemCall.exists(snapshotPath) {
+            let fd = try SystemCall.open(snapshotPath, O_RDONLY_FLAG)
+            defer { SystemCall.close(fd) }
+            let scan = LogScanner.scan(try SystemCall.readAll(fd, path: snapshotPath), expectedKind: .indexSnapshot)
+            var footerCount: UInt64?
+            for frame in scan.frames {
+                let payload = try codec.decode(frame, path: snapshotPath)
+                if frame.type == IndexFiles.snapshotFooter {
+                    var r = ByteReader(payload)
+                    footerCount = r.varint()
+                } else if let batch = IndexFiles.decodeEntries(payload) {
+                    for entry in batch { entries[entry.key] = entry }
+                }
+            }
+            if !scan.isClean || footerCount != UInt64(entries.count) {
+                damage = "the index snapshot \(snapshotPath) is damaged"
+            }
+        }
+        if let old = s.log { SystemCall.close(old.fd) }
+        let logPath = IndexFiles.log(directory, generation)
+        let fd = try SystemCall.open(logPath, O_RDWR_FLAG)
+        s.log = OpenLog(fd: fd, path: logPath, salt: 0, end: 0, lastSeq: 0)
+        s.entries = entries
+        s.generation = generation
+        s.damage = damage
+        try readTail(&s, repair: false)
+    }
+
+    /// Applies records appended to the index log since `s.log.end`. With `repair` (append lock
+    /// held) a torn tail is cut off: the writer that left it is dead, or it would hold the lock.
+    private func readTail(_ s: inout State, repair: Bool) throws(StorageError) {
+        guard var log = s.log else { return }
+        let size = try SystemCall.fileSize(log.fd, path: log.path)
+        if size <= log.end && log.end > 0 { return }
+        let bytes: [UInt8]
+        var base = log.end
+        if log.end == 0 {
+            bytes = try SystemCall.read(log.fd, count: size, at: 0, path: log.path)
+            guard case .success(let header) = FileHeader.decode(bytes[...]), header.kind == .indexLog else {
+                s.damage = "the index log \(log.path) has a damaged header"
+                return
+            }
+            log.salt = header.salt
+            base = 0
+            log.end = LogFormat.fileHeaderSize
+        } else {
+            bytes = try SystemCall.read(log.fd, count: size - log.end, at: log.end, path: log.path)
+        }
+        var position = log.end - base
+        while let frame = RecordFrame.parse(bytes, at: position, salt: log.salt, minimumSeq: log.lastSeq + 1),
+            frame.seq == log.lastSeq + 1
+        {
+            let payload = try codec.decode(frame, path: log.path)
+            if let (key, seq, delta) = IndexFiles.decodeLogRecord(payload) {
+                s.entries[key, default: IndexEntry(key: key)].apply(delta, seq: seq)
+            }
+            log.lastSeq = frame.seq
+            position += frame.footprint
+        }
+        log.end = base + position
+        s.log = log
+        if log.end < size && !bytes[position...].allSatisfy({ $0 == 0 }) {
+            let damaged = stride(from: position + LogFormat.alignment, to: bytes.count, by: LogFormat.alignment).contains {
+                RecordFrame.parse(bytes, at: $0, salt: log.salt, minimumSeq: log.lastSeq + 1) != nil
+            }
+            if damaged {
+                s.damage = "the index log \(log.path) is damaged at offset \(log.end)"
+                if repair {
+                    throw StorageError(.corrupted, "the index log is damaged; run `durable index rebuild`", path: log.path)
+                }
+            } else if repair {
+                try SystemCall.truncate(log.fd, to: log.end, path: log.path)
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+extension LogStore {
+    /// The index entry every log implies: the fold of its index updates, plus the reason it is
+    /// quarantined if it is corrupted. Reads the log without a lock.
+    func derivedEntry(for key: LogKey) throws(StorageError) -> IndexEntry {
+        let contents = try readLog(key: key)
+        var entry = IndexEntry(key: key)
+        for record in contents.records where record.type == .indexUpdate {
+            if let delta = IndexDelta(decoding: record.payload) { entry.apply(delta, seq: record.seq) }
+        }
+        if case .corrupted(let reason) = contents.outcome {
+            var quarantine = IndexDelta()
+            quarantine.corruption = reason
+            entry.apply(quarantine, seq: 0)
+        }
+        return entry
+    }
+
+    /// Recreates the index from the logs alone (`durable index rebuild`): reads every log,
+    /// folds its index updates, and publishes the result as a new generation.
+    ///
+    /// - Returns: the number of logs indexed.
+    @discardableResult
+    public func rebuildIndex() throws(StorageError) -> Int {
+        var entries: [IndexEntry] = []
+        for key in try allLogKeys() {
+            do throws(StorageError) {
+                entries.append(try derivedEntry(for: key))
+            } catch where error.code == .notFound {
+                continue  // deleted between listing and reading
+            }
+        }
+        try index.replace(with: entries)
+        return entries.count
+    }
+
+    /// Brings the index up to date with the logs after a crash between a log append and its
+    /// index append: replays newer index updates of every unfinished workflow, and (with
+    /// `sweepOrphans`) adopts logs the index has never seen.
+    ///
+    /// - Returns: the number of entries that changed.
+    @discardableResult
+    public func reconcileIndex(sweepOrphans: Bool = true) async throws(StorageError) -> Int {
+        try index.refresh()
+        var keys = index.allEntries().filter { !$0.status.isTerminal && !$0.isQuarantined }.map(\.key)
+        if sweepOrphans {
+            let known = Set(index.allEntries().map(\.key))
+            keys += try allLogKeys().filter { !known.contains($0) }
+        }
+        var items: [WorkflowIndex.Item] = []
+        for key in keys {
+            let current = index.entry(for: key)
+            guard let derived = try? derivedEntry(for: key), derived != current else { continue }
+            let contents = try readLog(key: key)
+            for record in contents.records where record.type == .indexUpdate && record.seq > (current?.logSeq ?? 0) {
+                if let delta = IndexDelta(decoding: record.payload) { items.append((key, record.seq, delta)) }
+            }
+            if let corruption = derived.fields.corruption, current?.fields.corruption != corruption {
+                var quarantine = IndexDelta()
+                quarantine.corruption = corruption
+                items.append((key, 0, quarantine))
+            }
+        }
+        try await index.record(items)
+        return Set(items.map(\.key)).count
+    }
+}

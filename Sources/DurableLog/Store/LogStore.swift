@@ -1,0 +1,325 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Synchronization
+
+/// A data directory of per-workflow logs plus their index: the storage engine's front door.
+///
+/// One `LogStore` per process and directory is the normal shape; several processes may open
+/// the same directory at once. Writers take a log's lease (an OFD lock) before appending;
+/// readers (``readLog(name:)``, the CLI, the exporter) take no lock and see a consistent prefix.
+///
+/// ```swift
+/// let store = try LogStore.open(directory: ".durable")
+/// let log = try await store.createLog(name: "order-42", fields: fields)
+/// try await log.append(RecordDraft(type: RecordType(rawValue: 0x10), payload: bytes))
+/// ```
+public final class LogStore: Sendable {
+    /// How a store behaves.
+    public struct Options: Sendable {
+        /// Compress payloads with zstd (tiny and incompressible ones are stored raw regardless).
+        public var compress = true
+        /// zstd level; 1-3 compress equally well on small records, higher levels cost far more CPU.
+        public var compressionLevel: Int32 = 3
+        /// Dedicated threads for writes and syncs. More threads let more logs flush in parallel.
+        public var ioThreadCount = 16
+        /// Open a directory on a network filesystem anyway (dead owners may then go unnoticed).
+        public var allowNetworkFilesystem = false
+        /// Replaces `fdatasync`/`fsync` for fault-injection tests; returns an errno or 0.
+        var syncFunction: Durability.SyncFunction?
+
+        /// The defaults.
+        public init() {}
+    }
+
+    /// The data directory.
+    public let directory: String
+    /// The workflow index.
+    public let index: WorkflowIndex
+
+    let layout: DataDirectory
+    let io: IOThreads
+    let durability: Durability
+    let codec: PayloadCodec
+    let options: Options
+    private let activeDictionary = Atomic<UInt16>(0)
+
+    private init(layout: DataDirectory, options: Options, io: IOThreads, durability: Durability) throws(StorageError) {
+        self.layout = layout
+        self.directory = layout.path
+        self.options = options
+        self.io = io
+        self.durability = durability
+        let dictionaries = DictionaryStore(directory: layout.dictionariesDirectory, level: options.compressionLevel)
+        codec = PayloadCodec(dictionaries: dictionaries, level: options.compressionLevel)
+        index = try WorkflowIndex(
+            directory: layout.indexDirectory, io: io, durability: durability, codec: codec, writable: true)
+    }
+
+    deinit {
+        io.shutdown()
+    }
+
+    /// Opens (creating if needed) the data directory at `directory`.
+    ///
+    /// Blocks while it creates the layout and loads the index; call it before serving work.
+    ///
+    /// - Throws: ``StorageError/Code/notADataDirectory`` for a non-empty foreign directory,
+    ///   ``StorageError/Code/networkFilesystem`` on NFS/SMB/FUSE, ``StorageError/Code/unsupportedVersion``
+    ///   for a directory written by a newer format.
+    public static func open(directory: String, options: Options = Options()) throws(StorageError) -> LogStore {
+        let durability = Durability(syncFunction: options.syncFunction)
+        let layout = DataDirectory(path: directory)
+        try layout.prepare(allowNetworkFilesystem: options.allowNetworkFilesystem, durability: durability)
+        let io = IOThreads(threadCount: options.ioThreadCount)
+        do {
+            return try LogStore(layout: layout, options: options, io: io, durability: durability)
+        } catch {
+            io.shutdown()
+            throw error
+        }
+    }
+
+    /// The error that stopped this store from acknowledging writes, if an `fsync` ever failed.
+    public var fatalError: StorageError? { durability.fatalError }
+
+    /// The path of the log for `name`.
+    public func logPath(name: String) throws(StorageError) -> String { layout.logPath(try LogKey(name: name)) }
+
+    // MARK: Writing
+
+    /// Creates the log for `name`, holding its lease, with `fields` as its first index update
+    /// followed by `records`; returns once all of it is durable (file, data and directory entry).
+    ///
+    /// - Throws: ``StorageError/Code/alreadyExists`` if a log for `name` exists (workflow IDs are
+    ///   idempotency keys: open the existing one instead), ``StorageError/Code/invalidName``.
+    public func createLog(name: String, fields: IndexFields, records: [RecordDraft] = []) async throws(StorageError)
+        -> LogWriter
+    {
+        let key = try LogKey(name: name)
+        var identity = fields
+        identity.workflowID = name
+        let all = [RecordDraft.indexUpdate(identity)] + records
+        let encoded = try encode(all)
+        let path = layout.logPath(key)
+        let shard = layout.shardDirectory(key)
+        let header = FileHeader(
+            kind: .workflowLog, salt: UInt64.random(in: 1...UInt64.max), key: key.bytes,
+            createdAt: SystemCall.nowMilliseconds())
+        var bytes = header.encoded()
+        for (index, (record, stored)) in zip(all, encoded).enumerated() {
+            RecordFrame.encode(
+                into: &bytes, salt: header.salt, seq: UInt64(index + 1), type: record.type.rawValue, codec: stored.codec,
+                dictionaryID: stored.dictionaryID, rawLength: record.payload.count, stored: stored.stored)
+        }
+        let fileBytes = bytes
+        let fd = try await io.run { [durability] () throws(StorageError) -> Int32 in
+            try durability.checkHealthy()
+            if SystemCall.exists(path) { throw StorageError(.alreadyExists, "a log for this workflow ID exists", path: path) }
+            let temporary = "\(shard)/.\(key.hex).\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp"
+            let fd = try SystemCall.open(temporary, O_CREATE_EXCLUSIVE_RDWR)
+            do throws(StorageError) {
+                guard try FileLock.tryExclusive(fd, path: temporary) else {
+                    throw StorageError(.leaseHeld, "a fresh log file is locked by someone else", path: temporary)
+                }
+                try SystemCall.write(fd, fileBytes, at: 0, path: temporary)
+                try durability.dataSync(fd, path: temporary)
+                // link() publishes the name only if it is free; the lock travels with the inode.
+                try SystemCall.link(temporary, path)
+                try? SystemCall.unlink(temporary)
+                try durability.syncDirectory(shard)
+                return fd
+            } catch {
+                SystemCall.close(fd)
+                try? SystemCall.unlink(temporary)
+                throw error
+            }
+        }
+        let writer = LogWriter(
+            name: name, key: key, path: path, fd: fd, salt: header.salt, store: self, lastSeq: UInt64(all.count),
+            end: fileBytes.count)
+        let deltas = all.enumerated().compactMap { offset, record -> (LogKey, UInt64, IndexDelta)? in
+            guard record.type == .indexUpdate, let delta = IndexDelta(decoding: record.payload) else { return nil }
+            return (key, UInt64(offset + 1), delta)
+        }
+        try await index.record(deltas)
+        return writer
+    }
+
+    /// Opens the existing log for `name` for appending: takes its lease, verifies every record,
+    /// and repairs a torn tail (the cut bytes are kept in `<log>.torn-<ms>`).
+    ///
+    /// - Returns: the writer and the log's verified records.
+    /// - Throws: ``StorageError/Code/leaseHeld`` if another executor holds it,
+    ///   ``StorageError/Code/notFound``, or ``StorageError/Code/corrupted`` (the log is then
+    ///   quarantined in the index and left byte for byte as it was).
+    public func openLog(name: String) async throws(StorageError) -> (writer: LogWriter, records: [LogRecord]) {
+        let key = try LogKey(name: name)
+        let path = layout.logPath(key)
+        let acknowledged = index.entry(for: key)?.logSeq ?? 0
+        enum Opened: Sendable {
+            case ready(fd: Int32, contents: LogContents, salt: UInt64)
+            case corrupted(reason: String)
+        }
+        let opened = try await io.run { [self] () throws(StorageError) -> Opened in
+            try durability.checkHealthy()
+            let fd = try SystemCall.open(path, O_RDWR_FLAG)
+            do throws(StorageError) {
+                guard try FileLock.tryExclusive(fd, path: path) else {
+                    throw StorageError(.leaseHeld, "workflow \(quoted(name)) is held by another live executor", path: path)
+                }
+                let file = try SystemCall.readAll(fd, path: path)
+                let scan = LogScanner.scan(file, expectedKind: .workflowLog, acknowledgedSeq: acknowledged)
+                if case .corrupted(let reason) = scan.outcome {
+                    SystemCall.close(fd)
+                    return .corrupted(reason: reason)
+                }
+                let contents = try contents(of: scan, key: key, path: path)
+                guard scan.header?.key == key.bytes, contents.name == name else {
+                    throw StorageError(
+                        .corrupted, "the log at this path belongs to another workflow ID (\(contents.name ?? "unknown"))",
+                        path: path)
+                }
+                if scan.outcome == .torn { try repairTornTail(fd: fd, path: path, file: file, validEnd: scan.validEnd) }
+                return .ready(fd: fd, contents: contents, salt: scan.header!.salt)
+            } catch {
+                SystemCall.close(fd)
+                throw error
+            }
+        }
+        switch opened {
+        case .ready(let fd, let contents, let salt):
+            let writer = LogWriter(
+                name: name, key: key, path: path, fd: fd, salt: salt, store: self,
+                lastSeq: contents.records.last?.seq ?? 0, end: contents.validEnd)
+            return (writer, contents.records)
+        case .corrupted(let reason):
+            try await quarantine(key: key, reason: reason)
+            throw StorageError(
+                .corrupted, "workflow \(quoted(name)) is quarantined: \(reason). The file is left untouched; "
+                    + "`durable check` lists it", path: path)
+        }
+    }
+
+    /// Marks a log as corrupted in the index, so nothing tries to run it; the file is not touched.
+    func quarantine(key: LogKey, reason: String) async throws(StorageError) {
+        if index.entry(for: key)?.fields.corruption == reason { return }
+        var delta = IndexDelta()
+        delta.corruption = reason
+        // Sequence 0: an out-of-band delta that is not part of the log's own history.
+        try await index.record([(key, 0, delta)])
+    }
+
+    /// Keeps the torn bytes for forensics, then cuts the log back to its last valid record.
+    private func repairTornTail(fd: Int32, path: String, file: [UInt8], validEnd: Int) throws(StorageError) {
+        let tail = Array(file[validEnd...])
+        if tail.contains(where: { $0 != 0 }) {
+            let aside = "\(path).torn-\(SystemCall.nowMilliseconds())"
+            let sideFD = try SystemCall.open(aside, O_RDWR | O_CREAT | O_TRUNC)
+            defer { SystemCall.close(sideFD) }
+            try SystemCall.write(sideFD, tail, at: 0, path: aside)
+            try durability.dataSync(sideFD, path: aside)
+        }
+        try SystemCall.truncate(fd, to: validEnd, path: path)
+        try durability.dataSync(fd, path: path)
+        try durability.syncDirectory((path as String).directoryName)
+    }
+
+    // MARK: Reading
+
+    /// Reads the log for `name` without taking any lock (safe beside a live writer).
+    ///
+    /// Blocks on file I/O: call it from tools, tests or an I/O thread, not from a hot async path.
+    public func readLog(name: String) throws(StorageError) -> LogContents {
+        try readLog(key: LogKey(name: name))
+    }
+
+    /// Reads the log with `key` without taking any lock.
+    public func readLog(key: LogKey) throws(StorageError) -> LogContents {
+        let path = layout.logPath(key)
+        let fd = try SystemCall.open(path, O_RDONLY_FLAG)
+        defer { SystemCall.close(fd) }
+        let file = try SystemCall.readAll(fd, path: path)
+        let scan = LogScanner.scan(file, expectedKind: .workflowLog)
+        return try contents(of: scan, key: key, path: path)
+    }
+
+    /// Whether some live process holds the lease of the log for `name`.
+    public func isLeaseHeld(name: String) throws(StorageError) -> Bool {
+        let path = layout.logPath(try LogKey(name: name))
+        let fd = try SystemCall.open(path, O_RDONLY_FLAG)
+        defer { SystemCall.close(fd) }
+        return try FileLock.isHeld(fd, path: path)
+    }
+
+    /// The keys of every log file in the directory (one `readdir` per shard; no file is opened).
+    public func allLogKeys() throws(StorageError) -> [LogKey] {
+        var keys: [LogKey] = []
+        for shard in try SystemCall.listDirectory(layout.workflowsDirectory).sorted() {
+            for file in try SystemCall.listDirectory("\(layout.workflowsDirectory)/\(shard)") where file.hasSuffix(".wlog") {
+                if let key = LogKey(hex: String(file.dropLast(5))) { keys.append(key) }
+            }
+        }
+        return keys.sorted()
+    }
+
+    func contents(of scan: LogScan, key: LogKey, path: String) throws(StorageError) -> LogContents {
+        var records: [LogRecord] = []
+        records.reserveCapacity(scan.frames.count)
+        for frame in scan.frames {
+            records.append(
+                LogRecord(
+                    seq: frame.seq, type: RecordType(rawValue: frame.type), payload: try codec.decode(frame, path: path),
+                    offset: frame.offset, codec: LogFormat.Codec(rawValue: frame.codec) ?? .raw,
+                    dictionaryID: frame.dictionaryID, storedSize: frame.stored.count))
+        }
+        var name: String?
+        if let first = records.first, first.type == .indexUpdate { name = IndexDelta(decoding: first.payload)?.workflowID }
+        return LogContents(
+            key: key, path: path, name: name, createdAt: scan.header?.createdAt ?? 0, records: records,
+            outcome: scan.outcome, validEnd: scan.validEnd, fileSize: scan.fileSize)
+    }
+
+    // MARK: Compression dictionaries
+
+    /// Trains a zstd dictionary from sample payloads, stores it durably and immutably, and
+    /// returns its ID. Records compressed with it name it by that ID forever.
+    public func trainDictionary(samples: [[UInt8]], capacity: Int = 32 * 1024) throws(StorageError) -> UInt16 {
+        let content = try DictionaryTrainer.train(samples: samples, capacity: capacity)
+        return try codec.dictionaries.add(content, durability: durability)
+    }
+
+    /// Compresses new records with dictionary `id` (or with none, for `nil`).
+    public func useDictionary(_ id: UInt16?) throws(StorageError) {
+        if let id { _ = try codec.dictionaries.dictionary(id) }
+        activeDictionary.store(id ?? 0, ordering: .relaxed)
+    }
+
+    func encode(_ records: [RecordDraft]) throws(StorageError)
+        -> [(codec: LogFormat.Codec, dictionaryID: UInt16, stored: [UInt8])]
+    {
+        let dictionary = activeDictionary.load(ordering: .relaxed)
+        var out: [(codec: LogFormat.Codec, dictionaryID: UInt16, stored: [UInt8])] = []
+        out.reserveCapacity(records.count)
+        for record in records {
+            out.append(try codec.encode(record.payload, compress: options.compress, dictionaryID: dictionary))
+        }
+        return out
+    }
+}
+
+/// Quotes a user-supplied name for an error message, shortening very long ones.
+func quoted(_ name: String) -> String {
+    let shown = name.count > 80 ? String(name.prefix(77)) + "..." : name
+    return "\"\(shown.unicodeScalars.map { $0.value < 0x20 ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined())\""
+}
+
+extension String {
+    /// The directory part of a path.
+    var directoryName: String {
+        guard let slash = lastIndex(of: "/") else { return "." }
+        return slash == startIndex ? "/" : String(self[..<slash])
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+
+@testable import DurableLog
+
+/// A fresh directory under the system temp directory, removed when the value is released.
+final class TemporaryDirectory: Sendable {
+    let path: String
+
+    init(_ label: String = #function) {
+        let safe = label.filter { $0.isLetter || $0.isNumber }
+        path = NSTemporaryDirectory() + "durable-test-\(safe.prefix(40))-\(UUID().uuidString.prefix(8))"
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    /// The data directory inside it.
+    var data: String { path + "/data" }
+}
+
+/// Deterministic pseudo-random bytes; `compressible` makes them repetitive JSON-like text.
+func samplePayload(size: Int, seed: UInt64, compressible: Bool) -> [UInt8] {
+    var state = seed &+ 0x9E37_79B9_7F4A_7C15
+    func next() -> UInt64 {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return state >> 33
+    }
+    if compressible {
+        let words = ["{\"step\":", "\"charge\"", ",\"amount\":", "1299", ",\"currency\":\"EUR\"", "}", " "]
+        var out: [UInt8] = []
+        out.reserveCapacity(size)
+        while out.count < size { out += Array(words[Int(next() % UInt64(words.count))].utf8) }
+        return Array(out.prefix(size))
+    }
+    return (0..<size).map { _ in UInt8(truncatingIfNeeded: next()) }
+}
+
+/// Path of an executable built beside the test bundle (the package's own helper binaries).
+func builtExecutable(_ name: String) -> String {
+    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    var directory = bundle.deletingLastPathComponent()
+    // On Linux the test binary is <build>/<package>PackageTests.xctest; on Darwin it sits inside a bundle.
+    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path),
+        directory.path != "/"
+    {
+        directory = directory.deletingLastPathComponent()
+    }
+    return directory.appendingPathComponent(name).path
+}
+
+/// Reads a file's bytes.
+func fileBytes(_ path: String) -> [UInt8] { Array(FileManager.default.contents(atPath: path) ?? Data()) }
+
+/// Writes a file's bytes.
+func writeFile(_ path: String, _ bytes: [UInt8]) { FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
+
+extension IndexFields {
+    static func started(_ name: String, status: WorkflowStatus = .pending) -> IndexFields {
+        var fields = IndexFields()
+        fields.name = name
+        fields.status = status
+        fields.createdAt = 1_700_000_000_000
+        return fields
+    }
+}
+
+let stepType = RecordType(rawValue: 0x10)
