@@ -44,8 +44,11 @@ struct DataDirectory: Sendable {
             try verifyFormat()
             return
         }
-        let existing = try SystemCall.listDirectory(path).filter { !$0.hasPrefix(".FORMAT.") }
-        if !existing.isEmpty {
+        // Our own names without FORMAT mean an initialisation is in progress in another process
+        // or was interrupted; finishing it is idempotent. Anything else is someone else's data.
+        let ours: Set<String> = ["wf", "index", "dicts"]
+        let foreign = try SystemCall.listDirectory(path).filter { !ours.contains($0) && !$0.hasPrefix(".FORMAT.") }
+        if !foreign.isEmpty {
             throw StorageError(
                 .notADataDirectory,
                 "the directory is not empty and has no FORMAT file, so it is not a swift-durable data directory; "

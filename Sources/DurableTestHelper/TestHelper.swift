@@ -1,0 +1,89 @@
+// A child process for the crash and lock tests. It does real work on a real data directory
+// and is killed with SIGKILL by the test that spawned it.
+//
+//   durable-test-helper append-loop <dir> <name> <ack-file> <writers>
+//       Appends records "<start>-<writer>:<n>" forever from <writers> concurrent tasks; after
+//       each acknowledged append, writes the record's text as a line to <ack-file>.
+//   durable-test-helper hold-lease <dir> <name>
+//       Opens (or creates) the log, prints "won" and holds the lease until killed; prints
+//       "busy" and exits 3 if another process holds it.
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import DurableLog
+
+@main
+struct TestHelper {
+    static func main() async throws {
+        let arguments = CommandLine.arguments
+        guard arguments.count >= 4 else { fail("usage: durable-test-helper append-loop|hold-lease <dir> <name> ...") }
+        let store = try LogStore.open(directory: arguments[2])
+        switch arguments[1] {
+        case "append-loop":
+            guard arguments.count >= 6, let writers = Int(arguments[5]) else { fail("append-loop needs <ack-file> <writers>") }
+            try await appendLoop(store: store, name: arguments[3], ackPath: arguments[4], writers: writers)
+        case "hold-lease":
+            try await holdLease(store: store, name: arguments[3])
+        default:
+            fail("unknown command \(arguments[1])")
+        }
+    }
+
+    static func fail(_ message: String) -> Never {
+        fputs(message + "\n", stderr)
+        exit(64)
+    }
+
+    static func openOrCreate(_ store: LogStore, _ name: String) async throws -> LogWriter {
+        var fields = IndexFields()
+        fields.name = "helper"
+        fields.status = .pending
+        let created: Result<LogWriter, StorageError> = await {
+            do throws(StorageError) { return .success(try await store.createLog(name: name, fields: fields)) } catch { return .failure(error) }
+        }()
+        switch created {
+        case .success(let writer): return writer
+        case .failure(let error) where error.code == .alreadyExists: return try await store.openLog(name: name).writer
+        case .failure(let error): throw error
+        }
+    }
+
+    static func appendLoop(store: LogStore, name: String, ackPath: String, writers: Int) async throws {
+        let ackFD = open(ackPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        let log = try await openOrCreate(store, name)
+        let start = log.lastSeq
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<writers {
+                group.addTask { try await appendForever(log: log, label: "\(start)-\(writer)", ackFD: ackFD) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    static func appendForever(log: LogWriter, label: String, ackFD: Int32) async throws {
+        var n = 0
+        while true {
+            let text = "\(label):\(n)"
+            // Sizes vary so that some writes span several pages and can tear.
+            let padding = [UInt8](repeating: UInt8(ascii: "x"), count: (n * 37) % 9000)
+            try await log.append(RecordDraft(type: RecordType(rawValue: 0x10), payload: Array(text.utf8) + [0] + padding))
+            let line = Array((text + "\n").utf8)
+            _ = line.withUnsafeBytes { write(ackFD, $0.baseAddress, $0.count) }
+            n += 1
+        }
+    }
+
+    static func holdLease(store: LogStore, name: String) async throws {
+        let writer: LogWriter
+        do {
+            writer = try await openOrCreate(store, name)
+        } catch let error as StorageError where error.code == .leaseHeld {
+            print("busy")
+            exit(3)
+        }
+        print("won")
+        fflush(stdout)
+        // The lease lives exactly as long as the writer.
+        withExtendedLifetime(writer) { while true { sleep(60) } }
+    }
+}
