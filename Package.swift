@@ -48,7 +48,7 @@ let package = Package(
         .executableTarget(name: "DurableTestHelper", dependencies: ["DurableLog"], swiftSettings: strict),
         .testTarget(
             name: "DurableLogTests",
-            dependencies: ["DurableLog", "DurableCLI", "DurableTestHelper"],
+            dependencies: ["DurableLog", "DurableCLI", "DurableTestHelper", "durable"],
             swiftSettings: strict
         ),
     ]

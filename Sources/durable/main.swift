@@ -1,1 +1,3 @@
-print("x")
+import DurableCLI
+
+await DurableCommand.runAsMain()

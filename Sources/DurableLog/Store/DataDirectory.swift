@@ -30,7 +30,11 @@ struct DataDirectory: Sendable {
     ]
 
     /// Creates the layout if needed and verifies that the directory is ours and supported.
-    func prepare(allowNetworkFilesystem: Bool, durability: Durability) throws(StorageError) {
+    func prepare(allowNetworkFilesystem: Bool, create: Bool, durability: Durability) throws(StorageError) {
+        if !create && !SystemCall.exists(formatFile) {
+            throw StorageError(
+                .notFound, "there is no swift-durable data directory here (pass --dir or set DURABLE_DIR)", path: path)
+        }
         try Self.makeDirectories(path)
         let type = durable_filesystem_type(path)
         if !allowNetworkFilesystem, let fsName = Self.networkFilesystems[type] {

@@ -27,6 +27,8 @@ public final class LogStore: Sendable {
         public var ioThreadCount = 16
         /// Open a directory on a network filesystem anyway (dead owners may then go unnoticed).
         public var allowNetworkFilesystem = false
+        /// Create the data directory if it does not exist (tools that only read turn this off).
+        public var createIfMissing = true
         /// Replaces `fdatasync`/`fsync` for fault-injection tests; returns an errno or 0.
         var syncFunction: Durability.SyncFunction?
 
@@ -72,7 +74,8 @@ public final class LogStore: Sendable {
     public static func open(directory: String, options: Options = Options()) throws(StorageError) -> LogStore {
         let durability = Durability(syncFunction: options.syncFunction)
         let layout = DataDirectory(path: directory)
-        try layout.prepare(allowNetworkFilesystem: options.allowNetworkFilesystem, durability: durability)
+        try layout.prepare(
+            allowNetworkFilesystem: options.allowNetworkFilesystem, create: options.createIfMissing, durability: durability)
         let io = IOThreads(threadCount: options.ioThreadCount)
         do {
             return try LogStore(layout: layout, options: options, io: io, durability: durability)
@@ -119,6 +122,11 @@ public final class LogStore: Sendable {
             try durability.checkHealthy()
             if SystemCall.exists(path) { throw StorageError(.alreadyExists, "a log for this workflow ID exists", path: path) }
             let temporary = "\(shard)/.\(key.hex).\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp"
+            if !SystemCall.exists(shard) {
+                // Shard directories are made at initialisation; a copied directory may lack empty ones.
+                try SystemCall.makeDirectory(shard)
+                try durability.syncDirectory(shard.directoryName)
+            }
             let fd = try SystemCall.open(temporary, O_CREATE_EXCLUSIVE_RDWR)
             do throws(StorageError) {
                 guard try FileLock.tryExclusive(fd, path: temporary) else {

@@ -1,0 +1,211 @@
+// durable-bench: durable append throughput and latency of DurableLog, next to the raw
+// write+fdatasync limit of the same disk measured in the same run. Build in release:
+//   swift run -c release durable-bench [--seconds S] [--dir D] [--record-bytes N]
+// Prints a human summary and one JSON object (the last line) for scripts.
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import Dispatch
+import DurableLog
+import Synchronization
+
+@main
+struct Benchmark {
+    static func main() async throws {
+        let settings = Settings(CommandLine.arguments)
+        let root = settings.directory
+        mkdir(root, 0o755)
+        defer { removeTree(root) }
+        let payload = [UInt8]((0..<settings.recordBytes).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) })
+
+        var results: [(String, Measurement)] = []
+        let raw1 = RawSync.run(directory: root, threads: 1, seconds: settings.seconds, bytes: payload.count)
+        results.append(("raw_fdatasync_1_thread", raw1))
+        let raw16 = RawSync.run(directory: root, threads: 16, seconds: settings.seconds, bytes: payload.count)
+        results.append(("raw_fdatasync_16_threads_16_files", raw16))
+
+        var options = LogStore.Options()
+        options.compress = false  // measure the durability path, not zstd (incompressible payloads are stored raw anyway)
+        let store = try LogStore.open(directory: root + "/data", options: options)
+        let one = try await DurableAppends.run(store: store, writers: 1, seconds: settings.seconds, payload: payload)
+        results.append(("durable_append_1_writer", one))
+        let sixteen = try await DurableAppends.run(store: store, writers: 16, seconds: settings.seconds, payload: payload)
+        results.append(("durable_append_16_writers_16_logs", sixteen))
+        let shared = try await DurableAppends.run(store: store, writers: 16, seconds: settings.seconds, payload: payload, sharedLog: true)
+        results.append(("durable_append_16_writers_1_log", shared))
+
+        print("record payload \(payload.count) B, \(settings.seconds) s per workload, directory \(root)")
+        for (name, m) in results {
+            print("\(name.padding(36)) \(m.perSecond.rounded(0).padding(9)) /s   p50 \(m.p50.rounded(1).padding(7)) µs   p99 \(m.p99.rounded(1).padding(7)) µs")
+        }
+        let latencyRatio = one.p50 / raw1.p50
+        let scaling = sixteen.perSecond / one.perSecond
+        print("1 writer p50 / raw fdatasync p50 = \(latencyRatio.rounded(2))x (target <= 1.3x)")
+        print("16 writers / 1 writer throughput = \(scaling.rounded(2))x (target >= 3x)")
+        print("16 writers as a fraction of 16 raw parallel fdatasync streams = \((sixteen.perSecond / raw16.perSecond).rounded(2))")
+        let json = results.map { "\"\($0.0)\":\($0.1.json)" }.joined(separator: ",")
+        print("{\(json),\"latency_ratio_1_writer\":\(latencyRatio.rounded(3)),\"scaling_16_over_1\":\(scaling.rounded(3))}")
+    }
+}
+
+struct Settings {
+    var seconds = 3.0
+    var directory = ".durable-bench-\(getpid())"
+    var recordBytes = 200
+
+    init(_ arguments: [String]) {
+        var i = 1
+        while i + 1 < arguments.count {
+            switch arguments[i] {
+            case "--seconds": seconds = Double(arguments[i + 1]) ?? seconds
+            case "--dir": directory = arguments[i + 1]
+            case "--record-bytes": recordBytes = Int(arguments[i + 1]) ?? recordBytes
+            default: break
+            }
+            i += 2
+        }
+    }
+}
+
+/// Latencies of completed operations over a measured interval.
+struct Measurement: Sendable {
+    var count: Int
+    var seconds: Double
+    var latenciesMicros: [Double]
+
+    var perSecond: Double { Double(count) / seconds }
+    var p50: Double { percentile(0.50) }
+    var p99: Double { percentile(0.99) }
+
+    func percentile(_ p: Double) -> Double {
+        guard !latenciesMicros.isEmpty else { return 0 }
+        let sorted = latenciesMicros.sorted()
+        return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+    }
+
+    var json: String {
+        "{\"ops\":\(count),\"per_second\":\(perSecond.rounded(1)),\"p50_us\":\(p50.rounded(1)),\"p99_us\":\(p99.rounded(1))}"
+    }
+}
+
+func nowNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// The disk's own limit: `pwrite` of one record at the end of a file, then `fdatasync`.
+enum RawSync {
+    static func run(directory: String, threads: Int, seconds: Double, bytes: Int) -> Measurement {
+        let results = Mutex<[[Double]]>([])
+        let deadline = nowNanos() + UInt64(seconds * 1e9)
+        // Real threads, one per stream (concurrentPerform would cap them at the core count).
+        let done = DispatchSemaphore(value: 0)
+        for index in 0..<threads {
+            Thread.start {
+                let path = "\(directory)/raw-\(threads)-\(index)"
+                let fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+                precondition(fd >= 0, "cannot create \(path)")
+                let record = [UInt8](repeating: 0x5A, count: bytes)
+                var offset = 0
+                var latencies: [Double] = []
+                while nowNanos() < deadline {
+                    let start = nowNanos()
+                    _ = record.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
+                    precondition(fdatasync(fd) == 0, "fdatasync failed")
+                    latencies.append(Double(nowNanos() - start) / 1000)
+                    offset += bytes
+                }
+                close(fd)
+                unlink(path)
+                results.withLock { $0.append(latencies) }
+                done.signal()
+            }
+        }
+        for _ in 0..<threads { done.wait() }
+        let all = results.withLock { $0.flatMap { $0 } }
+        return Measurement(count: all.count, seconds: seconds, latenciesMicros: all)
+    }
+}
+
+/// `LogWriter.append` awaited back to back by each writer, each writer on its own log (or all on one).
+enum DurableAppends {
+    static func run(store: LogStore, writers: Int, seconds: Double, payload: [UInt8], sharedLog: Bool = false) async throws -> Measurement {
+        var fields = IndexFields()
+        fields.name = "bench"
+        fields.status = .pending
+        let tag = "\(writers)-\(sharedLog)-\(nowNanos())"
+        var logs: [LogWriter] = []
+        for index in 0..<(sharedLog ? 1 : writers) {
+            logs.append(try await store.createLog(name: "bench-\(tag)-\(index)", fields: fields))
+        }
+        let deadline = nowNanos() + UInt64(seconds * 1e9)
+        let record = RecordDraft(type: RecordType(rawValue: 0x10), payload: payload)
+        let all = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for index in 0..<writers {
+                let log = logs[sharedLog ? 0 : index]
+                group.addTask {
+                    var latencies: [Double] = []
+                    while nowNanos() < deadline {
+                        let start = nowNanos()
+                        try await log.append(record)
+                        latencies.append(Double(nowNanos() - start) / 1000)
+                    }
+                    return latencies
+                }
+            }
+            return try await group.reduce(into: [Double]()) { $0 += $1 }
+        }
+        for log in logs { log.close() }
+        return Measurement(count: all.count, seconds: seconds, latenciesMicros: all)
+    }
+}
+
+func removeTree(_ path: String) {
+    guard let dir = opendir(path) else {
+        unlink(path)
+        return
+    }
+    while let entry = readdir(dir) {
+        let name = withUnsafePointer(to: entry.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
+        if name == "." || name == ".." { continue }
+        let child = "\(path)/\(name)"
+        if entry.pointee.d_type == UInt8(DT_DIR) { removeTree(child) } else { unlink(child) }
+    }
+    closedir(dir)
+    rmdir(path)
+}
+
+extension Double {
+    func rounded(_ places: Int) -> Double {
+        var scale = 1.0
+        for _ in 0..<places { scale *= 10 }
+        return (self * scale).rounded() / scale
+    }
+}
+
+extension CustomStringConvertible {
+    func padding(_ width: Int) -> String {
+        let text = description
+        return text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    }
+}
+
+/// Starts a detached POSIX thread.
+enum Thread {
+    private final class Box: Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+
+    static func start(_ body: @escaping @Sendable () -> Void) {
+        var thread = pthread_t()
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        let rc = pthread_create(&thread, nil, { raw in
+            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
+            return nil
+        }, box)
+        precondition(rc == 0)
+        pthread_detach(thread)
+    }
+}

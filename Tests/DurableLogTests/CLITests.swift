@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+
+@testable import DurableLog
+
+/// Runs the built `durable` executable for real and captures what it prints.
+func runDurable(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: builtExecutable("durable"))
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env.merge(environment) { $1 }
+    process.environment = env
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+@Suite("The durable command")
+struct CLITests {
+    @Test("check passes on a healthy directory, reports torn tails, and fails on corruption")
+    func checkExitCodes() async throws {
+        let dir = TemporaryDirectory()
+        let (path, records) = try await DamageTests.makeLog(dir, name: "cli-check", count: 4)
+        var (status, output) = try runDurable(["check", "--dir", dir.data])
+        #expect(status == 0)
+        #expect(output.contains("1 logs: 1 ok, 0 torn, 0 corrupted"))
+
+        let original = fileBytes(path)
+        writeFile(path, Array(original.prefix(records[3].offset + 10)))
+        (status, output) = try runDurable(["check"], environment: ["DURABLE_DIR": dir.data])
+        #expect(status == 0, "a torn tail is normal after a crash")
+        #expect(output.contains("1 torn"))
+
+        var damaged = original
+        damaged[records[2].offset + 30] ^= 0x04
+        writeFile(path, damaged)
+        (status, output) = try runDurable(["check", "--dir", dir.data, "--json"])
+        #expect(status == 1)
+        #expect(output.contains("\"corrupted\":1"))
+        #expect(output.contains("\"workflowID\":\"cli-check\""))
+        #expect(fileBytes(path) == damaged, "check must not modify anything")
+    }
+
+    @Test("dump decodes every record; index rebuild recreates a deleted index")
+    func dumpAndRebuild() async throws {
+        let dir = TemporaryDirectory()
+        let store = try await IndexTests.populate(dir, count: 5)
+        let entries = store.index.allEntries()
+        var (status, output) = try runDurable(["dump", "wf-2", "--dir", dir.data])
+        #expect(status == 0)
+        #expect(output.contains("#1 @64 indexUpdate"))
+        #expect(output.contains("\"workflowID\":\"wf-2\""))
+        #expect(output.contains("\"status\":\"SUCCESS\""))
+        (status, output) = try runDurable(["dump", "wf-2", "--dir", dir.data, "--json"])
+        #expect(output.split(separator: "\n").count == 4)
+
+        try FileManager.default.removeItem(atPath: dir.data + "/index")
+        try FileManager.default.createDirectory(atPath: dir.data + "/index", withIntermediateDirectories: false)
+        (status, output) = try runDurable(["index", "rebuild", "--dir", dir.data])
+        #expect(status == 0)
+        #expect(output.contains("index rebuilt from 5 logs"))
+        #expect(try LogStore.open(directory: dir.data).index.allEntries() == entries)
+    }
+
+    @Test("a missing directory or workflow gives a clear error and a non-zero exit")
+    func clearErrors() throws {
+        let dir = TemporaryDirectory()
+        var (status, output) = try runDurable(["check", "--dir", dir.path + "/nowhere"])
+        #expect(status != 0)
+        #expect(output.contains("there is no swift-durable data directory here"))
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/nowhere"), "a read-only command must not create it")
+        _ = try LogStore.open(directory: dir.data)
+        (status, output) = try runDurable(["dump", "no-such-workflow", "--dir", dir.data])
+        #expect(status != 0)
+        #expect(output.contains("no such file"))
+    }
+}
