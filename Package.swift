@@ -15,12 +15,15 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "DurableLog", targets: ["DurableLog"]),
+        .library(name: "DurableWorkflows", targets: ["DurableWorkflows"]),
         .library(name: "DurableCLI", targets: ["DurableCLI"]),
+        .library(name: "DurableTesting", targets: ["DurableTesting"]),
         .executable(name: "durable", targets: ["durable"]),
         .executable(name: "durable-bench", targets: ["durable-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
     targets: [
         .systemLibrary(
@@ -35,6 +38,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "DurableWorkflows",
+            dependencies: ["DurableLog", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .target(
             name: "DurableCLI",
             dependencies: [
                 "DurableLog",
@@ -44,11 +52,18 @@ let package = Package(
         ),
         .executableTarget(name: "durable", dependencies: ["DurableCLI"], swiftSettings: strict),
         .executableTarget(name: "durable-bench", dependencies: ["DurableLog"], swiftSettings: strict),
+        // Public test support: temporary directories, a manual clock, built-tool lookup.
+        .target(name: "DurableTesting", dependencies: ["DurableWorkflows"], swiftSettings: strict),
         // Child process driven by the crash and lock tests (appends in a loop, holds leases).
-        .executableTarget(name: "DurableTestHelper", dependencies: ["DurableLog"], swiftSettings: strict),
+        .executableTarget(name: "DurableTestHelper", dependencies: ["DurableWorkflows"], swiftSettings: strict),
         .testTarget(
             name: "DurableLogTests",
-            dependencies: ["DurableLog", "DurableCLI", "DurableTestHelper", "durable"],
+            dependencies: ["DurableLog", "DurableCLI", "DurableTesting", "DurableTestHelper", "durable"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "DurableWorkflowsTests",
+            dependencies: ["DurableWorkflows", "DurableTesting", "DurableTestHelper", "durable"],
             swiftSettings: strict
         ),
     ]

@@ -1,4 +1,5 @@
 import Foundation
+import DurableTesting
 import Testing
 
 @testable import DurableLog

@@ -1,3 +1,4 @@
+import DurableTesting
 import Foundation
 
 /// A real child process running `durable-test-helper`, killable with SIGKILL.

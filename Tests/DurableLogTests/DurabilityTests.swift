@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import DurableTesting
 import Testing
 
 @testable import DurableLog

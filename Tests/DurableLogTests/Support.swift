@@ -1,23 +1,8 @@
 import Foundation
+import DurableTesting
 import Testing
 
 @testable import DurableLog
-
-/// A fresh directory under the system temp directory, removed when the value is released.
-final class TemporaryDirectory: Sendable {
-    let path: String
-
-    init(_ label: String = #function) {
-        let safe = label.filter { $0.isLetter || $0.isNumber }
-        path = NSTemporaryDirectory() + "durable-test-\(safe.prefix(40))-\(UUID().uuidString.prefix(8))"
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    /// The data directory inside it.
-    var data: String { path + "/data" }
-}
 
 /// Deterministic pseudo-random bytes; `compressible` makes them repetitive JSON-like text.
 func samplePayload(size: Int, seed: UInt64, compressible: Bool) -> [UInt8] {
@@ -36,24 +21,11 @@ func samplePayload(size: Int, seed: UInt64, compressible: Bool) -> [UInt8] {
     return (0..<size).map { _ in UInt8(truncatingIfNeeded: next()) }
 }
 
-/// Path of an executable built beside the test bundle (the package's own helper binaries).
-func builtExecutable(_ name: String) -> String {
-    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    var directory = bundle.deletingLastPathComponent()
-    // On Linux the test binary is <build>/<package>PackageTests.xctest; on Darwin it sits inside a bundle.
-    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path),
-        directory.path != "/"
-    {
-        directory = directory.deletingLastPathComponent()
-    }
-    return directory.appendingPathComponent(name).path
-}
-
 /// Reads a file's bytes.
 func fileBytes(_ path: String) -> [UInt8] { Array(FileManager.default.contents(atPath: path) ?? Data()) }
 
 /// Writes a file's bytes.
-func writeFile(_ path: String, _ bytes: [UInt8]) { FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
+func writeFile(_ path: String, _ bytes: [UInt8]) { _ = FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
 
 extension IndexFields {
     static func started(_ name: String, status: WorkflowStatus = .pending) -> IndexFields {

@@ -1,0 +1,394 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import DurableLog
+import FoundationEssentials
+import Logging
+import Synchronization
+
+/// The durable workflow engine: registers workflows, starts them, and recovers the ones whose
+/// executor died, from their logs.
+///
+/// ```swift
+/// let engine = try DurableEngine(directory: ".durable", configuration: .init(applicationVersion: "1.4.0"))
+/// engine.register(Checkout())
+/// try await engine.launch()                    // recovers pending workflows
+/// let handle = try await engine.start(Checkout.self, order, id: "order-\(order.id)")
+/// let receipt = try await handle.result()
+/// ```
+///
+/// An engine is an instance: several engines on different directories can live in one process,
+/// and several processes can share one directory.
+public final class DurableEngine: Sendable {
+    /// How an engine behaves.
+    public struct Configuration: Sendable {
+        /// The application version recorded on every workflow; recovery only resumes workflows
+        /// started by the same version.
+        public var applicationVersion: String
+        /// This executor's identity, recorded on the workflows it runs.
+        public var executorID: String
+        /// How many times a workflow may be recovered before it is moved to
+        /// `MAX_RECOVERY_ATTEMPTS_EXCEEDED` (DBOS's default is 100).
+        public var maxRecoveryAttempts: Int = 100
+        /// How often to look for workflows whose executor died, after ``DurableEngine/launch()``.
+        public var recoveryInterval: Duration = .seconds(1)
+        /// The source of time (inject a manual clock in tests).
+        public var clock: any DurableClock = SystemDurableClock()
+        /// Where the engine logs; workflow and step metadata are attached.
+        public var logger = Logger(label: "swift-durable")
+        /// Storage options.
+        public var storage = LogStore.Options()
+
+        /// A configuration for `applicationVersion`, with a generated executor ID.
+        public init(applicationVersion: String = "1", executorID: String? = nil) {
+            self.applicationVersion = applicationVersion
+            self.executorID = executorID ?? "executor-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        }
+    }
+
+    /// The engine's configuration.
+    public let configuration: Configuration
+    /// The storage engine underneath.
+    public let store: LogStore
+    let logger: Logger
+    private let state = Mutex(State())
+
+    private struct State {
+        var registry: [String: RegisteredWorkflow] = [:]
+        var launched = false
+        var running: [String: Execution] = [:]
+        var blocked: [String: String] = [:]
+        var sweeper: Task<Void, Never>?
+    }
+
+    /// Opens (creating if needed) the data directory and prepares an engine on it.
+    public init(directory: String = ".durable", configuration: Configuration = Configuration()) throws {
+        self.configuration = configuration
+        store = try LogStore.open(directory: directory, options: configuration.storage)
+        var logger = configuration.logger
+        logger[metadataKey: "executor-id"] = "\(configuration.executorID)"
+        self.logger = logger
+    }
+
+    deinit {
+        state.withLock { $0.sweeper?.cancel() }
+    }
+
+    // MARK: Registration
+
+    /// Registers a workflow type. Register every workflow before ``launch()``.
+    public func register<W: Workflow>(_ workflow: W) {
+        register(RegisteredWorkflow(workflow))
+    }
+
+    /// Registers a workflow given as a closure (handy for tests and small tools).
+    public func register<Input: Codable & Sendable, Output: Codable & Sendable>(
+        name: String, _ body: @escaping @Sendable (Input, WorkflowContext) async throws -> Output
+    ) {
+        register(RegisteredWorkflow(name: name, body))
+    }
+
+    private func register(_ workflow: RegisteredWorkflow) {
+        state.withLock { s in
+            precondition(!s.launched, "register workflow \"\(workflow.name)\" before launch()")
+            precondition(s.registry[workflow.name] == nil, "workflow name \"\(workflow.name)\" is registered twice")
+            s.registry[workflow.name] = workflow
+        }
+    }
+
+    // MARK: Launch and recovery
+
+    /// Brings the index up to date with the logs, recovers every pending workflow of this
+    /// application version whose executor is gone, and keeps looking for such workflows every
+    /// ``Configuration/recoveryInterval`` until ``shutdown()``.
+    ///
+    /// - Returns: the IDs of the workflows this call resumed.
+    @discardableResult
+    public func launch() async throws -> [String] {
+        let already = state.withLock { s in
+            defer { s.launched = true }
+            return s.launched
+        }
+        if already { return [] }
+        try await store.reconcileIndex()
+        let recovered = await recoverPendingWorkflows()
+        if !recovered.isEmpty { logger.info("recovering workflows", metadata: ["count": "\(recovered.count)"]) }
+        let interval = configuration.recoveryInterval
+        let sweeper = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard let self else { return }
+                _ = await self.recoverPendingWorkflows()
+            }
+        }
+        state.withLock { $0.sweeper = sweeper }
+        return recovered
+    }
+
+    /// Stops looking for work and cancels running workflows (they stay `PENDING` and are
+    /// recovered by the next executor), then waits for them to release their leases.
+    public func shutdown() async {
+        let (sweeper, executions) = state.withLock { s in
+            defer { s.sweeper = nil }
+            return (s.sweeper, Array(s.running.values))
+        }
+        sweeper?.cancel()
+        for execution in executions { execution.task.withLock { $0 }?.cancel() }
+        for execution in executions { _ = await execution.wait() }
+    }
+
+    /// Resumes every pending workflow whose lease is free (its executor died).
+    func recoverPendingWorkflows() async -> [String] {
+        try? store.index.refresh()
+        var resumed: [String] = []
+        let candidates = store.index.allEntries().filter {
+            $0.status == .pending && !$0.isQuarantined && $0.fields.applicationVersion == configuration.applicationVersion
+        }
+        for entry in candidates {
+            let id = entry.workflowID
+            let (busy, workflow) = state.withLock { s in
+                (s.running[id] != nil || s.blocked[id] != nil, s.registry[entry.fields.name ?? ""])
+            }
+            guard !busy else { continue }
+            guard let workflow else {
+                logger.warning("cannot recover a workflow whose name is not registered", metadata: ["workflow-id": "\(id)", "workflow": "\(entry.fields.name ?? "")"])
+                continue
+            }
+            guard let opened = try? await store.openLog(name: id) else { continue }  // leased by a live executor, or quarantined
+            do {
+                if try await resume(workflow, writer: opened.writer, records: opened.records, entry: entry) { resumed.append(id) }
+            } catch {
+                opened.writer.close()
+                logger.error("recovery failed", metadata: ["workflow-id": "\(id)", "error": "\(error)"])
+            }
+        }
+        return resumed
+    }
+
+    /// Takes over a workflow whose lease this process now holds.
+    private func resume(_ workflow: RegisteredWorkflow, writer: LogWriter, records: [LogRecord], entry: IndexEntry) async throws -> Bool {
+        let history = try WorkflowHistory(workflowID: entry.workflowID, records: records)
+        guard history.end == nil, let start = history.start else {
+            writer.close()
+            return false
+        }
+        let attempts = Int(history.fields.recoveryAttempts ?? 1)
+        let now = configuration.clock.nowMilliseconds()
+        if attempts > configuration.maxRecoveryAttempts {
+            var delta = IndexDelta()
+            delta.status = .maxRecoveryAttemptsExceeded
+            delta.updatedAt = now
+            let end = EndRecord(
+                status: WorkflowStatus.maxRecoveryAttemptsExceeded.rawValue, output: nil,
+                error: PortableError(name: "MaxRecoveryAttemptsExceeded", message: "the workflow was recovered \(attempts - 1) times without finishing"),
+                completedAt: now)
+            try await writer.append([RecordDraft(type: WorkflowRecordType.end, payload: try WorkflowJSON.encode(end)), .indexUpdate(delta)])
+            writer.close()
+            logger.warning("workflow exceeded its recovery attempts", metadata: ["workflow-id": "\(entry.workflowID)"])
+            return false
+        }
+        var delta = IndexDelta()
+        delta.recoveryAttempts = Int64(attempts + 1)
+        delta.executorID = configuration.executorID
+        delta.updatedAt = now
+        let attempt = AttemptRecord(attempt: attempts + 1, executorID: configuration.executorID, at: now)
+        // Written with the first new operation, so a replay that stops (non-determinism) writes nothing.
+        let prefix = [RecordDraft(type: WorkflowRecordType.attempt, payload: try WorkflowJSON.encode(attempt)), .indexUpdate(delta)]
+        startExecution(workflow, id: entry.workflowID, inputs: start.inputs, writer: writer, recorded: history.operations, prefix: prefix)
+        return true
+    }
+
+    // MARK: Starting workflows
+
+    /// Starts `W` in the background and returns its handle.
+    ///
+    /// The workflow ID is an idempotency key: if a workflow with `id` exists (in this process,
+    /// another, or from before a restart), its handle is returned and nothing runs again.
+    public func start<W: Workflow>(_ type: W.Type, _ input: W.Input, id: String? = nil) async throws -> WorkflowHandle<W.Output> {
+        try await start(name: W.name, input, id: id, as: W.Output.self)
+    }
+
+    /// Starts the workflow registered as `name` (for closure-registered workflows).
+    public func start<Input: Codable & Sendable, Output: Codable & Sendable>(
+        name: String, _ input: Input, id: String? = nil, as output: Output.Type = Output.self
+    ) async throws -> WorkflowHandle<Output> {
+        let (launched, workflow) = state.withLock { ($0.launched, $0.registry[name]) }
+        guard launched else { throw WorkflowError("call launch() before starting workflows") }
+        guard let workflow else { throw WorkflowError("no workflow is registered as \"\(name)\"") }
+        let id = id ?? UUID().uuidString.lowercased()
+        try LogKey.validate(id)
+        let inputs = try WorkflowJSON.inputs(input)
+        let now = configuration.clock.nowMilliseconds()
+        var fields = IndexFields()
+        fields.name = name
+        fields.status = .pending
+        fields.applicationVersion = configuration.applicationVersion
+        fields.executorID = configuration.executorID
+        fields.createdAt = now
+        fields.updatedAt = now
+        fields.recoveryAttempts = 1
+        let start = StartRecord(
+            name: name, inputs: inputs, applicationVersion: configuration.applicationVersion,
+            executorID: configuration.executorID, createdAt: now)
+        let created: Result<LogWriter, StorageError> = await {
+            do throws(StorageError) {
+                return .success(try await store.createLog(
+                    name: id, fields: fields, records: [RecordDraft(type: WorkflowRecordType.start, payload: try! WorkflowJSON.encode(start))]))
+            } catch {
+                return .failure(error)
+            }
+        }()
+        switch created {
+        case .success(let writer):
+            startExecution(workflow, id: id, inputs: inputs, writer: writer, recorded: [:], prefix: [])
+        case .failure(let error) where error.code == .alreadyExists:
+            logger.debug("workflow exists; returning its handle", metadata: ["workflow-id": "\(id)"])
+        case .failure(let error):
+            throw error
+        }
+        return WorkflowHandle(workflowID: id, engine: self)
+    }
+
+    /// Starts `W` and waits for its result.
+    public func run<W: Workflow>(_ type: W.Type, _ input: W.Input, id: String? = nil) async throws -> W.Output {
+        try await start(type, input, id: id).result()
+    }
+
+    /// A handle to an existing workflow (started by this process or another).
+    public func handle<Output: Codable & Sendable>(for id: String, as output: Output.Type = Output.self) -> WorkflowHandle<Output> {
+        WorkflowHandle(workflowID: id, engine: self)
+    }
+
+    // MARK: Execution
+
+    private func startExecution(
+        _ workflow: RegisteredWorkflow, id: String, inputs: String, writer: LogWriter, recorded: [Int: OperationRecord],
+        prefix: [RecordDraft]
+    ) {
+        let execution = Execution()
+        state.withLock { $0.running[id] = execution }
+        let context = WorkflowContext(
+            workflowID: id, workflowName: workflow.name, writer: writer, recorded: recorded, pendingPrefix: prefix,
+            clock: configuration.clock, logger: logger)
+        let task = Task {
+            let outcome = await self.execute(workflow, context: context, inputs: inputs)
+            writer.close()
+            self.state.withLock { s in
+                s.running[id] = nil
+                if case .failure(let error) = outcome, error is NonDeterminismError { s.blocked[id] = "\(error)" }
+            }
+            execution.finish(outcome)
+        }
+        execution.task.withLock { $0 = task }
+    }
+
+    /// Runs the body and records the outcome. Returns the output JSON or the error.
+    private func execute(_ workflow: RegisteredWorkflow, context: WorkflowContext, inputs: String) async -> Result<String, any Error> {
+        let clock = configuration.clock
+        do {
+            let output = try await workflow.body(inputs, context)
+            if let (functionID, record) = context.unreplayedOperation() {
+                throw NonDeterminismError(
+                    workflowID: context.workflowID, workflowName: workflow.name, functionID: functionID,
+                    recorded: "\(record.kind) \"\(record.name)\"", current: nil)
+            }
+            try await finish(context, status: .success, output: output, error: nil, at: clock.nowMilliseconds())
+            let counts = context.counts
+            context.logger.info("workflow succeeded", metadata: ["replayed": "\(counts.replayed)", "executed": "\(counts.executed)"])
+            return .success(output)
+        } catch {
+            if error is NonDeterminismError || error is CancellationError || error is StorageError {
+                // Nothing is recorded: the log stays as it was and the workflow stays PENDING.
+                context.logger.error("workflow stopped without recording an outcome", metadata: ["error": "\(error)"])
+                return .failure(error)
+            }
+            let portable = PortableError(error)
+            do {
+                try await finish(context, status: .error, output: nil, error: portable, at: clock.nowMilliseconds())
+            } catch {
+                return .failure(error)
+            }
+            context.logger.info("workflow failed", metadata: ["error": "\(portable)"])
+            return .failure(portable)
+        }
+    }
+
+    private func finish(_ context: WorkflowContext, status: WorkflowStatus, output: String?, error: PortableError?, at time: Int64) async throws {
+        let end = EndRecord(status: status.rawValue, output: output, error: error, completedAt: time)
+        var delta = IndexDelta()
+        delta.status = status
+        delta.updatedAt = time
+        if let error { delta.attributes["error"] = error.name }
+        try await context.append([RecordDraft(type: WorkflowRecordType.end, payload: try WorkflowJSON.encode(end)), .indexUpdate(delta)])
+    }
+
+    // MARK: Results
+
+    /// Waits for workflow `id` to finish and returns its output JSON, or throws its error.
+    func outputJSON(of id: String) async throws -> String {
+        var delay: Duration = .milliseconds(1)
+        while true {
+            if let execution = state.withLock({ $0.running[id] }) { return try await execution.wait().get() }
+            try store.index.refresh()
+            // The index may lag its log by a moment (a start racing this call): the log decides.
+            let status = try store.index.entry(forWorkflowID: id)?.status ?? logStatus(of: id)
+            if status.isTerminal {
+                let history = try WorkflowHistory(store.readLog(name: id))
+                if history.status == .success { return history.output ?? "null" }
+                throw history.error ?? PortableError(name: status.rawValue, message: "the workflow ended with status \(status)")
+            }
+            if let reason = state.withLock({ $0.blocked[id] }) { throw WorkflowError(reason, workflowID: id) }
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, .milliseconds(50))
+        }
+    }
+
+    /// The status recorded in the log of workflow `id` (for when the index has not caught up).
+    private func logStatus(of id: String) throws -> WorkflowStatus {
+        do throws(StorageError) {
+            return try store.readLog(name: id).indexFields.status ?? .pending
+        } catch {
+            if error.code == .notFound { throw WorkflowError("no workflow has this ID", workflowID: id) }
+            throw error
+        }
+    }
+
+    /// The completed operations of workflow `id`, in order, with timings, outputs and errors.
+    public func steps(of id: String) throws -> [StepInfo] {
+        try WorkflowHistory(store.readLog(name: id)).steps
+    }
+
+    /// The status of workflow `id`, from the index (`nil` if it does not exist).
+    public func status(of id: String) throws -> WorkflowStatus? {
+        try store.index.refresh()
+        return store.index.entry(forWorkflowID: id)?.status
+    }
+}
+
+/// One in-process execution of a workflow, and whoever waits for its outcome.
+final class Execution: Sendable {
+    let task = Mutex<Task<Void, Never>?>(nil)
+    private let state = Mutex<(outcome: Result<String, any Error>?, waiters: [CheckedContinuation<Result<String, any Error>, Never>])>((nil, []))
+
+    func finish(_ outcome: Result<String, any Error>) {
+        let waiters = state.withLock { s in
+            s.outcome = outcome
+            defer { s.waiters = [] }
+            return s.waiters
+        }
+        for waiter in waiters { waiter.resume(returning: outcome) }
+    }
+
+    func wait() async -> Result<String, any Error> {
+        await withCheckedContinuation { continuation in
+            let done = state.withLock { s -> Result<String, any Error>? in
+                if let outcome = s.outcome { return outcome }
+                s.waiters.append(continuation)
+                return nil
+            }
+            if let done { continuation.resume(returning: done) }
+        }
+    }
+}

@@ -1,0 +1,2 @@
+// The storage types that appear in the engine's API (statuses, index fields, the store).
+@_exported import DurableLog

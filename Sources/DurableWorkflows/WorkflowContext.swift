@@ -1,0 +1,173 @@
+import DurableLog
+import FoundationEssentials
+import Logging
+import Synchronization
+
+/// What a running workflow uses to checkpoint its steps, handed to ``Workflow/run(_:context:)``.
+///
+/// Every operation takes the next position (`function_id` 1, 2, 3, ... as in DBOS). When the
+/// workflow is replayed after a crash, an operation whose result is in the log returns that
+/// result instead of running again; the recorded kind and name must match the code's, or the
+/// workflow stops with a ``NonDeterminismError``. Run a workflow's operations one at a time.
+public final class WorkflowContext: Sendable {
+    /// The workflow's ID.
+    public let workflowID: String
+    /// The registered workflow name.
+    public let workflowName: String
+    /// A logger with the workflow's ID in its metadata.
+    public let logger: Logger
+
+    let writer: LogWriter
+    let clock: any DurableClock
+    private let state: Mutex<State>
+
+    struct State {
+        var nextFunctionID = 1
+        var recorded: [Int: OperationRecord]
+        /// Records to write before the first new operation (a recovery attempt), if any.
+        var pendingPrefix: [RecordDraft]
+        var replayedCount = 0
+        var executedCount = 0
+    }
+
+    init(
+        workflowID: String, workflowName: String, writer: LogWriter, recorded: [Int: OperationRecord],
+        pendingPrefix: [RecordDraft], clock: any DurableClock, logger: Logger
+    ) {
+        self.workflowID = workflowID
+        self.workflowName = workflowName
+        self.writer = writer
+        self.clock = clock
+        var logger = logger
+        logger[metadataKey: "workflow-id"] = "\(workflowID)"
+        logger[metadataKey: "workflow"] = "\(workflowName)"
+        self.logger = logger
+        state = Mutex(State(recorded: recorded, pendingPrefix: pendingPrefix))
+    }
+
+    /// How many operations were answered from the log, and how many ran, in this execution.
+    public var counts: (replayed: Int, executed: Int) { state.withLock { ($0.replayedCount, $0.executedCount) } }
+
+    /// Runs `body` as a checkpointed step and returns its result.
+    ///
+    /// If the log already holds this step's result (the workflow is being recovered), the body
+    /// does not run: the recorded result is returned, or the recorded error is thrown. Otherwise
+    /// the body runs (with retries per `retry`), and its result or final error is made durable
+    /// before this returns. A step interrupted by a crash before its checkpoint runs again, so
+    /// bodies must be idempotent (at-least-once); a checkpointed step never runs again.
+    ///
+    /// - Throws: ``PortableError`` carrying the step's final error (on first execution and on
+    ///   replay alike), ``NonDeterminismError``, or a storage error.
+    public func step<T: Codable & Sendable>(
+        _ name: String, retry: StepRetryPolicy = .none, _ body: () async throws -> T
+    ) async throws -> T {
+        let outcome = try await operation(kind: "step", name: name, retry: retry) {
+            try WorkflowJSON.encodeText(try await body())
+        }
+        return try WorkflowJSON.decode(T.self, fromText: outcome)
+    }
+
+    /// Runs `body` as a checkpointed step that returns nothing (recorded as JSON `null`).
+    public func step(_ name: String, retry: StepRetryPolicy = .none, _ body: () async throws -> Void) async throws {
+        _ = try await operation(kind: "step", name: name, retry: retry) {
+            try await body()
+            return "null"
+        }
+    }
+
+    /// The current time, recorded so that replay sees the same instant.
+    public func now() async throws -> Date {
+        let ms = try await operation(kind: "now", name: "now", retry: .none) { String(clock.nowMilliseconds()) }
+        return Date(timeIntervalSince1970: Double(Int64(ms) ?? 0) / 1000)
+    }
+
+    /// A random UUID, recorded so that replay sees the same value.
+    public func uuid() async throws -> UUID {
+        let text = try await operation(kind: "uuid", name: "uuid", retry: .none) { try WorkflowJSON.encodeText(UUID().uuidString) }
+        guard let uuid = UUID(uuidString: try WorkflowJSON.decode(String.self, fromText: text)) else {
+            throw WorkflowError("the recorded UUID is malformed", workflowID: workflowID)
+        }
+        return uuid
+    }
+
+    /// A random integer in `range`, recorded so that replay sees the same value.
+    public func random(in range: ClosedRange<Int>) async throws -> Int {
+        let text = try await operation(kind: "random", name: "random", retry: .none) { String(Int.random(in: range)) }
+        guard let value = Int(text) else { throw WorkflowError("the recorded random number is malformed", workflowID: workflowID) }
+        return value
+    }
+
+    // MARK: The operation protocol
+
+    /// Takes the next position; returns the recorded output or runs `execute` and records it.
+    func operation(kind: String, name: String, retry: StepRetryPolicy, _ execute: () async throws -> String) async throws -> String {
+        let (functionID, recorded) = state.withLock { s in
+            defer { s.nextFunctionID += 1 }
+            return (s.nextFunctionID, s.recorded[s.nextFunctionID])
+        }
+        if let recorded {
+            guard recorded.kind == kind, recorded.name == name else {
+                throw NonDeterminismError(
+                    workflowID: workflowID, workflowName: workflowName, functionID: functionID,
+                    recorded: "\(recorded.kind) \"\(recorded.name)\"", current: "\(kind) \"\(name)\"")
+            }
+            state.withLock { $0.replayedCount += 1 }
+            logger.debug("replayed", metadata: ["step": "\(name)", "function-id": "\(functionID)"])
+            if let error = recorded.error { throw error }
+            return recorded.output ?? "null"
+        }
+        // A recovery attempt is recorded before the first operation that runs anew, so that an
+        // attempt that crashes the process inside a step still counts toward the limit, while a
+        // replay that stops on non-determinism has written nothing.
+        try await append([])
+        let startedAt = clock.nowMilliseconds()
+        var attempt = 1
+        var result: Result<String, PortableError>
+        while true {
+            do {
+                try Task.checkCancellation()
+                result = .success(try await execute())
+                break
+            } catch let error as CancellationError {
+                throw error
+            } catch {
+                logger.info("step failed", metadata: ["step": "\(name)", "attempt": "\(attempt)", "error": "\(error)"])
+                if attempt >= retry.maxAttempts {
+                    result = .failure(PortableError(error))
+                    break
+                }
+                try await clock.sleep(for: retry.delay(afterAttempt: attempt))
+                attempt += 1
+            }
+        }
+        var record = OperationRecord(
+            functionID: functionID, name: name, kind: kind, output: nil, error: nil, startedAt: startedAt,
+            completedAt: clock.nowMilliseconds(), attempts: attempt)
+        switch result {
+        case .success(let output): record.output = output
+        case .failure(let error): record.error = error
+        }
+        try await append([RecordDraft(type: WorkflowRecordType.operation, payload: try WorkflowJSON.encode(record))])
+        state.withLock { $0.executedCount += 1 }
+        logger.debug("checkpointed", metadata: ["step": "\(name)", "function-id": "\(functionID)", "attempts": "\(attempt)"])
+        return try result.get()
+    }
+
+    /// Appends records durably, preceded by any pending recovery-attempt records.
+    func append(_ records: [RecordDraft]) async throws {
+        let prefix = state.withLock { s in
+            defer { s.pendingPrefix = [] }
+            return s.pendingPrefix
+        }
+        let all = prefix + records
+        if !all.isEmpty { try await writer.append(all) }
+    }
+
+    /// Positions recorded but not reached by the code (checked when the workflow returns).
+    func unreplayedOperation() -> (functionID: Int, record: OperationRecord)? {
+        state.withLock { s in
+            guard let next = s.recorded.keys.filter({ $0 >= s.nextFunctionID }).min() else { return nil }
+            return (next, s.recorded[next]!)
+        }
+    }
+}

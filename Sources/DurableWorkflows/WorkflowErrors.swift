@@ -1,0 +1,40 @@
+/// The workflow's code no longer matches its log: replay met an operation that differs from
+/// the recorded one at the same position, or the workflow returned while recorded operations
+/// remained. Nothing is written to the log; the workflow stays `PENDING` until the code is fixed
+/// (or the workflow is forked from an earlier step).
+public struct NonDeterminismError: Error, Sendable, CustomStringConvertible {
+    /// The workflow.
+    public var workflowID: String
+    /// The registered workflow name.
+    public var workflowName: String
+    /// The operation position (`function_id`, 1-based).
+    public var functionID: Int
+    /// What the log recorded at that position (`nil` if nothing).
+    public var recorded: String?
+    /// What the code did at that position (`nil` if it returned).
+    public var current: String?
+
+    public var description: String {
+        let recordedText = recorded.map { "the log recorded \($0)" } ?? "the log recorded nothing more"
+        let currentText = current.map { "the code now runs \($0)" } ?? "the code returned"
+        return "workflow \"\(workflowID)\" (\(workflowName)) is not deterministic at operation \(functionID): "
+            + "\(recordedText), but \(currentText). Nothing was written to its log; restore the code that "
+            + "started it, or fork it from an earlier step"
+    }
+}
+
+/// Misuse of the engine or a workflow in a state that does not allow the request.
+public struct WorkflowError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What went wrong.
+    public var message: String
+    /// The workflow concerned, if any.
+    public var workflowID: String?
+
+    /// Creates an error.
+    public init(_ message: String, workflowID: String? = nil) {
+        self.message = message
+        self.workflowID = workflowID
+    }
+
+    public var description: String { workflowID.map { "\(message) (workflow \"\($0)\")" } ?? message }
+}

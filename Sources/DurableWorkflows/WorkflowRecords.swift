@@ -1,0 +1,200 @@
+import DurableLog
+import FoundationEssentials
+
+/// The record types the workflow engine writes to a workflow's log, and their JSON payloads.
+///
+/// Every payload is compact JSON, and every value inside it (inputs, outputs, errors) is JSON
+/// text stored verbatim, so the DBOS export (`portable_json`) is a direct mapping.
+enum WorkflowRecordType {
+    /// The workflow's input and identity (written once, when the log is created).
+    static let start = RecordType(rawValue: 0x10)
+    /// One completed operation (`function_id`) with its output or error.
+    static let operation = RecordType(rawValue: 0x11)
+    /// The workflow's outcome.
+    static let end = RecordType(rawValue: 0x12)
+    /// A recovery attempt by an executor.
+    static let attempt = RecordType(rawValue: 0x13)
+}
+
+/// The START record: what the workflow was started with.
+struct StartRecord: Codable, Sendable, Equatable {
+    /// The registered workflow name.
+    var name: String
+    /// Inputs as DBOS `portable_json`: `{"positionalArgs":[input],"namedArgs":{}}`.
+    var inputs: String
+    /// The application version that started it.
+    var applicationVersion: String
+    /// The executor that started it.
+    var executorID: String
+    /// Creation time, Unix ms.
+    var createdAt: Int64
+}
+
+/// An OPERATION record: one completed step or engine operation.
+struct OperationRecord: Codable, Sendable, Equatable {
+    /// 1-based position in the workflow (`function_id`).
+    var functionID: Int
+    /// The step's name (or the engine operation's, such as `DBOS.sleep`).
+    var name: String
+    /// The kind: `step`, `now`, `uuid`, `random`, ...
+    var kind: String
+    /// The output as JSON text (`null` for a step that returned nothing); nil if it failed.
+    var output: String?
+    /// The recorded error, if it failed.
+    var error: PortableError?
+    /// When it started and finished, Unix ms.
+    var startedAt: Int64
+    var completedAt: Int64
+    /// How many attempts it took.
+    var attempts: Int
+    /// A child workflow's ID, for child operations.
+    var childWorkflowID: String?
+}
+
+/// The END record: the workflow's outcome.
+struct EndRecord: Codable, Sendable, Equatable {
+    /// `SUCCESS`, `ERROR`, `CANCELLED` or `MAX_RECOVERY_ATTEMPTS_EXCEEDED`.
+    var status: String
+    /// The output as JSON text, on success.
+    var output: String?
+    /// The error, on failure.
+    var error: PortableError?
+    /// When it ended, Unix ms.
+    var completedAt: Int64
+}
+
+/// An ATTEMPT record: an executor took over the workflow after its previous owner died.
+struct AttemptRecord: Codable, Sendable, Equatable {
+    /// The attempt number (the first execution is 1).
+    var attempt: Int
+    /// The executor that recovered it.
+    var executorID: String
+    /// When, Unix ms.
+    var at: Int64
+}
+
+/// JSON coding shared by the engine's records and payloads.
+enum WorkflowJSON {
+    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(value))
+    }
+
+    static func encodeText<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        try JSONDecoder().decode(type, from: Data(bytes))
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, fromText text: String) throws -> T {
+        try JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+
+    /// DBOS's portable input envelope around one value.
+    static func inputs<T: Encodable>(_ input: T) throws -> String {
+        "{\"namedArgs\":{},\"positionalArgs\":[\(try encodeText(input))]}"
+    }
+
+    /// The single positional argument of a portable input envelope.
+    static func input<T: Decodable>(_ type: T.Type, fromInputs text: String) throws -> T {
+        guard let first = try decode(InputEnvelope<T>.self, fromText: text).positionalArgs?.first else {
+            throw WorkflowError("the workflow's recorded inputs hold no positional argument")
+        }
+        return first
+    }
+}
+
+/// DBOS's portable input envelope; only the positional arguments are used.
+struct InputEnvelope<T: Decodable>: Decodable {
+    var positionalArgs: [T]?
+}
+
+/// A workflow's log, decoded: what was started, which operations completed, how it ended.
+public struct WorkflowHistory: Sendable {
+    /// The workflow ID.
+    public var workflowID: String
+    /// The index fields the log implies.
+    public var fields: IndexFields
+    var start: StartRecord?
+    var operations: [Int: OperationRecord] = [:]
+    var attempts: [AttemptRecord] = []
+    var end: EndRecord?
+    /// How the log file ends (clean, torn or corrupted).
+    public var outcome: LogScan.Outcome
+
+    /// Decodes a log read by the storage engine.
+    public init(_ contents: LogContents) throws {
+        try self.init(workflowID: contents.name ?? "", records: contents.records, outcome: contents.outcome)
+    }
+
+    /// Decodes verified records of a workflow's log.
+    init(workflowID: String, records: [LogRecord], outcome: LogScan.Outcome = .clean) throws {
+        self.workflowID = workflowID
+        self.outcome = outcome
+        fields = IndexFields()
+        for record in records {
+            if record.type == .indexUpdate, let delta = IndexDelta(decoding: record.payload) { fields.apply(delta) }
+        }
+        for record in records {
+            switch record.type {
+            case WorkflowRecordType.start: start = try WorkflowJSON.decode(StartRecord.self, from: record.payload)
+            case WorkflowRecordType.operation:
+                let operation = try WorkflowJSON.decode(OperationRecord.self, from: record.payload)
+                operations[operation.functionID] = operation
+            case WorkflowRecordType.attempt: attempts.append(try WorkflowJSON.decode(AttemptRecord.self, from: record.payload))
+            case WorkflowRecordType.end: end = try WorkflowJSON.decode(EndRecord.self, from: record.payload)
+            default: continue
+            }
+        }
+    }
+
+    /// The workflow's status as its log records it.
+    public var status: WorkflowStatus { fields.status ?? .pending }
+
+    /// The recorded input envelope (DBOS `portable_json`), if the START record is present.
+    public var inputs: String? { start?.inputs }
+
+    /// The output JSON text, for a workflow that succeeded.
+    public var output: String? { end?.output }
+
+    /// The error, for a workflow that failed.
+    public var error: PortableError? { end?.error }
+
+    /// The completed operations in order.
+    public var steps: [StepInfo] {
+        operations.keys.sorted().map { id in
+            let operation = operations[id]!
+            return StepInfo(
+                functionID: id, name: operation.name, kind: operation.kind, output: operation.output, error: operation.error,
+                startedAt: operation.startedAt, completedAt: operation.completedAt, attempts: operation.attempts,
+                childWorkflowID: operation.childWorkflowID)
+        }
+    }
+}
+
+/// One completed operation of a workflow, as listed by ``DurableEngine/steps(of:)`` and `durable steps`.
+public struct StepInfo: Sendable, Equatable {
+    /// 1-based position (`function_id`).
+    public var functionID: Int
+    /// The step name.
+    public var name: String
+    /// `step`, `now`, `uuid`, `random`, ...
+    public var kind: String
+    /// The output as JSON text (nil if the step failed).
+    public var output: String?
+    /// The recorded error, if it failed.
+    public var error: PortableError?
+    /// Start and end, Unix ms.
+    public var startedAt: Int64
+    public var completedAt: Int64
+    /// Attempts taken (retries + 1).
+    public var attempts: Int
+    /// The child workflow, for child operations.
+    public var childWorkflowID: String?
+
+    /// How long it took, in ms.
+    public var durationMilliseconds: Int64 { completedAt - startedAt }
+}

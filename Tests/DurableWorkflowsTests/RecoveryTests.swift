@@ -1,0 +1,133 @@
+import DurableTesting
+import DurableWorkflows
+import Foundation
+import Testing
+
+/// A workflow whose third step blocks until the engine shuts down, leaving it PENDING with two
+/// recorded steps: the in-process stand-in for "the executor died here".
+struct Stuck: Workflow {
+    static let name = "stuck"
+    let counter: RunCounter
+    let block: Bool
+
+    func run(_ input: Int, context: WorkflowContext) async throws -> Int {
+        let a = try await context.step("one") { () -> Int in counter.hit("one"); return input + 1 }
+        let b = try await context.step("two") { () -> Int in counter.hit("two"); return a * 10 }
+        let c = try await context.step("three") { () -> Int in
+            counter.hit("three")
+            if block { try await Task.sleep(for: .seconds(3600)) }
+            return b + 5
+        }
+        return c
+    }
+}
+
+/// Leaves workflow `id` pending after steps one and two by shutting the engine down inside step three.
+func leavePending(_ dir: TemporaryDirectory, id: String, counter: RunCounter, version: String = "1") async throws {
+    let engine = try makeEngine(dir, version: version)
+    engine.register(Stuck(counter: counter, block: true))
+    try await engine.launch()
+    _ = try await engine.start(Stuck.self, 4, id: id)
+    while counter["three"] == 0 { try await Task.sleep(for: .milliseconds(5)) }
+    await engine.shutdown()
+}
+
+@Suite("Recovery and non-determinism")
+struct RecoveryTests {
+    @Test("a pending workflow is resumed by a new engine; recorded steps are not run again")
+    func recoveryReplaysRecordedSteps() async throws {
+        let dir = TemporaryDirectory()
+        let counter = RunCounter()
+        try await leavePending(dir, id: "resume-me", counter: counter)
+        #expect(counter["one"] == 1 && counter["two"] == 1 && counter["three"] == 1)
+
+        let engine = try makeEngine(dir)
+        engine.register(Stuck(counter: counter, block: false))
+        let recovered = try await engine.launch()
+        #expect(recovered == ["resume-me"])
+        #expect(try await engine.handle(for: "resume-me", as: Int.self).result() == 55)
+        #expect(counter["one"] == 1 && counter["two"] == 1, "checkpointed steps must not run again")
+        #expect(counter["three"] == 2, "the interrupted step runs again (at least once)")
+        let history = try engine.store.readLog(name: "resume-me")
+        #expect(history.indexFields.recoveryAttempts == 2)
+        await engine.shutdown()
+    }
+
+    @Test("recovery is pinned to the application version that started the workflow")
+    func recoveryIsPinnedToVersion() async throws {
+        let dir = TemporaryDirectory()
+        let counter = RunCounter()
+        try await leavePending(dir, id: "v1-only", counter: counter, version: "1")
+        let v2 = try makeEngine(dir, version: "2")
+        v2.register(Stuck(counter: counter, block: false))
+        #expect(try await v2.launch() == [])
+        #expect(try v2.status(of: "v1-only") == .pending)
+        await v2.shutdown()
+        let v1 = try makeEngine(dir, version: "1")
+        v1.register(Stuck(counter: counter, block: false))
+        #expect(try await v1.launch() == ["v1-only"])
+        #expect(try await v1.handle(for: "v1-only", as: Int.self).result() == 55)
+        await v1.shutdown()
+    }
+
+    @Test("recovered beyond the limit, a workflow moves to MAX_RECOVERY_ATTEMPTS_EXCEEDED")
+    func maxRecoveryAttempts() async throws {
+        let dir = TemporaryDirectory()
+        let counter = RunCounter()
+        try await leavePending(dir, id: "poison", counter: counter)
+        for attempt in 2...3 {
+            let engine = try makeEngine(dir, maxRecoveryAttempts: 2)
+            engine.register(Stuck(counter: counter, block: true))
+            #expect(try await engine.launch() == ["poison"])
+            while counter["three"] < attempt { try await Task.sleep(for: .milliseconds(5)) }
+            await engine.shutdown()
+        }
+        let engine = try makeEngine(dir, maxRecoveryAttempts: 2)
+        engine.register(Stuck(counter: counter, block: true))
+        #expect(try await engine.launch() == [])
+        #expect(try engine.status(of: "poison") == .maxRecoveryAttemptsExceeded)
+        #expect(counter["three"] == 3)
+        let error = await #expect(throws: PortableError.self) { try await engine.handle(for: "poison", as: Int.self).result() }
+        #expect(error?.name == "MaxRecoveryAttemptsExceeded")
+        await engine.shutdown()
+    }
+
+    /// Code that no longer matches the log left by `Stuck`.
+    enum Divergence: String, CaseIterable, Sendable {
+        case renamedStep, differentKind, fewerSteps
+    }
+
+    @Test("non-determinism stops the workflow with a clear error and leaves the log untouched", arguments: Divergence.allCases)
+    func nonDeterminism(_ divergence: Divergence) async throws {
+        let dir = TemporaryDirectory()
+        let counter = RunCounter()
+        try await leavePending(dir, id: "diverged", counter: counter)
+        let engine = try makeEngine(dir)
+        let path = try engine.store.logPath(name: "diverged")
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        engine.register(name: Stuck.name) { (input: Int, context: WorkflowContext) -> Int in
+            switch divergence {
+            case .renamedStep:
+                _ = try await context.step("one") { input + 1 }
+                return try await context.step("2nd") { 0 }
+            case .differentKind:
+                _ = try await context.now()
+                return 0
+            case .fewerSteps:
+                return try await context.step("one") { input + 1 }
+            }
+        }
+        _ = try await engine.launch()
+        let error = await #expect(throws: NonDeterminismError.self) { try await engine.handle(for: "diverged", as: Int.self).result() }
+        let text = "\(error.map { "\($0)" } ?? "")"
+        #expect(text.contains("workflow \"diverged\" (stuck)"))
+        switch divergence {
+        case .renamedStep: #expect(text.contains("operation 2: the log recorded step \"two\", but the code now runs step \"2nd\""))
+        case .differentKind: #expect(text.contains("operation 1: the log recorded step \"one\", but the code now runs now \"now\""))
+        case .fewerSteps: #expect(text.contains("operation 2: the log recorded step \"two\", but the code returned"))
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "the log must be left byte for byte")
+        #expect(try engine.status(of: "diverged") == .pending)
+        await engine.shutdown()
+    }
+}

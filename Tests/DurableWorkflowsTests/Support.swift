@@ -1,0 +1,56 @@
+import DurableTesting
+import DurableWorkflows
+import Foundation
+import Synchronization
+
+/// Counts how often each step body really ran (in this process).
+final class RunCounter: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+    func hit(_ key: String) { counts.withLock { $0[key, default: 0] += 1 } }
+    subscript(_ key: String) -> Int { counts.withLock { $0[key, default: 0] } }
+}
+
+/// An engine on `dir` with a fast recovery sweep.
+func makeEngine(_ dir: TemporaryDirectory, version: String = "1", maxRecoveryAttempts: Int = 100, clock: (any DurableClock)? = nil) throws -> DurableEngine {
+    var configuration = DurableEngine.Configuration(applicationVersion: version)
+    configuration.maxRecoveryAttempts = maxRecoveryAttempts
+    configuration.recoveryInterval = .milliseconds(50)
+    if let clock { configuration.clock = clock }
+    return try DurableEngine(directory: dir.data, configuration: configuration)
+}
+
+struct Order: Codable, Sendable, Equatable {
+    var id: String
+    var amount: Int
+}
+
+struct Receipt: Codable, Sendable, Equatable {
+    var order: String
+    var charged: Int
+    var emailed: Bool
+}
+
+struct PaymentDeclined: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { "card declined: \(reason)" }
+}
+
+/// Three steps; `counter` records real executions.
+struct Checkout: Workflow {
+    static let name = "checkout"
+    let counter: RunCounter
+
+    func run(_ order: Order, context: WorkflowContext) async throws -> Receipt {
+        let reserved = try await context.step("reserve") { () -> Int in
+            counter.hit("reserve")
+            return order.amount
+        }
+        let charged = try await context.step("charge") { () -> Int in
+            counter.hit("charge")
+            if order.amount < 0 { throw PaymentDeclined(reason: "negative amount") }
+            return reserved
+        }
+        try await context.step("email") { counter.hit("email") }
+        return Receipt(order: order.id, charged: charged, emailed: true)
+    }
+}
