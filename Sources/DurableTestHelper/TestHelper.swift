@@ -4,19 +4,27 @@
 //   durable-test-helper append-loop <dir> <name> <ack-file> <writers>
 //       Appends records "<start>-<writer>:<n>" forever from <writers> concurrent tasks; after
 //       each acknowledged append, writes the record's text as a line to <ack-file>.
+//   durable-test-helper workflows <dir> <ledger-file> <id>...
+//       Launches an engine (recovering pending workflows), starts LedgerWorkflow for each id,
+//       waits for every started and recovered workflow and prints "<id> <result>" lines.
+//       Environment: KILL_AT, FIRED, STEP_SLEEP_MS (see LedgerWorkflow).
 //   durable-test-helper hold-lease <dir> <name>
 //       Opens (or creates) the log, prints "won" and holds the lease until killed; prints
 //       "busy" and exits 3 if another process holds it.
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
-import DurableLog
+import DurableWorkflows
 
 @main
 struct TestHelper {
     static func main() async throws {
         let arguments = CommandLine.arguments
         guard arguments.count >= 4 else { fail("usage: durable-test-helper append-loop|hold-lease <dir> <name> ...") }
+        if arguments[1] == "workflows" {
+            try await runWorkflows(directory: arguments[2], ledgerPath: arguments[3], ids: Array(arguments.dropFirst(4)))
+            return
+        }
         let store = try LogStore.open(directory: arguments[2])
         switch arguments[1] {
         case "append-loop":
@@ -32,6 +40,27 @@ struct TestHelper {
     static func fail(_ message: String) -> Never {
         fputs(message + "\n", stderr)
         exit(64)
+    }
+
+    static func runWorkflows(directory: String, ledgerPath: String, ids: [String]) async throws {
+        let environment = { (name: String) -> String? in getenv(name).map { String(cString: $0) } }
+        let ledger = open(ledgerPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        var configuration = DurableEngine.Configuration(applicationVersion: "crash-test")
+        configuration.recoveryInterval = .milliseconds(20)
+        let engine = try DurableEngine(directory: directory, configuration: configuration)
+        engine.register(
+            LedgerWorkflow(
+                ledger: ledger,
+                killPoints: Set((environment("KILL_AT") ?? "").split(separator: ",").map(String.init)),
+                firedPath: environment("FIRED"),
+                stepSleepMilliseconds: Int(environment("STEP_SLEEP_MS") ?? "0") ?? 0))
+        let recovered = try await engine.launch()
+        var handles: [WorkflowHandle<Int>] = []
+        for id in ids { handles.append(try await engine.start(LedgerWorkflow.self, id, id: id)) }
+        for id in recovered where !ids.contains(id) { handles.append(engine.handle(for: id, as: Int.self)) }
+        for handle in handles { print("\(handle.workflowID) \(try await handle.result())") }
+        fflush(stdout)
+        await engine.shutdown()
     }
 
     static func openOrCreate(_ store: LogStore, _ name: String) async throws -> LogWriter {

@@ -20,7 +20,7 @@ struct CrashTests {
         let rounds = 40
         var generator = SystemRandomNumberGenerator()
         for round in 0..<rounds {
-            let child = try ChildProcess(["append-loop", dir.data, "crash-me", ackPath, round % 2 == 0 ? "1" : "4"])
+            let child = try ChildProcess("DurableTestHelper", ["append-loop", dir.data, "crash-me", ackPath, round % 2 == 0 ? "1" : "4"])
             try await Task.sleep(for: .milliseconds(Int.random(in: 20...120, using: &generator)))
             child.kill()
 
@@ -53,12 +53,12 @@ struct CrashTests {
         _ = try LogStore.open(directory: dir.data)
         for round in 0..<5 {
             let name = "contended-\(round)"
-            let a = try ChildProcess(["hold-lease", dir.data, name])
-            let b = try ChildProcess(["hold-lease", dir.data, name])
+            let a = try ChildProcess("DurableTestHelper", ["hold-lease", dir.data, name])
+            let b = try ChildProcess("DurableTestHelper", ["hold-lease", dir.data, name])
             let answers = [a.firstLine(), b.firstLine()]
             #expect(answers.sorted() == ["busy", "won"], "round \(round): \(answers)")
             let (winner, loser) = answers[0] == "won" ? (a, b) : (b, a)
-            #expect(loser.wait() == 3)
+            #expect(loser.wait().status == 3)
 
             let store = try LogStore.open(directory: dir.data)
             #expect(try store.isLeaseHeld(name: name))
