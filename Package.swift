@@ -45,7 +45,7 @@ let package = Package(
         .target(
             name: "DurableCLI",
             dependencies: [
-                "DurableLog",
+                "DurableWorkflows",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -1,4 +1,4 @@
-import DurableLog
+import DurableWorkflows
 
 /// A minimal JSON value for the CLI's output (keys keep their order; strings are escaped).
 indirect enum JSONText: Sendable {
@@ -66,5 +66,30 @@ indirect enum JSONText: Sendable {
             pairs.append(("attributes", .object(f.attributes.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
         }
         return .object(pairs)
+    }
+}
+
+extension JSONText {
+    /// A workflow listing row.
+    static func summary(_ w: WorkflowSummary) -> JSONText {
+        .object([
+            ("workflowID", .string(w.workflowID)), ("name", .string(w.name)), ("status", .string(w.status.rawValue)),
+            ("createdAt", .number(Int(w.createdAt))), ("updatedAt", .number(Int(w.updatedAt))),
+            ("applicationVersion", w.applicationVersion.map(JSONText.string) ?? .null),
+            ("executorID", w.executorID.map(JSONText.string) ?? .null), ("queueName", w.queueName.map(JSONText.string) ?? .null),
+            ("recoveryAttempts", .number(w.recoveryAttempts)), ("error", w.errorName.map(JSONText.string) ?? .null),
+            ("quarantined", w.corruption.map(JSONText.string) ?? .null),
+        ])
+    }
+
+    /// One step of a trace.
+    static func step(_ s: StepInfo) -> JSONText {
+        .object([
+            ("functionID", .number(s.functionID)), ("name", .string(s.name)), ("kind", .string(s.kind)),
+            ("output", s.output.map(JSONText.string) ?? .null),
+            ("error", s.error.map { .object([("name", .string($0.name)), ("message", .string($0.message))]) } ?? .null),
+            ("startedAt", .number(Int(s.startedAt))), ("completedAt", .number(Int(s.completedAt))), ("attempts", .number(s.attempts)),
+            ("childWorkflowID", s.childWorkflowID.map(JSONText.string) ?? .null),
+        ])
     }
 }

@@ -1,0 +1,71 @@
+import ArgumentParser
+import DurableWorkflows
+
+extension DurableCommand {
+    /// `durable inspect <id>`: one workflow, its input, outcome and step-by-step trace.
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a workflow's input, status, output or error, and a step-by-step trace with durations.")
+
+        @OptionGroup var directory: DirectoryOptions
+        @Argument(help: "The workflow ID.") var workflowID: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let store = try directory.openStore()
+            let history = try WorkflowHistory(store.readLog(name: workflowID))
+            let f = history.fields
+            if json {
+                print(JSONText.object([
+                    ("workflowID", .string(workflowID)), ("name", .string(f.name ?? "")), ("status", .string(history.status.rawValue)),
+                    ("applicationVersion", f.applicationVersion.map(JSONText.string) ?? .null),
+                    ("executorID", f.executorID.map(JSONText.string) ?? .null),
+                    ("createdAt", .number(Int(f.createdAt ?? 0))), ("updatedAt", .number(Int(f.updatedAt ?? 0))),
+                    ("recoveryAttempts", .number(Int(f.recoveryAttempts ?? 0))),
+                    ("inputs", history.inputs.map(JSONText.string) ?? .null), ("output", history.output.map(JSONText.string) ?? .null),
+                    ("error", history.error.map { JSONText.object([("name", .string($0.name)), ("message", .string($0.message))]) } ?? .null),
+                    ("steps", .array(history.steps.map(JSONText.step))),
+                ]).rendered)
+                return
+            }
+            print("workflow \(workflowID)")
+            print("name    \(f.name ?? "?")")
+            print("status  \(history.status)\(f.corruption.map { " (QUARANTINED: \($0))" } ?? "")")
+            print("version \(f.applicationVersion ?? "-")   executor \(f.executorID ?? "-")   attempts \(f.recoveryAttempts ?? 0)")
+            print("created \(TextTable.time(f.createdAt ?? 0))   updated \(TextTable.time(f.updatedAt ?? 0))")
+            print("input   \(history.inputs ?? "-")")
+            if let output = history.output { print("output  \(output)") }
+            if let error = history.error { print("error   \(error.name): \(error.message)") }
+            print("")
+            print(Steps.table(history.steps))
+        }
+    }
+
+    /// `durable steps <id>`: the step trace alone.
+    struct Steps: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a workflow's completed steps with timings, outputs and errors.")
+
+        @OptionGroup var directory: DirectoryOptions
+        @Argument(help: "The workflow ID.") var workflowID: String
+        @Flag(help: "Print JSON lines.") var json = false
+
+        func run() throws {
+            let store = try directory.openStore()
+            let steps = try WorkflowHistory(store.readLog(name: workflowID)).steps
+            if json {
+                for step in steps { print(JSONText.step(step).rendered) }
+            } else {
+                print(Self.table(steps))
+            }
+        }
+
+        static func table(_ steps: [StepInfo]) -> String {
+            TextTable.render(
+                header: ["#", "STEP", "KIND", "STARTED", "MS", "TRIES", "RESULT"],
+                rows: steps.map { s in
+                    ["\(s.functionID)", s.name, s.kind, TextTable.time(s.startedAt), "\(s.durationMilliseconds)", "\(s.attempts)",
+                     TextTable.clip(s.error.map { "error \($0.name): \($0.message)" } ?? s.output ?? "-")]
+                })
+        }
+    }
+}
