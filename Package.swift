@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "DurableTesting", targets: ["DurableTesting"]),
         .executable(name: "durable", targets: ["durable"]),
         .executable(name: "durable-bench", targets: ["durable-bench"]),
+        .executable(name: "durable-demo", targets: ["DurableDemo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
@@ -51,6 +52,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "durable", dependencies: ["DurableCLI"], swiftSettings: strict),
+        .executableTarget(
+            name: "DurableDemo",
+            dependencies: ["DurableWorkflows", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .executableTarget(name: "durable-bench", dependencies: ["DurableLog"], swiftSettings: strict),
         // Public test support: temporary directories, a manual clock, built-tool lookup.
         .target(name: "DurableTesting", dependencies: ["DurableWorkflows"], swiftSettings: strict),
@@ -63,7 +69,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DurableWorkflowsTests",
-            dependencies: ["DurableWorkflows", "DurableTesting", "DurableTestHelper", "durable"],
+            dependencies: ["DurableWorkflows", "DurableTesting", "DurableTestHelper", "durable", "DurableDemo"],
             swiftSettings: strict
         ),
     ]
