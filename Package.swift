@@ -57,7 +57,11 @@ let package = Package(
             dependencies: ["DurableWorkflows", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        .executableTarget(name: "durable-bench", dependencies: ["DurableLog"], swiftSettings: strict),
+        .executableTarget(
+            name: "durable-bench",
+            dependencies: ["DurableWorkflows", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         // Public test support: temporary directories, a manual clock, built-tool lookup.
         .target(name: "DurableTesting", dependencies: ["DurableWorkflows"], swiftSettings: strict),
         // Child process driven by the crash and lock tests (appends in a loop, holds leases).

@@ -61,6 +61,7 @@ public final class DurableEngine: Sendable {
         var running: [String: Execution] = [:]
         var blocked: [String: String] = [:]
         var sweeper: Task<Void, Never>?
+        var stopping = false
     }
 
     /// Opens (creating if needed) the data directory and prepares an engine on it.
@@ -130,33 +131,37 @@ public final class DurableEngine: Sendable {
     /// Stops looking for work and cancels running workflows (they stay `PENDING` and are
     /// recovered by the next executor), then waits for them to release their leases.
     public func shutdown() async {
-        let (sweeper, executions) = state.withLock { s in
+        let sweeper = state.withLock { s in
+            s.stopping = true
             defer { s.sweeper = nil }
-            return (s.sweeper, Array(s.running.values))
+            return s.sweeper
         }
         sweeper?.cancel()
+        await sweeper?.value  // a sweep in flight must not start work after this point
+        let executions = state.withLock { Array($0.running.values) }
         for execution in executions { execution.task.withLock { $0 }?.cancel() }
         for execution in executions { _ = await execution.wait() }
     }
 
     /// Resumes every pending workflow whose lease is free (its executor died).
     func recoverPendingWorkflows() async -> [String] {
-        try? store.index.refresh()
+        try? await store.refreshIndex()
         var resumed: [String] = []
         let candidates = store.index.allEntries().filter {
             $0.status == .pending && !$0.isQuarantined && $0.fields.applicationVersion == configuration.applicationVersion
         }
         for entry in candidates {
             let id = entry.workflowID
-            let (busy, workflow) = state.withLock { s in
-                (s.running[id] != nil || s.blocked[id] != nil, s.registry[entry.fields.name ?? ""])
+            let (busy, stopping, workflow) = state.withLock { s in
+                (s.running[id] != nil || s.blocked[id] != nil, s.stopping, s.registry[entry.fields.name ?? ""])
             }
+            if stopping { break }
             guard !busy else { continue }
             guard let workflow else {
                 logger.warning("cannot recover a workflow whose name is not registered", metadata: ["workflow-id": "\(id)", "workflow": "\(entry.fields.name ?? "")"])
                 continue
             }
-            guard let opened = try? await store.openLog(name: id) else { continue }  // leased by a live executor, or quarantined
+            guard let opened = try? await store.openLog(name: id) else { continue }  // leased by a live executor, or quarantined  // leased by a live executor, or quarantined
             do {
                 if try await resume(workflow, writer: opened.writer, records: opened.records, entry: entry) { resumed.append(id) }
             } catch {
@@ -214,8 +219,9 @@ public final class DurableEngine: Sendable {
     public func start<Input: Codable & Sendable, Output: Codable & Sendable>(
         name: String, _ input: Input, id: String? = nil, as output: Output.Type = Output.self
     ) async throws -> WorkflowHandle<Output> {
-        let (launched, workflow) = state.withLock { ($0.launched, $0.registry[name]) }
+        let (launched, stopping, workflow) = state.withLock { ($0.launched, $0.stopping, $0.registry[name]) }
         guard launched else { throw WorkflowError("call launch() before starting workflows") }
+        guard !stopping else { throw WorkflowError("the engine is shut down") }
         guard let workflow else { throw WorkflowError("no workflow is registered as \"\(name)\"") }
         let id = id ?? UUID().uuidString.lowercased()
         try LogKey.validate(id)
@@ -268,7 +274,15 @@ public final class DurableEngine: Sendable {
         prefix: [RecordDraft]
     ) {
         let execution = Execution()
-        state.withLock { $0.running[id] = execution }
+        let stopping = state.withLock { s in
+            if !s.stopping { s.running[id] = execution }
+            return s.stopping
+        }
+        if stopping {
+            // Shut down between taking the lease and starting: leave the workflow for the next executor.
+            writer.close()
+            return
+        }
         let context = WorkflowContext(
             workflowID: id, workflowName: workflow.name, writer: writer, recorded: recorded, pendingPrefix: prefix,
             clock: configuration.clock, logger: logger)
@@ -331,11 +345,13 @@ public final class DurableEngine: Sendable {
         var delay: Duration = .milliseconds(1)
         while true {
             if let execution = state.withLock({ $0.running[id] }) { return try await execution.wait().get() }
-            try store.index.refresh()
+            try await store.refreshIndex()
             // The index may lag its log by a moment (a start racing this call): the log decides.
-            let status = try store.index.entry(forWorkflowID: id)?.status ?? logStatus(of: id)
+            var status = store.index.entry(forWorkflowID: id)?.status
+            if status == nil { status = try await logStatus(of: id) }
+            guard let status else { continue }
             if status.isTerminal {
-                let history = try WorkflowHistory(store.readLog(name: id))
+                let history = try WorkflowHistory(await store.read(name: id))
                 if history.status == .success { return history.output ?? "null" }
                 throw history.error ?? PortableError(name: status.rawValue, message: "the workflow ended with status \(status)")
             }
@@ -346,9 +362,9 @@ public final class DurableEngine: Sendable {
     }
 
     /// The status recorded in the log of workflow `id` (for when the index has not caught up).
-    private func logStatus(of id: String) throws -> WorkflowStatus {
+    private func logStatus(of id: String) async throws -> WorkflowStatus {
         do throws(StorageError) {
-            return try store.readLog(name: id).indexFields.status ?? .pending
+            return try await store.read(name: id).indexFields.status ?? .pending
         } catch {
             if error.code == .notFound { throw WorkflowError("no workflow has this ID", workflowID: id) }
             throw error

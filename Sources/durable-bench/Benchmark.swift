@@ -1,23 +1,38 @@
 // durable-bench: durable append throughput and latency of DurableLog, next to the raw
-// write+fdatasync limit of the same disk measured in the same run. Build in release:
+// write+fdatasync limit of the same disk measured in the same run, and the peer's workflow
+// workloads (W1 one client, W2 32 clients, W4 recovery after SIGKILL, W6 bytes per workflow).
+// Build in release:
 //   swift run -c release durable-bench [--seconds S] [--dir D] [--record-bytes N]
+//                                      [--recovery-count N] [--only storage|workflows]
 // Prints a human summary and one JSON object (the last line) for scripts.
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
 import Dispatch
-import DurableLog
+import DurableWorkflows
+import Logging
 import Synchronization
 
 @main
 struct Benchmark {
     static func main() async throws {
-        let settings = Settings(CommandLine.arguments)
+        let arguments = CommandLine.arguments
+        if arguments.count >= 4, arguments[1] == "--w4-worker" {
+            try await WorkflowWorkloads.recoveryWorker(directory: arguments[2], count: Int(arguments[3]) ?? 1000)
+        }
+        let settings = Settings(arguments)
         let root = settings.directory
         mkdir(root, 0o755)
         defer { removeTree(root) }
-        let payload = [UInt8]((0..<settings.recordBytes).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) })
+        var json: [String] = []
+        if settings.only != "workflows" { json += try await storage(settings, root: root) }
+        if settings.only != "storage" { json += try await workflows(settings, root: root) }
+        print("{" + json.joined(separator: ",") + "}")
+    }
 
+    /// Durable appends next to the disk's raw write+fdatasync limit.
+    static func storage(_ settings: Settings, root: String) async throws -> [String] {
+        let payload = [UInt8]((0..<settings.recordBytes).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) })
         var results: [(String, Measurement)] = []
         let raw1 = RawSync.run(directory: root, threads: 1, seconds: settings.seconds, bytes: payload.count)
         results.append(("raw_fdatasync_1_thread", raw1))
@@ -26,7 +41,7 @@ struct Benchmark {
 
         var options = LogStore.Options()
         options.compress = false  // measure the durability path, not zstd (incompressible payloads are stored raw anyway)
-        let store = try LogStore.open(directory: root + "/data", options: options)
+        let store = try LogStore.open(directory: root + "/appends", options: options)
         let one = try await DurableAppends.run(store: store, writers: 1, seconds: settings.seconds, payload: payload)
         results.append(("durable_append_1_writer", one))
         let sixteen = try await DurableAppends.run(store: store, writers: 16, seconds: settings.seconds, payload: payload)
@@ -34,17 +49,34 @@ struct Benchmark {
         let shared = try await DurableAppends.run(store: store, writers: 16, seconds: settings.seconds, payload: payload, sharedLog: true)
         results.append(("durable_append_16_writers_1_log", shared))
 
-        print("record payload \(payload.count) B, \(settings.seconds) s per workload, directory \(root)")
-        for (name, m) in results {
-            print("\(name.padding(36)) \(m.perSecond.rounded(0).padding(9)) /s   p50 \(m.p50.rounded(1).padding(7)) µs   p99 \(m.p99.rounded(1).padding(7)) µs")
-        }
+        print("storage: record payload \(payload.count) B, \(settings.seconds) s per workload, directory \(root)")
+        for (name, m) in results { print(m.line(name)) }
         let latencyRatio = one.p50 / raw1.p50
         let scaling = sixteen.perSecond / one.perSecond
         print("1 writer p50 / raw fdatasync p50 = \(latencyRatio.rounded(2))x (target <= 1.3x)")
         print("16 writers / 1 writer throughput = \(scaling.rounded(2))x (target >= 3x)")
-        print("16 writers as a fraction of 16 raw parallel fdatasync streams = \((sixteen.perSecond / raw16.perSecond).rounded(2))")
-        let json = results.map { "\"\($0.0)\":\($0.1.json)" }.joined(separator: ",")
-        print("{\(json),\"latency_ratio_1_writer\":\(latencyRatio.rounded(3)),\"scaling_16_over_1\":\(scaling.rounded(3))}")
+        print("16 writers on 16 logs / 16 raw fdatasync streams = \((sixteen.perSecond / raw16.perSecond).rounded(2))")
+        return results.map { "\"\($0.0)\":\($0.1.json)" }
+            + ["\"latency_ratio_1_writer\":\(latencyRatio.rounded(3))", "\"scaling_16_over_1\":\(scaling.rounded(3))"]
+    }
+
+    /// The peer's workloads W1, W2, W4 and W6 on the workflow engine.
+    static func workflows(_ settings: Settings, root: String) async throws -> [String] {
+        print("workflows: the peer's 3-step workflow, \(settings.seconds) s per closed-loop workload")
+        let w1Directory = root + "/w1"
+        let w1 = try await WorkflowWorkloads.closedLoop(directory: w1Directory, clients: 1, seconds: settings.seconds)
+        print(w1.line("W1 1 client (workflows)"))
+        let w6 = try WorkflowWorkloads.bytesOnDisk(directory: w1Directory)
+        print("W6 bytes on disk per completed 3-step workflow: \(Int(w6.apparent)) B in the log (\(Int(w6.allocated)) B allocated), \(w6.count) workflows")
+        let w2 = try await WorkflowWorkloads.closedLoop(directory: root + "/w2", clients: 32, seconds: settings.seconds)
+        print(w2.line("W2 32 clients (workflows)"))
+        let w4 = try await WorkflowWorkloads.recovery(directory: root + "/w4", count: settings.recoveryCount)
+        print("W4 recovery of \(settings.recoveryCount) pending workflows after SIGKILL: \(w4.seconds.rounded(3)) s (\(w4.perSecond.rounded(0)) workflows/s)")
+        return [
+            "\"W1\":\(w1.json)", "\"W2_32\":\(w2.json)",
+            "\"W4\":{\"workflows\":\(settings.recoveryCount),\"seconds\":\(w4.seconds.rounded(3)),\"per_second\":\(w4.perSecond.rounded(1))}",
+            "\"W6\":{\"log_bytes_per_workflow\":\(Int(w6.apparent)),\"allocated_bytes_per_workflow\":\(Int(w6.allocated))}",
+        ]
     }
 }
 
@@ -52,6 +84,8 @@ struct Settings {
     var seconds = 3.0
     var directory = ".durable-bench-\(getpid())"
     var recordBytes = 200
+    var recoveryCount = 1000
+    var only = "all"
 
     init(_ arguments: [String]) {
         var i = 1
@@ -60,6 +94,8 @@ struct Settings {
             case "--seconds": seconds = Double(arguments[i + 1]) ?? seconds
             case "--dir": directory = arguments[i + 1]
             case "--record-bytes": recordBytes = Int(arguments[i + 1]) ?? recordBytes
+            case "--recovery-count": recoveryCount = Int(arguments[i + 1]) ?? recoveryCount
+            case "--only": only = arguments[i + 1]
             default: break
             }
             i += 2
@@ -81,6 +117,10 @@ struct Measurement: Sendable {
         guard !latenciesMicros.isEmpty else { return 0 }
         let sorted = latenciesMicros.sorted()
         return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+    }
+
+    func line(_ name: String) -> String {
+        "\(name.padding(36)) \(perSecond.rounded(0).padding(9)) /s   p50 \(p50.rounded(1).padding(8)) µs   p99 \(p99.rounded(1).padding(8)) µs"
     }
 
     var json: String {

@@ -40,25 +40,28 @@ extension LogStore {
     /// - Returns: the number of entries that changed.
     @discardableResult
     public func reconcileIndex(sweepOrphans: Bool = true) async throws(StorageError) -> Int {
-        try index.refresh()
-        var keys = index.allEntries().filter { !$0.status.isTerminal && !$0.isQuarantined }.map(\.key)
-        if sweepOrphans {
-            let known = Set(index.allEntries().map(\.key))
-            keys += try allLogKeys().filter { !known.contains($0) }
-        }
-        var items: [WorkflowIndex.Item] = []
-        for key in keys {
-            let current = index.entry(for: key)
-            guard let derived = try? derivedEntry(for: key), derived != current else { continue }
-            let contents = try readLog(key: key)
-            for record in contents.records where record.type == .indexUpdate && record.seq > (current?.logSeq ?? 0) {
-                if let delta = IndexDelta(decoding: record.payload) { items.append((key, record.seq, delta)) }
+        let items = try await io.run { [self] () throws(StorageError) -> [WorkflowIndex.Item] in
+            try index.refresh()
+            var keys = index.allEntries().filter { !$0.status.isTerminal && !$0.isQuarantined }.map(\.key)
+            if sweepOrphans {
+                let known = Set(index.allEntries().map(\.key))
+                keys += try allLogKeys().filter { !known.contains($0) }
             }
-            if let corruption = derived.fields.corruption, current?.fields.corruption != corruption {
-                var quarantine = IndexDelta()
-                quarantine.corruption = corruption
-                items.append((key, 0, quarantine))
+            var items: [WorkflowIndex.Item] = []
+            for key in keys {
+                let current = index.entry(for: key)
+                guard let derived = try? derivedEntry(for: key), derived != current else { continue }
+                let contents = try readLog(key: key)
+                for record in contents.records where record.type == .indexUpdate && record.seq > (current?.logSeq ?? 0) {
+                    if let delta = IndexDelta(decoding: record.payload) { items.append((key, record.seq, delta)) }
+                }
+                if let corruption = derived.fields.corruption, current?.fields.corruption != corruption {
+                    var quarantine = IndexDelta()
+                    quarantine.corruption = corruption
+                    items.append((key, 0, quarantine))
+                }
             }
+            return items
         }
         try await index.record(items)
         return Set(items.map(\.key)).count

@@ -244,6 +244,17 @@ public final class LogStore: Sendable {
         try readLog(key: LogKey(name: name))
     }
 
+    /// Reads the log for `name` without taking any lock, on the store's I/O threads (for async callers).
+    public func read(name: String) async throws(StorageError) -> LogContents {
+        let key = try LogKey(name: name)
+        return try await io.run { [self] () throws(StorageError) in try readLog(key: key) }
+    }
+
+    /// Reads what other processes appended to the index, on the store's I/O threads.
+    public func refreshIndex() async throws(StorageError) {
+        try await io.run { [index] () throws(StorageError) in try index.refresh() }
+    }
+
     /// Reads the log with `key` without taking any lock.
     public func readLog(key: LogKey) throws(StorageError) -> LogContents {
         let path = layout.logPath(key)
