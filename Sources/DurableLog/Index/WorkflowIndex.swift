@@ -23,6 +23,7 @@ public final class WorkflowIndex: Sendable {
     private let codec: PayloadCodec
     private let lockFD: Int32
     private let state: Mutex<State>
+    private let syncQueued = Mutex(false)
 
     private struct OpenLog {
         var fd: Int32
@@ -154,8 +155,11 @@ public final class WorkflowIndex: Sendable {
                     return (log.fd, log.path)
                 }
             }
-            // The sync runs outside the lock; it also flushes other processes' earlier records.
-            try durability.dataSync(fd, path: path)
+            // The index is derived: a delta lost in a power failure is recovered from its
+            // workflow's log (already durable) by ``LogStore/reconcileIndex(sweepOrphans:)``.
+            // So acknowledging does not wait for the index's fdatasync; it runs in the
+            // background, coalesced, on a duplicate descriptor that a reload cannot close.
+            scheduleSync(fd: fd, path: path)
         } catch {
             result = .failure(error)
         }
@@ -168,6 +172,28 @@ public final class WorkflowIndex: Sendable {
         }
         if reschedule { io.submit { self.flush() } }
         for (_, completion) in batch { completion(result) }
+    }
+
+    /// Queues one background `fdatasync` of the index log unless one is queued and not yet started.
+    private func scheduleSync(fd: Int32, path: String) {
+        let queue = syncQueued.withLock { queued in
+            defer { queued = true }
+            return !queued
+        }
+        guard queue else { return }
+        let duplicate = dup(fd)
+        guard duplicate >= 0 else { return }
+        io.submit { [self] in
+            syncQueued.withLock { $0 = false }
+            try? durability.dataSync(duplicate, path: path)  // a failure poisons the store
+            SystemCall.close(duplicate)
+        }
+    }
+
+    /// Makes every index append so far durable (tests and tools that need it before going on).
+    public func sync() throws(StorageError) {
+        guard let (fd, path) = state.withLock({ s in s.log.map { ($0.fd, $0.path) } }) else { return }
+        try durability.dataSync(fd, path: path)
     }
 
     // MARK: Rebuild
