@@ -47,6 +47,34 @@ struct CrashTests {
         #expect(final.records.map(\.seq) == Array(1...UInt64(final.records.count)))
     }
 
+    @Test("a reader beside a live writer always sees a consistent, growing prefix and takes no lock")
+    func readerBesideLiveWriter() async throws {
+        let dir = TemporaryDirectory()
+        let child = try ChildProcess("DurableTestHelper", ["append-loop", dir.data, "live", dir.path + "/acks", "4"])
+        defer { child.kill() }
+        let store = try LogStore.open(directory: dir.data)
+        var previous = 0
+        var reads = 0
+        while reads < 30 {
+            guard let contents = try? store.readLog(name: "live") else {
+                try await Task.sleep(for: .milliseconds(2))
+                continue
+            }
+            reads += 1
+            if case .corrupted(let reason) = contents.outcome { Issue.record("read \(reads): \(reason)") }
+            #expect(contents.records.count >= previous, "the prefix must only grow")
+            let contiguous = contents.records.enumerated().allSatisfy { $0.element.seq == UInt64($0.offset + 1) }
+            #expect(contiguous)
+            previous = contents.records.count
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(previous > 0)
+        // `durable check` beside the writer: no corruption, exit 0.
+        let check = try ChildProcess("durable", ["check", "--dir", dir.data])
+        #expect(check.wait().status == 0)
+        #expect(try store.isLeaseHeld(name: "live"), "the writer still holds its lease")
+    }
+
     @Test("two processes race for one lease: exactly one wins, and killing it frees the lease at once")
     func leaseRace() async throws {
         let dir = TemporaryDirectory()

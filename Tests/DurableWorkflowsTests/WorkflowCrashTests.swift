@@ -72,7 +72,7 @@ struct WorkflowCrashTests {
         let dir = TemporaryDirectory()
         let ledger = dir.path + "/ledger"
         var generator = SystemRandomNumberGenerator()
-        let rounds = 120
+        let rounds = 200
         for round in 0..<rounds {
             let fresh = (0..<3).map { "r\(round)-\($0)" }
             let child = try ChildProcess("DurableTestHelper", ["workflows", dir.data, ledger] + fresh, environment: ["STEP_SLEEP_MS": "4"])
