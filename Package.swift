@@ -65,7 +65,11 @@ let package = Package(
         // Public test support: temporary directories, a manual clock, built-tool lookup.
         .target(name: "DurableTesting", dependencies: ["DurableWorkflows"], swiftSettings: strict),
         // Child process driven by the crash and lock tests (appends in a loop, holds leases).
-        .executableTarget(name: "DurableTestHelper", dependencies: ["DurableWorkflows"], swiftSettings: strict),
+        .executableTarget(
+            name: "DurableTestHelper",
+            dependencies: ["DurableWorkflows", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "DurableLogTests",
             dependencies: ["DurableLog", "DurableCLI", "DurableTesting", "DurableTestHelper", "durable"],

@@ -1,9 +1,10 @@
 // A child process for the crash and lock tests. It does real work on a real data directory
 // and is killed with SIGKILL by the test that spawned it.
 //
-//   durable-test-helper append-loop <dir> <name> <ack-file> <writers>
-//       Appends records "<start>-<writer>:<n>" forever from <writers> concurrent tasks; after
-//       each acknowledged append, writes the record's text as a line to <ack-file>.
+//   durable-test-helper append-loop <dir> <name> <ack-file> <writers> [<records-per-writer>]
+//       Appends records "<start>-<writer>:<n>" from <writers> concurrent tasks (forever, or up to
+//       the given count, then holds the lease); after each acknowledged append, writes the
+//       record's text as a line to <ack-file>.
 //   durable-test-helper workflows <dir> <ledger-file> <id>...
 //       Launches an engine (recovering pending workflows), starts LedgerWorkflow for each id,
 //       waits for every started and recovered workflow and prints "<id> <result>" lines.
@@ -15,6 +16,7 @@
 @preconcurrency import Glibc
 #endif
 import DurableWorkflows
+import Logging
 
 @main
 struct TestHelper {
@@ -29,12 +31,21 @@ struct TestHelper {
         switch arguments[1] {
         case "append-loop":
             guard arguments.count >= 6, let writers = Int(arguments[5]) else { fail("append-loop needs <ack-file> <writers>") }
-            try await appendLoop(store: store, name: arguments[3], ackPath: arguments[4], writers: writers)
+            let limit = arguments.count >= 7 ? Int(arguments[6]) ?? Int.max : Int.max
+            try await appendLoop(store: store, name: arguments[3], ackPath: arguments[4], writers: writers, limit: limit)
         case "hold-lease":
             try await holdLease(store: store, name: arguments[3])
         default:
             fail("unknown command \(arguments[1])")
         }
+    }
+
+    /// Idles until the test that spawned this process is gone (it normally kills us first), so an
+    /// aborted test run never leaves a helper behind holding a lease or the run's stderr.
+    static func waitForParentToGo() -> Never {
+        let parent = getppid()
+        while getppid() == parent { usleep(100_000) }
+        exit(0)
     }
 
     static func fail(_ message: String) -> Never {
@@ -47,6 +58,7 @@ struct TestHelper {
         let ledger = open(ledgerPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         var configuration = DurableEngine.Configuration(applicationVersion: "crash-test")
         configuration.recoveryInterval = .milliseconds(20)
+        configuration.logger.logLevel = .warning
         let engine = try DurableEngine(directory: directory, configuration: configuration)
         engine.register(
             LedgerWorkflow(
@@ -77,21 +89,23 @@ struct TestHelper {
         }
     }
 
-    static func appendLoop(store: LogStore, name: String, ackPath: String, writers: Int) async throws {
+    static func appendLoop(store: LogStore, name: String, ackPath: String, writers: Int, limit: Int) async throws {
         let ackFD = open(ackPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         let log = try await openOrCreate(store, name)
         let start = log.lastSeq
         try await withThrowingTaskGroup(of: Void.self) { group in
             for writer in 0..<writers {
-                group.addTask { try await appendForever(log: log, label: "\(start)-\(writer)", ackFD: ackFD) }
+                group.addTask { try await appendLoop(log: log, label: "\(start)-\(writer)", ackFD: ackFD, limit: limit) }
             }
             try await group.waitForAll()
         }
+        withExtendedLifetime(log) { waitForParentToGo() }
     }
 
-    static func appendForever(log: LogWriter, label: String, ackFD: Int32) async throws {
+    static func appendLoop(log: LogWriter, label: String, ackFD: Int32, limit: Int) async throws {
         var n = 0
-        while true {
+        while n < limit {
+            if getppid() == 1 { exit(0) }  // orphaned: the test that spawned us is gone
             let text = "\(label):\(n)"
             // Sizes vary so that some writes span several pages and can tear.
             let padding = [UInt8](repeating: UInt8(ascii: "x"), count: (n * 37) % 9000)
@@ -113,6 +127,6 @@ struct TestHelper {
         print("won")
         fflush(stdout)
         // The lease lives exactly as long as the writer.
-        withExtendedLifetime(writer) { while true { sleep(60) } }
+        withExtendedLifetime(writer) { waitForParentToGo() }
     }
 }

@@ -50,7 +50,7 @@ struct CrashTests {
     @Test("a reader beside a live writer always sees a consistent, growing prefix and takes no lock")
     func readerBesideLiveWriter() async throws {
         let dir = TemporaryDirectory()
-        let child = try ChildProcess("DurableTestHelper", ["append-loop", dir.data, "live", dir.path + "/acks", "4"])
+        let child = try ChildProcess("DurableTestHelper", ["append-loop", dir.data, "live", dir.path + "/acks", "4", "150"])
         defer { child.kill() }
         let store = try LogStore.open(directory: dir.data)
         var previous = 0
