@@ -23,6 +23,10 @@ struct TestHelper {
     static func main() async throws {
         let arguments = CommandLine.arguments
         guard arguments.count >= 4 else { fail("usage: durable-test-helper append-loop|hold-lease <dir> <name> ...") }
+        if arguments[1] == "set-event" {
+            try await setEvent(directory: arguments[2], id: arguments[3], delayMilliseconds: Int(arguments[4]) ?? 0)
+            return
+        }
         if arguments[1] == "workflows" {
             try await runWorkflows(directory: arguments[2], ledgerPath: arguments[3], ids: Array(arguments.dropFirst(4)))
             return
@@ -72,6 +76,25 @@ struct TestHelper {
         for id in recovered where !ids.contains(id) { handles.append(engine.handle(for: id, as: Int.self)) }
         for handle in handles { print("\(handle.workflowID) \(try await handle.result())") }
         fflush(stdout)
+        await engine.shutdown()
+    }
+
+    /// Runs a workflow that sleeps `delayMilliseconds` (durably) and then sets the event
+    /// `ready` to the wall-clock time, in ms, at which it set it.
+    static func setEvent(directory: String, id: String, delayMilliseconds: Int) async throws {
+        var configuration = DurableEngine.Configuration(applicationVersion: "events")
+        configuration.logger.logLevel = .warning
+        let engine = try DurableEngine(directory: directory, configuration: configuration)
+        engine.register(name: "eventer") { (delay: Int, context: WorkflowContext) -> Int in
+            try await context.sleep(for: .milliseconds(delay))
+            var ts = timespec()
+            clock_gettime(CLOCK_REALTIME, &ts)
+            let now = Int(ts.tv_sec) * 1000 + Int(ts.tv_nsec) / 1_000_000
+            try await context.setEvent("ready", now)
+            return now
+        }
+        try await engine.launch()
+        _ = try await engine.start(name: "eventer", delayMilliseconds, id: id, as: Int.self).result()
         await engine.shutdown()
     }
 

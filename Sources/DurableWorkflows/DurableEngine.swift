@@ -342,33 +342,17 @@ public final class DurableEngine: Sendable {
 
     /// Waits for workflow `id` to finish and returns its output JSON, or throws its error.
     func outputJSON(of id: String) async throws -> String {
-        var delay: Duration = .milliseconds(1)
-        while true {
-            if let execution = state.withLock({ $0.running[id] }) { return try await execution.wait().get() }
-            try await store.refreshIndex()
-            // The index may lag its log by a moment (a start racing this call): the log decides.
-            var status = store.index.entry(forWorkflowID: id)?.status
-            if status == nil { status = try await logStatus(of: id) }
-            guard let status else { continue }
-            if status.isTerminal {
-                let history = try WorkflowHistory(await store.read(name: id))
-                if history.status == .success { return history.output ?? "null" }
-                throw history.error ?? PortableError(name: status.rawValue, message: "the workflow ended with status \(status)")
-            }
+        if let execution = state.withLock({ $0.running[id] }) { return try await execution.wait().get() }
+        if (try? await store.read(name: id)) == nil, store.index.entry(forWorkflowID: id) == nil {
+            throw WorkflowError("no workflow has this ID", workflowID: id)
+        }
+        let outcome: Result<String, PortableError>? = try await waitForLog(of: id, until: nil) { history in
             if let reason = state.withLock({ $0.blocked[id] }) { throw WorkflowError(reason, workflowID: id) }
-            try await Task.sleep(for: delay)
-            delay = min(delay * 2, .milliseconds(50))
+            guard history.status.isTerminal else { return .keepWaiting }
+            if history.status == .success { return .done(.success(history.output ?? "null")) }
+            return .done(.failure(history.error ?? PortableError(name: history.status.rawValue, message: "the workflow ended with status \(history.status)")))
         }
-    }
-
-    /// The status recorded in the log of workflow `id` (for when the index has not caught up).
-    private func logStatus(of id: String) async throws -> WorkflowStatus {
-        do throws(StorageError) {
-            return try await store.read(name: id).indexFields.status ?? .pending
-        } catch {
-            if error.code == .notFound { throw WorkflowError("no workflow has this ID", workflowID: id) }
-            throw error
-        }
+        return try outcome!.get()
     }
 
     /// The completed operations of workflow `id`, in order, with timings, outputs and errors.

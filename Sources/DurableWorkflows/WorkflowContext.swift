@@ -97,10 +97,32 @@ public final class WorkflowContext: Sendable {
         return value
     }
 
+    /// Sleeps durably: the wake-up time is recorded first, so a workflow recovered mid-sleep
+    /// sleeps only the remainder (recorded as `DBOS.sleep`, epoch seconds, as DBOS does).
+    public func sleep(for duration: Duration) async throws {
+        let total = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        let wake = try await operation(kind: "sleep", name: "DBOS.sleep", retry: .none) {
+            String(Double(clock.nowMilliseconds() + total) / 1000)
+        }
+        let wakeMilliseconds = Int64(((Double(wake) ?? 0) * 1000).rounded())
+        let remaining = wakeMilliseconds - clock.nowMilliseconds()
+        if remaining > 0 { try await clock.sleep(for: .milliseconds(remaining)) }
+    }
+
+    /// Publishes `value` under `key` for anyone to read with ``DurableEngine/getEvent(_:key:as:timeout:)``,
+    /// from this process or another, while the workflow runs or after it finished. The latest
+    /// value per key wins; every value is kept in the log (`DBOS.setEvent`).
+    public func setEvent<Value: Encodable & Sendable>(_ key: String, _ value: Value) async throws {
+        let json = try WorkflowJSON.encodeText(value)
+        _ = try await operation(kind: "setEvent", name: "DBOS.setEvent", retry: .none, key: key) { json }
+    }
+
     // MARK: The operation protocol
 
     /// Takes the next position; returns the recorded output or runs `execute` and records it.
-    func operation(kind: String, name: String, retry: StepRetryPolicy, _ execute: () async throws -> String) async throws -> String {
+    func operation(
+        kind: String, name: String, retry: StepRetryPolicy, key: String? = nil, _ execute: () async throws -> String
+    ) async throws -> String {
         let (functionID, recorded) = state.withLock { s in
             defer { s.nextFunctionID += 1 }
             return (s.nextFunctionID, s.recorded[s.nextFunctionID])
@@ -142,7 +164,7 @@ public final class WorkflowContext: Sendable {
         }
         var record = OperationRecord(
             functionID: functionID, name: name, kind: kind, output: nil, error: nil, startedAt: startedAt,
-            completedAt: clock.nowMilliseconds(), attempts: attempt)
+            completedAt: clock.nowMilliseconds(), attempts: attempt, key: key)
         switch result {
         case .success(let output): record.output = output
         case .failure(let error): record.error = error

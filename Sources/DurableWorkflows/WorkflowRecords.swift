@@ -49,6 +49,8 @@ struct OperationRecord: Codable, Sendable, Equatable {
     var attempts: Int
     /// A child workflow's ID, for child operations.
     var childWorkflowID: String?
+    /// The event key, for `DBOS.setEvent` (the value is the output).
+    var key: String?
 }
 
 /// The END record: the workflow's outcome.
@@ -162,6 +164,22 @@ public struct WorkflowHistory: Sendable {
 
     /// The error, for a workflow that failed.
     public var error: PortableError? { end?.error }
+
+    /// Every event set by the workflow, in order: (position, key, value JSON text).
+    public var eventHistory: [(functionID: Int, key: String, value: String)] {
+        operations.keys.sorted().compactMap { id in
+            let operation = operations[id]!
+            guard operation.kind == "setEvent", let key = operation.key else { return nil }
+            return (id, key, operation.output ?? "null")
+        }
+    }
+
+    /// The latest value (JSON text) of each event key.
+    public var events: [String: String] {
+        var latest: [String: String] = [:]
+        for (_, key, value) in eventHistory { latest[key] = value }
+        return latest
+    }
 
     /// The completed operations in order.
     public var steps: [StepInfo] {

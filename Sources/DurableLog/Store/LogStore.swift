@@ -40,6 +40,7 @@ public final class LogStore: Sendable {
     public let directory: String
     /// The workflow index.
     public let index: WorkflowIndex
+    private let lazyWatcher = Mutex<FileWatcher?>(nil)
 
     let layout: DataDirectory
     let io: IOThreads
@@ -62,6 +63,18 @@ public final class LogStore: Sendable {
 
     deinit {
         io.shutdown()
+        lazyWatcher.withLock { $0?.stop() }
+    }
+
+    /// Wakes waiters when logs change (inotify; its thread starts on first use), for prompt
+    /// cross-process waits without a polling interval.
+    public func watcher() throws(StorageError) -> FileWatcher {
+        try lazyWatcher.withLock { (watcher) throws(StorageError) -> FileWatcher in
+            if let watcher { return watcher }
+            let created = try FileWatcher()
+            watcher = created
+            return created
+        }
     }
 
     /// Opens (creating if needed) the data directory at `directory`.

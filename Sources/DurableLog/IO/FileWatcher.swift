@@ -1,0 +1,143 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Synchronization
+
+/// Wakes tasks when another process (or this one) appends to a file: inotify, one dedicated
+/// thread per store, no polling interval.
+///
+/// Waiting follows a check-then-wait pattern that cannot lose a wake-up: read
+/// ``version(of:)``, check the condition (read the log), then ``wait(for:after:until:)`` with the
+/// version read before the check; if the file changed in between, the wait returns at once.
+public final class FileWatcher: Sendable {
+    private struct Watch {
+        var version: UInt64 = 0
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    }
+
+    private struct State {
+        var descriptors: [String: Int32] = [:]
+        var paths: [Int32: String] = [:]
+        var watches: [String: Watch] = [:]
+        var nextWaiter: UInt64 = 0
+    }
+
+    private let inotify: Int32
+    private let stopPipe: (read: Int32, write: Int32)
+    private let state = Mutex(State())
+
+    init() throws(StorageError) {
+        inotify = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+        guard inotify >= 0 else { throw StorageError(.io, "inotify_init1 failed", errno: Glibc.errno) }
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0, fcntl(fds[0], F_SETFD, FD_CLOEXEC) == 0, fcntl(fds[1], F_SETFD, FD_CLOEXEC) == 0 else {
+            close(inotify)
+            throw StorageError(.io, "pipe2 failed", errno: Glibc.errno)
+        }
+        stopPipe = (fds[0], fds[1])
+        let box = Unmanaged.passRetained(self).toOpaque()
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { raw in
+            Unmanaged<FileWatcher>.fromOpaque(raw!).takeRetainedValue().readEvents()
+            return nil
+        }, box)
+        precondition(rc == 0, "could not start the file watcher thread: \(rc)")
+        pthread_detach(thread)
+    }
+
+    deinit {
+        close(inotify)
+        close(stopPipe.read)
+        close(stopPipe.write)
+    }
+
+    /// Stops the watcher thread (waiters already registered are woken by their deadlines).
+    func stop() {
+        var byte: UInt8 = 1
+        _ = write(stopPipe.write, &byte, 1)
+    }
+
+    /// A counter that grows every time `path` is modified (0 before it is first watched).
+    public func version(of path: String) throws(StorageError) -> UInt64 {
+        try state.withLock { (s) throws(StorageError) -> UInt64 in
+            if s.watches[path] == nil {
+                let wd = inotify_add_watch(inotify, path, UInt32(IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF))
+                guard wd >= 0 else {
+                    let code = Glibc.errno
+                    if code == ENOENT { throw StorageError(.notFound, "no such file", path: path, errno: code) }
+                    throw StorageError(.io, "inotify_add_watch failed", path: path, errno: code)
+                }
+                s.descriptors[path] = wd
+                s.paths[wd] = path
+                s.watches[path] = Watch()
+            }
+            return s.watches[path]!.version
+        }
+    }
+
+    /// Returns once `path` changes after `version`, or at `deadline` (monotonic ns), or on cancellation.
+    public func wait(for path: String, after version: UInt64, until deadline: UInt64?) async {
+        let id = state.withLock { s -> UInt64 in
+            s.nextWaiter += 1
+            return s.nextWaiter
+        }
+        let timer: Task<Void, Never>? = deadline.map { deadline in
+            Task { [weak self] in
+                let now = SystemCall.monotonicNanoseconds()
+                if deadline > now { try? await Task.sleep(for: .nanoseconds(Int64(deadline - now))) }
+                self?.resume(path: path, waiter: id)
+            }
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { s -> Bool in
+                    guard let watch = s.watches[path], watch.version == version, !Task.isCancelled else { return true }
+                    s.watches[path]!.waiters[id] = continuation
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        } onCancel: {
+            resume(path: path, waiter: id)
+        }
+        timer?.cancel()
+    }
+
+    private func resume(path: String, waiter id: UInt64) {
+        let continuation = state.withLock { $0.watches[path]?.waiters.removeValue(forKey: id) }
+        continuation?.resume()
+    }
+
+    private func readEvents() {
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            var fds = [pollfd(fd: inotify, events: Int16(POLLIN), revents: 0), pollfd(fd: stopPipe.read, events: Int16(POLLIN), revents: 0)]
+            if poll(&fds, 2, -1) < 0 {
+                if Glibc.errno == EINTR { continue }
+                return
+            }
+            if fds[1].revents != 0 { return }
+            let n = buffer.withUnsafeMutableBytes { read(inotify, $0.baseAddress, $0.count) }
+            if n <= 0 { continue }
+            var offset = 0
+            var woken: [CheckedContinuation<Void, Never>] = []
+            while offset + MemoryLayout<inotify_event>.size <= n {
+                let (wd, length) = buffer.withUnsafeBytes { raw in
+                    let event = raw.loadUnaligned(fromByteOffset: offset, as: inotify_event.self)
+                    return (event.wd, Int(event.len))
+                }
+                offset += MemoryLayout<inotify_event>.size + length
+                state.withLock { s in
+                    guard let path = s.paths[wd], var watch = s.watches[path] else { return }
+                    watch.version += 1
+                    woken += watch.waiters.values
+                    watch.waiters = [:]
+                    s.watches[path] = watch
+                }
+            }
+            for continuation in woken { continuation.resume() }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import DurableLog
+
+extension DurableEngine {
+    /// Waits up to `timeout` for workflow `id` to set event `key`, and returns its latest value.
+    ///
+    /// Works for workflows in this process or another, running or finished. Returns `nil` if the
+    /// timeout passes, or if the workflow finished without setting the key. Waiting uses the
+    /// store's file watcher (inotify), so a value set by another process is seen within
+    /// milliseconds, without a polling interval.
+    public func getEvent<Value: Decodable & Sendable>(
+        _ id: String, key: String, as type: Value.Type = Value.self, timeout: Duration = .seconds(60)
+    ) async throws -> Value? {
+        let deadline = Self.deadline(after: timeout)
+        let found: String? = try await waitForLog(of: id, until: deadline) { history in
+            if let value = history.events[key] { return .done(value) }
+            return history.status.isTerminal ? .done(nil) : .keepWaiting
+        }
+        return try found.map { try WorkflowJSON.decode(Value.self, fromText: $0) }
+    }
+
+    /// Monotonic nanoseconds `timeout` from now.
+    static func deadline(after timeout: Duration) -> UInt64 {
+        let (seconds, attoseconds) = timeout.components
+        let nanos = max(0, seconds) * 1_000_000_000 + attoseconds / 1_000_000_000
+        return monotonicNow() &+ UInt64(nanos)
+    }
+
+    /// What a log-watching wait decides after each look at the log.
+    enum WaitDecision<T> {
+        case done(T)
+        case keepWaiting
+    }
+
+    /// Re-reads workflow `id`'s log whenever it changes until `decide` is done or `deadline`
+    /// (monotonic ns) passes; returns `nil` on timeout.
+    func waitForLog<T: Sendable>(
+        of id: String, until deadline: UInt64?, _ decide: (WorkflowHistory) throws -> WaitDecision<T?>
+    ) async throws -> T? {
+        let path = try store.logPath(name: id)
+        let watcher = try store.watcher()
+        while true {
+            try Task.checkCancellation()
+            // Read the version before the log, so a change in between ends the wait at once.
+            let version = try? watcher.version(of: path)
+            if version != nil, let contents = try? await store.read(name: id) {
+                if case .done(let value) = try decide(try WorkflowHistory(contents)) { return value }
+            }
+            if let deadline, Self.monotonicNow() >= deadline { return nil }
+            if let version {
+                await watcher.wait(for: path, after: version, until: deadline)
+            } else {
+                try await Task.sleep(for: .milliseconds(2))  // the log does not exist yet
+            }
+        }
+    }
+
+    static func monotonicNow() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
