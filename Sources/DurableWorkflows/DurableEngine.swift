@@ -285,7 +285,7 @@ public final class DurableEngine: Sendable {
         }
         let context = WorkflowContext(
             workflowID: id, workflowName: workflow.name, writer: writer, recorded: recorded, pendingPrefix: prefix,
-            clock: configuration.clock, logger: logger)
+            clock: configuration.clock, logger: logger, engine: self)
         let task = Task {
             let outcome = await self.execute(workflow, context: context, inputs: inputs)
             writer.close()

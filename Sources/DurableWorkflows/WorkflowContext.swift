@@ -19,6 +19,8 @@ public final class WorkflowContext: Sendable {
 
     let writer: LogWriter
     let clock: any DurableClock
+    /// The engine running the workflow (weak: a context never keeps an engine alive).
+    weak let engine: DurableEngine?
     private let state: Mutex<State>
 
     struct State {
@@ -32,8 +34,9 @@ public final class WorkflowContext: Sendable {
 
     init(
         workflowID: String, workflowName: String, writer: LogWriter, recorded: [Int: OperationRecord],
-        pendingPrefix: [RecordDraft], clock: any DurableClock, logger: Logger
+        pendingPrefix: [RecordDraft], clock: any DurableClock, logger: Logger, engine: DurableEngine?
     ) {
+        self.engine = engine
         self.workflowID = workflowID
         self.workflowName = workflowName
         self.writer = writer
@@ -123,18 +126,8 @@ public final class WorkflowContext: Sendable {
     func operation(
         kind: String, name: String, retry: StepRetryPolicy, key: String? = nil, _ execute: () async throws -> String
     ) async throws -> String {
-        let (functionID, recorded) = state.withLock { s in
-            defer { s.nextFunctionID += 1 }
-            return (s.nextFunctionID, s.recorded[s.nextFunctionID])
-        }
-        if let recorded {
-            guard recorded.kind == kind, recorded.name == name else {
-                throw NonDeterminismError(
-                    workflowID: workflowID, workflowName: workflowName, functionID: functionID,
-                    recorded: "\(recorded.kind) \"\(recorded.name)\"", current: "\(kind) \"\(name)\"")
-            }
-            state.withLock { $0.replayedCount += 1 }
-            logger.debug("replayed", metadata: ["step": "\(name)", "function-id": "\(functionID)"])
+        let functionID = takePositions(1)
+        if let recorded = try replayed(functionID, kind: kind, name: name) {
             if let error = recorded.error { throw error }
             return recorded.output ?? "null"
         }
@@ -162,17 +155,54 @@ public final class WorkflowContext: Sendable {
                 attempt += 1
             }
         }
-        var record = OperationRecord(
+        var completed = OperationRecord(
             functionID: functionID, name: name, kind: kind, output: nil, error: nil, startedAt: startedAt,
             completedAt: clock.nowMilliseconds(), attempts: attempt, key: key)
         switch result {
-        case .success(let output): record.output = output
-        case .failure(let error): record.error = error
+        case .success(let output): completed.output = output
+        case .failure(let error): completed.error = error
         }
-        try await append([RecordDraft(type: WorkflowRecordType.operation, payload: try WorkflowJSON.encode(record))])
-        state.withLock { $0.executedCount += 1 }
-        logger.debug("checkpointed", metadata: ["step": "\(name)", "function-id": "\(functionID)", "attempts": "\(attempt)"])
+        try await record(completed)
         return try result.get()
+    }
+
+    /// The position the next operation will take.
+    var nextPosition: Int { state.withLock { $0.nextFunctionID } }
+
+    /// Reserves the next `count` positions and returns the first.
+    func takePositions(_ count: Int) -> Int {
+        state.withLock { s in
+            defer { s.nextFunctionID += count }
+            return s.nextFunctionID
+        }
+    }
+
+    /// The recorded operation at `functionID`, checked against the code's kind and name.
+    func replayed(_ functionID: Int, kind: String, name: String) throws -> OperationRecord? {
+        guard let recorded = state.withLock({ $0.recorded[functionID] }) else { return nil }
+        guard recorded.kind == kind, recorded.name == name else {
+            throw NonDeterminismError(
+                workflowID: workflowID, workflowName: workflowName, functionID: functionID,
+                recorded: "\(recorded.kind) \"\(recorded.name)\"", current: "\(kind) \"\(name)\"")
+        }
+        state.withLock { $0.replayedCount += 1 }
+        logger.debug("replayed", metadata: ["step": "\(name)", "function-id": "\(functionID)"])
+        return recorded
+    }
+
+    /// Appends an operation's record durably (after any pending recovery-attempt records).
+    func record(_ operation: OperationRecord) async throws {
+        try await append([RecordDraft(type: WorkflowRecordType.operation, payload: try WorkflowJSON.encode(operation))])
+        state.withLock { s in
+            s.executedCount += 1
+            s.recorded[operation.functionID] = operation
+        }
+        logger.debug("checkpointed", metadata: ["step": "\(operation.name)", "function-id": "\(operation.functionID)", "attempts": "\(operation.attempts)"])
+    }
+
+    /// The message IDs consumed by `recv` so far (recorded or executed).
+    var consumedMessages: Set<String> {
+        state.withLock { s in Set(s.recorded.values.filter { $0.kind == "recv" }.compactMap(\.key)) }
     }
 
     /// Appends records durably, preceded by any pending recovery-attempt records.

@@ -23,6 +23,8 @@ public enum LogFormat {
         case indexLog = 2
         /// An immutable index snapshot.
         case indexSnapshot = 3
+        /// A workflow's inbox: messages sent to it, appended by any process.
+        case inbox = 4
     }
 
     /// How a record's payload is stored.

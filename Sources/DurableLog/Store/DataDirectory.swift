@@ -21,7 +21,9 @@ struct DataDirectory: Sendable {
     var indexDirectory: String { "\(path)/index" }
     var dictionariesDirectory: String { "\(path)/dicts" }
 
+    var inboxDirectory: String { "\(path)/inbox" }
     func shardDirectory(_ key: LogKey) -> String { "\(workflowsDirectory)/\(key.shard)" }
+    func inboxPath(_ key: LogKey) -> String { "\(inboxDirectory)/\(key.hex).inbox" }
     func logPath(_ key: LogKey) -> String { "\(shardDirectory(key))/\(key.hex).wlog" }
 
     /// Filesystems whose locks cannot be trusted to detect a dead owner promptly.
@@ -50,7 +52,7 @@ struct DataDirectory: Sendable {
         }
         // Our own names without FORMAT mean an initialisation is in progress in another process
         // or was interrupted; finishing it is idempotent. Anything else is someone else's data.
-        let ours: Set<String> = ["wf", "index", "dicts"]
+        let ours: Set<String> = ["wf", "index", "dicts", "inbox"]
         let foreign = try SystemCall.listDirectory(path).filter { !ours.contains($0) && !$0.hasPrefix(".FORMAT.") }
         if !foreign.isEmpty {
             throw StorageError(
@@ -58,7 +60,7 @@ struct DataDirectory: Sendable {
                 "the directory is not empty and has no FORMAT file, so it is not a swift-durable data directory; "
                     + "choose another directory", path: path)
         }
-        for directory in [workflowsDirectory, indexDirectory, dictionariesDirectory] {
+        for directory in [workflowsDirectory, indexDirectory, dictionariesDirectory, inboxDirectory] {
             try SystemCall.makeDirectory(directory)
         }
         for shard in 0..<256 {

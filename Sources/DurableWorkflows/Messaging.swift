@@ -1,0 +1,132 @@
+import DurableLog
+import FoundationEssentials
+
+/// A message in a workflow's inbox (JSON payload of an inbox record).
+struct MessageRecord: Codable, Sendable, Equatable {
+    /// Unique per message; a retried send with the same ID is delivered at most once.
+    var id: String
+    /// The topic (`nil` for the default topic).
+    var topic: String?
+    /// The value as JSON text.
+    var value: String
+    /// When it was sent, Unix ms.
+    var sentAt: Int64
+
+    static let recordType = RecordType(rawValue: 0x20)
+}
+
+extension DurableEngine {
+    /// Sends `value` to workflow `destination` on `topic` (from outside any workflow, from this
+    /// process or any other). The message is durable when this returns; the recipient's
+    /// ``WorkflowContext/recv(topic:as:timeout:)`` wakes at once, in any process.
+    ///
+    /// - Parameter idempotencyKey: messages with the same key are delivered at most once
+    ///   (a random key is used when none is given).
+    public func send<Value: Encodable & Sendable>(
+        to destination: String, topic: String? = nil, _ value: Value, idempotencyKey: String? = nil
+    ) async throws {
+        try await store.sendMessage(
+            to: destination, topic: topic, json: try WorkflowJSON.encodeText(value), idempotencyKey: idempotencyKey,
+            at: configuration.clock.nowMilliseconds())
+    }
+
+    func deliver(_ message: MessageRecord, to destination: String) async throws {
+        try await store.deliver(message, to: destination)
+    }
+}
+
+extension LogStore {
+    /// Sends a JSON message to workflow `destination` without an engine (the `durable send`
+    /// command and clients use this). Durable when it returns; at most once per idempotency key.
+    public func sendMessage(to destination: String, topic: String?, json: String, idempotencyKey: String? = nil, at time: Int64) async throws {
+        guard (try? await read(name: destination)) != nil else {
+            throw WorkflowError("cannot send: no workflow has this ID", workflowID: destination)
+        }
+        _ = try WorkflowJSON.decode(JSONValue.self, fromText: json)  // refuse malformed JSON before it is stored
+        try await deliver(MessageRecord(id: idempotencyKey ?? UUID().uuidString, topic: topic, value: json, sentAt: time), to: destination)
+    }
+
+    func deliver(_ message: MessageRecord, to destination: String) async throws {
+        let id = message.id
+        try await appendToInbox(name: destination, type: MessageRecord.recordType, payload: try WorkflowJSON.encode(message)) { record in
+            (try? WorkflowJSON.decode(MessageRecord.self, from: record.payload))?.id == id
+        }
+    }
+}
+
+extension WorkflowContext {
+    /// Sends `value` to workflow `destination` as a recorded operation (`DBOS.send`): replay
+    /// does not send again, and a send interrupted by a crash is delivered at most once.
+    public func send<Value: Encodable & Sendable>(to destination: String, topic: String? = nil, _ value: Value) async throws {
+        guard let engine else { throw WorkflowError("this context has no engine", workflowID: workflowID) }
+        let json = try WorkflowJSON.encodeText(value)
+        let messageID = "\(workflowID)-\(nextPosition)"
+        let clock = clock
+        _ = try await operation(kind: "send", name: "DBOS.send", retry: .none, key: destination) {
+            try await engine.deliver(MessageRecord(id: messageID, topic: topic, value: json, sentAt: clock.nowMilliseconds()), to: destination)
+            return "null"
+        }
+    }
+
+    /// Receives the oldest message on `topic` not yet received by this workflow, waiting up to
+    /// `timeout`; `nil` on timeout.
+    ///
+    /// Messages sent before the call are kept, in order. The deadline is recorded (`DBOS.sleep`)
+    /// before waiting and the received message (`DBOS.recv`) after, so replay neither waits
+    /// again nor receives a different message. A message from another process wakes the
+    /// workflow through the file watcher, with no polling interval.
+    public func recv<Value: Decodable & Sendable>(
+        topic: String? = nil, as type: Value.Type = Value.self, timeout: Duration = .seconds(60)
+    ) async throws -> Value? {
+        let recvID = takePositions(2)
+        let sleepID = recvID + 1
+        if let recorded = try replayed(recvID, kind: "recv", name: "DBOS.recv") {
+            return try decodeMessage(recorded.output, as: type)
+        }
+        guard let engine else { throw WorkflowError("this context has no engine", workflowID: workflowID) }
+        try await append([])  // a pending recovery attempt is recorded before anything new happens
+        let wakeMilliseconds: Int64
+        if let recorded = try replayed(sleepID, kind: "sleep", name: "DBOS.sleep") {
+            wakeMilliseconds = Int64(((Double(recorded.output ?? "0") ?? 0) * 1000).rounded())
+        } else {
+            let now = clock.nowMilliseconds()
+            let total = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+            wakeMilliseconds = now + total
+            try await record(OperationRecord(
+                functionID: sleepID, name: "DBOS.sleep", kind: "sleep", output: String(Double(wakeMilliseconds) / 1000),
+                error: nil, startedAt: now, completedAt: now, attempts: 1))
+        }
+        let startedAt = clock.nowMilliseconds()
+        let message = try await engine.waitForMessage(to: workflowID, topic: topic, excluding: consumedMessages, until: wakeMilliseconds, clock: clock)
+        try await record(OperationRecord(
+            functionID: recvID, name: "DBOS.recv", kind: "recv", output: message?.value ?? "null", error: nil,
+            startedAt: startedAt, completedAt: clock.nowMilliseconds(), attempts: 1, key: message?.id))
+        return try decodeMessage(message?.value, as: type)
+    }
+
+    private func decodeMessage<Value: Decodable>(_ json: String?, as type: Value.Type) throws -> Value? {
+        guard let json, json != "null" else { return nil }
+        return try WorkflowJSON.decode(Value.self, fromText: json)
+    }
+}
+
+extension DurableEngine {
+    /// The oldest message on `topic` in `id`'s inbox not in `consumed`, waiting (on the file
+    /// watcher) until `wake` (Unix ms on `clock`); nil on timeout.
+    func waitForMessage(to id: String, topic: String?, excluding consumed: Set<String>, until wake: Int64, clock: any DurableClock) async throws -> MessageRecord? {
+        let path = try store.inboxPath(name: id)
+        try store.ensureInboxExists(name: id)
+        let watcher = try store.watcher()
+        while true {
+            try Task.checkCancellation()
+            let version = try watcher.version(of: path)
+            for record in try await store.readInbox(name: id) where record.type == MessageRecord.recordType {
+                guard let message = try? WorkflowJSON.decode(MessageRecord.self, from: record.payload) else { continue }
+                if message.topic == topic && !consumed.contains(message.id) { return message }
+            }
+            let remaining = wake - clock.nowMilliseconds()
+            if remaining <= 0 { return nil }
+            await watcher.wait(for: path, after: version, until: Self.deadline(after: .milliseconds(remaining)))
+        }
+    }
+}
