@@ -1,6 +1,7 @@
 // durable-bench: durable append throughput and latency of DurableLog, next to the raw
 // write+fdatasync limit of the same disk measured in the same run, and the peer's workflow
-// workloads (W1 one client, W2 32 clients, W4 recovery after SIGKILL, W6 bytes per workflow).
+// workloads (W1 one client, W2 32 clients, W4 recovery after SIGKILL, W5 messaging latency,
+// W6 bytes per workflow).
 // Build in release:
 //   swift run -c release durable-bench [--seconds S] [--dir D] [--record-bytes N]
 //                                      [--recovery-count N] [--only storage|workflows]
@@ -17,6 +18,9 @@ import Synchronization
 struct Benchmark {
     static func main() async throws {
         let arguments = CommandLine.arguments
+        if arguments.count >= 4, arguments[1] == "--w5-responder" {
+            try await MessagingWorkloads.responderProcess(directory: arguments[2], id: arguments[3])
+        }
         if arguments.count >= 4, arguments[1] == "--w4-worker" {
             try await WorkflowWorkloads.recoveryWorker(directory: arguments[2], count: Int(arguments[3]) ?? 1000)
         }
@@ -72,7 +76,15 @@ struct Benchmark {
         print(w2.line("W2 32 clients (workflows)"))
         let w4 = try await WorkflowWorkloads.recovery(directory: root + "/w4", count: settings.recoveryCount)
         print("W4 recovery of \(settings.recoveryCount) pending workflows after SIGKILL: \(w4.seconds.rounded(3)) s (\(w4.perSecond.rounded(0)) workflows/s)")
-        return [
+        var w5: [String] = []
+        for crossProcess in [false, true] {
+            let (sendToRecv, roundTrip) = try await MessagingWorkloads.run(directory: root + "/w5", crossProcess: crossProcess)
+            let label = crossProcess ? "cross-process" : "in-process"
+            print(sendToRecv.line("W5 send->recv, \(label)"))
+            print(roundTrip.line("W5 round trip, \(label)"))
+            w5.append("\"W5_\(crossProcess ? "cross" : "in")_process\":{\"send_to_recv\":\(sendToRecv.json),\"round_trip\":\(roundTrip.json)}")
+        }
+        return w5 + [
             "\"W1\":\(w1.json)", "\"W2_32\":\(w2.json)",
             "\"W4\":{\"workflows\":\(settings.recoveryCount),\"seconds\":\(w4.seconds.rounded(3)),\"per_second\":\(w4.perSecond.rounded(1))}",
             "\"W6\":{\"log_bytes_per_workflow\":\(Int(w6.apparent)),\"allocated_bytes_per_workflow\":\(Int(w6.allocated))}",
