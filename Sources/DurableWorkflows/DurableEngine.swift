@@ -201,7 +201,9 @@ public final class DurableEngine: Sendable {
         let attempt = AttemptRecord(attempt: attempts + 1, executorID: configuration.executorID, at: now)
         // Written with the first new operation, so a replay that stops (non-determinism) writes nothing.
         let prefix = [RecordDraft(type: WorkflowRecordType.attempt, payload: try WorkflowJSON.encode(attempt)), .indexUpdate(delta)]
-        startExecution(workflow, id: entry.workflowID, inputs: start.inputs, writer: writer, recorded: history.operations, prefix: prefix)
+        startExecution(
+            workflow, id: entry.workflowID, inputs: start.inputs, writer: writer, recorded: history.operations, prefix: prefix,
+            cleared: history.clearedControls)
         return true
     }
 
@@ -269,9 +271,22 @@ public final class DurableEngine: Sendable {
 
     // MARK: Execution
 
+    /// The in-process execution of workflow `id`, if it runs here.
+    func runningExecution(_ id: String) -> Execution? { state.withLock { $0.running[id] } }
+
+    /// The workflow registered as `name`.
+    func registeredWorkflow(named name: String) -> RegisteredWorkflow? { state.withLock { $0.registry[name] } }
+
+    /// Runs a workflow just resumed by ``resume(_:as:)`` (the lease is held).
+    func startResumed(
+        _ workflow: RegisteredWorkflow, id: String, inputs: String, writer: LogWriter, recorded: [Int: OperationRecord], cleared: Set<String>
+    ) {
+        startExecution(workflow, id: id, inputs: inputs, writer: writer, recorded: recorded, prefix: [], cleared: cleared)
+    }
+
     private func startExecution(
         _ workflow: RegisteredWorkflow, id: String, inputs: String, writer: LogWriter, recorded: [Int: OperationRecord],
-        prefix: [RecordDraft]
+        prefix: [RecordDraft], cleared: Set<String> = []
     ) {
         let execution = Execution()
         let stopping = state.withLock { s in
@@ -285,7 +300,7 @@ public final class DurableEngine: Sendable {
         }
         let context = WorkflowContext(
             workflowID: id, workflowName: workflow.name, writer: writer, recorded: recorded, pendingPrefix: prefix,
-            clock: configuration.clock, logger: logger, engine: self)
+            clock: configuration.clock, logger: logger, engine: self, clearedControls: cleared)
         let task = Task {
             let outcome = await self.execute(workflow, context: context, inputs: inputs)
             writer.close()
@@ -295,6 +310,7 @@ public final class DurableEngine: Sendable {
             }
             execution.finish(outcome)
         }
+        execution.context.withLock { $0 = context }
         execution.task.withLock { $0 = task }
     }
 
@@ -313,6 +329,16 @@ public final class DurableEngine: Sendable {
             context.logger.info("workflow succeeded", metadata: ["replayed": "\(counts.replayed)", "executed": "\(counts.executed)"])
             return .success(output)
         } catch {
+            if error is WorkflowCancelledError || (error is CancellationError && context.isCancelRequested) {
+                let cancelled = WorkflowCancelledError(workflowID: context.workflowID)
+                do {
+                    try await context.append(WorkflowRecords.end(status: .cancelled, output: nil, error: cancelled.portable, at: clock.nowMilliseconds()))
+                } catch {
+                    return .failure(error)
+                }
+                context.logger.info("workflow cancelled")
+                return .failure(cancelled.portable)
+            }
             if error is NonDeterminismError || error is CancellationError || error is StorageError {
                 // Nothing is recorded: the log stays as it was and the workflow stays PENDING.
                 context.logger.error("workflow stopped without recording an outcome", metadata: ["error": "\(error)"])
@@ -330,12 +356,7 @@ public final class DurableEngine: Sendable {
     }
 
     private func finish(_ context: WorkflowContext, status: WorkflowStatus, output: String?, error: PortableError?, at time: Int64) async throws {
-        let end = EndRecord(status: status.rawValue, output: output, error: error, completedAt: time)
-        var delta = IndexDelta()
-        delta.status = status
-        delta.updatedAt = time
-        if let error { delta.attributes["error"] = error.name }
-        try await context.append([RecordDraft(type: WorkflowRecordType.end, payload: try WorkflowJSON.encode(end)), .indexUpdate(delta)])
+        try await context.append(WorkflowRecords.end(status: status, output: output, error: error, at: time))
     }
 
     // MARK: Results
@@ -370,6 +391,13 @@ public final class DurableEngine: Sendable {
 /// One in-process execution of a workflow, and whoever waits for its outcome.
 final class Execution: Sendable {
     let task = Mutex<Task<Void, Never>?>(nil)
+    let context = Mutex<WorkflowContext?>(nil)
+
+    /// Cancels the workflow: it records `CANCELLED` at its next operation (or at once if waiting).
+    func requestCancel() {
+        context.withLock { $0 }?.requestCancel()
+        task.withLock { $0 }?.cancel()
+    }
     private let state = Mutex<(outcome: Result<String, any Error>?, waiters: [CheckedContinuation<Result<String, any Error>, Never>])>((nil, []))
 
     func finish(_ outcome: Result<String, any Error>) {

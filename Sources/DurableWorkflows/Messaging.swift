@@ -78,6 +78,7 @@ extension WorkflowContext {
     public func recv<Value: Decodable & Sendable>(
         topic: String? = nil, as type: Value.Type = Value.self, timeout: Duration = .seconds(60)
     ) async throws -> Value? {
+        try await checkCancellation()
         let recvID = takePositions(2)
         let sleepID = recvID + 1
         if let recorded = try replayed(recvID, kind: "recv", name: "DBOS.recv") {
@@ -97,7 +98,8 @@ extension WorkflowContext {
                 error: nil, startedAt: now, completedAt: now, attempts: 1))
         }
         let startedAt = clock.nowMilliseconds()
-        let message = try await engine.waitForMessage(to: workflowID, topic: topic, excluding: consumedMessages, until: wakeMilliseconds, clock: clock)
+        let message = try await engine.waitForMessage(
+            to: workflowID, topic: topic, excluding: consumedMessages, cleared: clearedControls, until: wakeMilliseconds, clock: clock)
         try await record(OperationRecord(
             functionID: recvID, name: "DBOS.recv", kind: "recv", output: message?.value ?? "null", error: nil,
             startedAt: startedAt, completedAt: clock.nowMilliseconds(), attempts: 1, key: message?.id))
@@ -113,14 +115,24 @@ extension WorkflowContext {
 extension DurableEngine {
     /// The oldest message on `topic` in `id`'s inbox not in `consumed`, waiting (on the file
     /// watcher) until `wake` (Unix ms on `clock`); nil on timeout.
-    func waitForMessage(to id: String, topic: String?, excluding consumed: Set<String>, until wake: Int64, clock: any DurableClock) async throws -> MessageRecord? {
+    func waitForMessage(
+        to id: String, topic: String?, excluding consumed: Set<String>, cleared: Set<String>, until wake: Int64, clock: any DurableClock
+    ) async throws -> MessageRecord? {
         let path = try store.inboxPath(name: id)
         try store.ensureInboxExists(name: id)
         let watcher = try store.watcher()
         while true {
             try Task.checkCancellation()
             let version = try watcher.version(of: path)
-            for record in try await store.readInbox(name: id) where record.type == MessageRecord.recordType {
+            let records = try await store.readInbox(name: id)
+            for record in records where record.type == ControlRecord.recordType {
+                if let control = try? WorkflowJSON.decode(ControlRecord.self, from: record.payload),
+                    control.action == "cancel", !cleared.contains(control.id)
+                {
+                    throw WorkflowCancelledError(workflowID: id)
+                }
+            }
+            for record in records where record.type == MessageRecord.recordType {
                 guard let message = try? WorkflowJSON.decode(MessageRecord.self, from: record.payload) else { continue }
                 if message.topic == topic && !consumed.contains(message.id) { return message }
             }

@@ -30,11 +30,16 @@ public final class WorkflowContext: Sendable {
         var pendingPrefix: [RecordDraft]
         var replayedCount = 0
         var executedCount = 0
+        /// Cancel requests voided by a resume.
+        var clearedControls: Set<String> = []
+        var lastInboxVersion: UInt64?
+        var cancelRequested = false
     }
 
     init(
         workflowID: String, workflowName: String, writer: LogWriter, recorded: [Int: OperationRecord],
-        pendingPrefix: [RecordDraft], clock: any DurableClock, logger: Logger, engine: DurableEngine?
+        pendingPrefix: [RecordDraft], clock: any DurableClock, logger: Logger, engine: DurableEngine?,
+        clearedControls: Set<String> = []
     ) {
         self.engine = engine
         self.workflowID = workflowID
@@ -45,7 +50,7 @@ public final class WorkflowContext: Sendable {
         logger[metadataKey: "workflow-id"] = "\(workflowID)"
         logger[metadataKey: "workflow"] = "\(workflowName)"
         self.logger = logger
-        state = Mutex(State(recorded: recorded, pendingPrefix: pendingPrefix))
+        state = Mutex(State(recorded: recorded, pendingPrefix: pendingPrefix, clearedControls: clearedControls))
     }
 
     /// How many operations were answered from the log, and how many ran, in this execution.
@@ -126,6 +131,7 @@ public final class WorkflowContext: Sendable {
     func operation(
         kind: String, name: String, retry: StepRetryPolicy, key: String? = nil, _ execute: () async throws -> String
     ) async throws -> String {
+        try await checkCancellation()
         let functionID = takePositions(1)
         if let recorded = try replayed(functionID, kind: kind, name: name) {
             if let error = recorded.error { throw error }
@@ -164,6 +170,33 @@ public final class WorkflowContext: Sendable {
         }
         try await record(completed)
         return try result.get()
+    }
+
+    /// Marks the workflow cancelled from this process (its task is cancelled too).
+    func requestCancel() { state.withLock { $0.cancelRequested = true } }
+
+    /// Whether a cancellation was requested or observed.
+    var isCancelRequested: Bool { state.withLock { $0.cancelRequested } }
+
+    /// The cancel requests voided by a resume.
+    var clearedControls: Set<String> { state.withLock { $0.clearedControls } }
+
+    /// Throws ``WorkflowCancelledError`` if someone (any process) asked to cancel this workflow.
+    /// Cheap when nothing happened: the inbox is re-read only when the file watcher saw it change.
+    func checkCancellation() async throws {
+        if isCancelRequested { throw WorkflowCancelledError(workflowID: workflowID) }
+        guard let engine, let path = try? engine.store.inboxPath(name: workflowID),
+            let version = try? engine.store.watcher().version(of: path)
+        else { return }  // no inbox yet, so no request
+        let changed = state.withLock { s in
+            defer { s.lastInboxVersion = version }
+            return s.lastInboxVersion != version
+        }
+        guard changed else { return }
+        if !(try await engine.store.pendingCancellations(of: workflowID, cleared: clearedControls)).isEmpty {
+            requestCancel()
+            throw WorkflowCancelledError(workflowID: workflowID)
+        }
     }
 
     /// The position the next operation will take.

@@ -124,6 +124,8 @@ public struct WorkflowHistory: Sendable {
     var operations: [Int: OperationRecord] = [:]
     var attempts: [AttemptRecord] = []
     var end: EndRecord?
+    /// Control requests (cancellations) voided by a resume.
+    var clearedControls: Set<String> = []
     /// How the log file ends (clean, torn or corrupted).
     public var outcome: LogScan.Outcome
 
@@ -148,6 +150,9 @@ public struct WorkflowHistory: Sendable {
                 operations[operation.functionID] = operation
             case WorkflowRecordType.attempt: attempts.append(try WorkflowJSON.decode(AttemptRecord.self, from: record.payload))
             case WorkflowRecordType.end: end = try WorkflowJSON.decode(EndRecord.self, from: record.payload)
+            case ResumeRecord.recordType:
+                end = nil
+                clearedControls.formUnion(try WorkflowJSON.decode(ResumeRecord.self, from: record.payload).clearedControls)
             default: continue
             }
         }

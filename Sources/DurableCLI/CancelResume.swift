@@ -1,0 +1,40 @@
+import ArgumentParser
+import DurableWorkflows
+import FoundationEssentials
+
+extension DurableCommand {
+    /// `durable cancel <id>`.
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Cancel a workflow: a running one stops at its next operation; one whose executor died is marked CANCELLED now.")
+
+        @OptionGroup var directory: DirectoryOptions
+        @Argument(help: "The workflow ID.") var workflowID: String
+
+        func run() async throws {
+            let store = try directory.openStore()
+            let status = try await store.cancelWorkflow(workflowID, executorID: "durable-cli", at: Int64(Date().timeIntervalSince1970 * 1000))
+            switch status {
+            case .cancelled: print("\(workflowID): CANCELLED")
+            case .pending: print("\(workflowID): cancellation requested; its executor stops it at the next operation")
+            default: print("\(workflowID): already \(status), left as it is")
+            }
+        }
+    }
+
+    /// `durable resume <id>`.
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Resume a CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED workflow from its last completed step.",
+            discussion: "The workflow becomes PENDING; a running engine of its application version with the workflow registered picks it up at its next recovery sweep.")
+
+        @OptionGroup var directory: DirectoryOptions
+        @Argument(help: "The workflow ID.") var workflowID: String
+
+        func run() async throws {
+            let store = try directory.openStore()
+            try await store.resumeWorkflowForRecovery(workflowID, executorID: "durable-cli", at: Int64(Date().timeIntervalSince1970 * 1000))
+            print("\(workflowID): PENDING (resumed; an engine will recover it)")
+        }
+    }
+}

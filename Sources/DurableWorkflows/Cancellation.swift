@@ -1,0 +1,142 @@
+import DurableLog
+import FoundationEssentials
+
+/// The workflow was cancelled (by ``DurableEngine/cancel(_:)``, `durable cancel`, or another
+/// process). Thrown inside the workflow at its next operation, and by `result()`.
+public struct WorkflowCancelledError: Error, Sendable, CustomStringConvertible {
+    /// The cancelled workflow.
+    public var workflowID: String
+    public var description: String { "workflow \"\(workflowID)\" was cancelled" }
+}
+
+/// A request, written to a workflow's inbox by any process, that the workflow's owner honours.
+struct ControlRecord: Codable, Sendable, Equatable {
+    var id: String
+    var action: String
+    var at: Int64
+
+    static let recordType = RecordType(rawValue: 0x21)
+}
+
+/// RESUMED: an operator resumed a cancelled (or stuck) workflow; earlier control requests are void.
+struct ResumeRecord: Codable, Sendable, Equatable {
+    var at: Int64
+    var executorID: String
+    var clearedControls: [String]
+
+    static let recordType = RecordType(rawValue: 0x14)
+}
+
+extension LogStore {
+    /// The IDs of pending cancel requests for workflow `id` (those not cleared by a resume).
+    func pendingCancellations(of id: String, cleared: Set<String>) async throws -> [String] {
+        try await readInbox(name: id).compactMap { record in
+            guard record.type == ControlRecord.recordType,
+                let control = try? WorkflowJSON.decode(ControlRecord.self, from: record.payload),
+                control.action == "cancel", !cleared.contains(control.id)
+            else { return nil }
+            return control.id
+        }
+    }
+
+    /// Requests cancellation of workflow `id` and, if no live executor holds it, records the
+    /// cancellation itself. Usable without an engine (the `durable cancel` command).
+    ///
+    /// - Returns: the status after the request: `CANCELLED`, or `PENDING` while the live owner has
+    ///   not reached its next operation yet, or the unchanged terminal status.
+    @discardableResult
+    public func cancelWorkflow(_ id: String, executorID: String, at time: Int64) async throws -> WorkflowStatus {
+        let history = try WorkflowHistory(await read(name: id))
+        if history.status.isTerminal { return history.status }
+        let control = ControlRecord(id: UUID().uuidString.lowercased(), action: "cancel", at: time)
+        try await appendToInbox(name: id, type: ControlRecord.recordType, payload: try WorkflowJSON.encode(control)) { _ in false }
+        guard let opened = try? await openLog(name: id) else { return .pending }  // its live owner will honour it
+        defer { opened.writer.close() }
+        let current = try WorkflowHistory(workflowID: id, records: opened.records)
+        if current.status.isTerminal { return current.status }
+        try await opened.writer.append(WorkflowRecords.end(status: .cancelled, output: nil, error: WorkflowCancelledError(workflowID: id).portable, at: time))
+        return .cancelled
+    }
+
+    /// Marks a `CANCELLED` or `MAX_RECOVERY_ATTEMPTS_EXCEEDED` workflow `PENDING` again, voiding
+    /// earlier cancel requests and resetting its recovery count. Returns the writer (the lease is
+    /// held) and the log's records, so the caller may run it at once.
+    func resumeWorkflow(_ id: String, executorID: String, at time: Int64) async throws -> (writer: LogWriter, records: [LogRecord]) {
+        let opened: (writer: LogWriter, records: [LogRecord])
+        do throws(StorageError) {
+            opened = try await openLog(name: id)
+        } catch {
+            if error.code == .leaseHeld { throw WorkflowError("cannot resume: the workflow is running", workflowID: id) }
+            throw error
+        }
+        let history = try WorkflowHistory(workflowID: id, records: opened.records)
+        guard history.status == .cancelled || history.status == .maxRecoveryAttemptsExceeded else {
+            opened.writer.close()
+            throw WorkflowError("only CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED workflows can be resumed (it is \(history.status))", workflowID: id)
+        }
+        let controls = try await pendingCancellations(of: id, cleared: [])
+        var delta = IndexDelta()
+        delta.status = .pending
+        delta.recoveryAttempts = 1
+        delta.executorID = executorID
+        delta.updatedAt = time
+        let resume = ResumeRecord(at: time, executorID: executorID, clearedControls: controls)
+        do {
+            try await opened.writer.append([RecordDraft(type: ResumeRecord.recordType, payload: try WorkflowJSON.encode(resume)), .indexUpdate(delta)])
+        } catch {
+            opened.writer.close()
+            throw error
+        }
+        return (opened.writer, try await read(name: id).records)
+    }
+
+    /// Resumes workflow `id` for an engine to run (the `durable resume` command): marks it
+    /// `PENDING` and releases it, so the next recovery sweep of a matching engine runs it.
+    public func resumeWorkflowForRecovery(_ id: String, executorID: String, at time: Int64) async throws {
+        try await resumeWorkflow(id, executorID: executorID, at: time).writer.close()
+    }
+}
+
+extension WorkflowCancelledError {
+    var portable: PortableError { PortableError(name: "WorkflowCancelled", message: description) }
+}
+
+/// Builders for the records that end a workflow.
+enum WorkflowRecords {
+    static func end(status: WorkflowStatus, output: String?, error: PortableError?, at time: Int64) throws -> [RecordDraft] {
+        let end = EndRecord(status: status.rawValue, output: output, error: error, completedAt: time)
+        var delta = IndexDelta()
+        delta.status = status
+        delta.updatedAt = time
+        if let error { delta.attributes["error"] = error.name }
+        return [RecordDraft(type: WorkflowRecordType.end, payload: try WorkflowJSON.encode(end)), .indexUpdate(delta)]
+    }
+}
+
+extension DurableEngine {
+    /// Cancels workflow `id`: a running workflow (in this process or another) stops at its next
+    /// operation and ends `CANCELLED`; a pending workflow whose executor died is marked
+    /// `CANCELLED` at once. A finished workflow is left as it is.
+    @discardableResult
+    public func cancel(_ id: String) async throws -> WorkflowStatus {
+        if let execution = runningExecution(id) {
+            execution.requestCancel()
+            _ = await execution.wait()
+            return try WorkflowHistory(await store.read(name: id)).status
+        }
+        return try await store.cancelWorkflow(id, executorID: configuration.executorID, at: configuration.clock.nowMilliseconds())
+    }
+
+    /// Resumes a `CANCELLED` or `MAX_RECOVERY_ATTEMPTS_EXCEEDED` workflow from its last completed
+    /// step (recorded steps are replayed, not run again) in this engine, and returns its handle.
+    public func resume<Output: Codable & Sendable>(_ id: String, as output: Output.Type = Output.self) async throws -> WorkflowHandle<Output> {
+        let (writer, records) = try await store.resumeWorkflow(id, executorID: configuration.executorID, at: configuration.clock.nowMilliseconds())
+        let history = try WorkflowHistory(workflowID: id, records: records)
+        guard let start = history.start, let workflow = registeredWorkflow(named: start.name) else {
+            writer.close()  // left PENDING for an engine that knows the workflow
+            return WorkflowHandle(workflowID: id, engine: self)
+        }
+        startResumed(workflow, id: id, inputs: start.inputs, writer: writer, recorded: history.operations, cleared: history.clearedControls)
+        return WorkflowHandle(workflowID: id, engine: self)
+    }
+}
