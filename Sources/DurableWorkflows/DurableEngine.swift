@@ -221,6 +221,13 @@ public final class DurableEngine: Sendable {
     public func start<Input: Codable & Sendable, Output: Codable & Sendable>(
         name: String, _ input: Input, id: String? = nil, as output: Output.Type = Output.self
     ) async throws -> WorkflowHandle<Output> {
+        try await start(name: name, input, id: id, parent: nil)
+    }
+
+    /// Starts a workflow, optionally as the child of `parent`.
+    func start<Input: Codable & Sendable, Output: Codable & Sendable>(
+        name: String, _ input: Input, id: String?, parent: String?
+    ) async throws -> WorkflowHandle<Output> {
         let (launched, stopping, workflow) = state.withLock { ($0.launched, $0.stopping, $0.registry[name]) }
         guard launched else { throw WorkflowError("call launch() before starting workflows") }
         guard !stopping else { throw WorkflowError("the engine is shut down") }
@@ -237,6 +244,7 @@ public final class DurableEngine: Sendable {
         fields.createdAt = now
         fields.updatedAt = now
         fields.recoveryAttempts = 1
+        fields.parentWorkflowID = parent
         let start = StartRecord(
             name: name, inputs: inputs, applicationVersion: configuration.applicationVersion,
             executorID: configuration.executorID, createdAt: now)

@@ -129,7 +129,8 @@ public final class WorkflowContext: Sendable {
 
     /// Takes the next position; returns the recorded output or runs `execute` and records it.
     func operation(
-        kind: String, name: String, retry: StepRetryPolicy, key: String? = nil, _ execute: () async throws -> String
+        kind: String, name: String, retry: StepRetryPolicy, key: String? = nil, childWorkflowID: String? = nil,
+        _ execute: () async throws -> String
     ) async throws -> String {
         try await checkCancellation()
         let functionID = takePositions(1)
@@ -163,7 +164,7 @@ public final class WorkflowContext: Sendable {
         }
         var completed = OperationRecord(
             functionID: functionID, name: name, kind: kind, output: nil, error: nil, startedAt: startedAt,
-            completedAt: clock.nowMilliseconds(), attempts: attempt, key: key)
+            completedAt: clock.nowMilliseconds(), attempts: attempt, childWorkflowID: childWorkflowID, key: key)
         switch result {
         case .success(let output): completed.output = output
         case .failure(let error): completed.error = error

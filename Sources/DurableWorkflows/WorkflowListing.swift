@@ -14,6 +14,8 @@ public struct WorkflowFilter: Sendable, Equatable {
     public var createdBefore: Int64?
     /// Only this application version.
     public var applicationVersion: String?
+    /// Only children of this workflow.
+    public var parentWorkflowID: String?
     /// At most this many (after `offset`).
     public var limit: Int?
     /// Skip this many.
@@ -79,6 +81,7 @@ extension WorkflowIndex {
             if let after = filter.createdAfter, (f.createdAt ?? 0) < after { return false }
             if let before = filter.createdBefore, (f.createdAt ?? 0) >= before { return false }
             if let version = filter.applicationVersion, f.applicationVersion != version { return false }
+            if let parent = filter.parentWorkflowID, f.parentWorkflowID != parent { return false }
             return true
         }.map(WorkflowSummary.init)
         matches.sort { ($0.createdAt, $0.workflowID) < ($1.createdAt, $1.workflowID) }

@@ -1,0 +1,50 @@
+import DurableLog
+
+/// A child workflow started from a workflow. Awaiting its result is itself a recorded
+/// operation (`DBOS.getResult`), so a replayed parent gets the same result without waiting.
+public struct ChildWorkflowHandle<Output: Codable & Sendable>: Sendable {
+    /// The child's workflow ID.
+    public let workflowID: String
+    let parent: WorkflowContext
+
+    /// Waits for the child and returns its result (or throws its error), recorded in the parent.
+    public func result() async throws -> Output {
+        let id = workflowID
+        guard let engine = parent.engine else { throw WorkflowError("this context has no engine", workflowID: parent.workflowID) }
+        let output = try await parent.operation(kind: "getResult", name: "DBOS.getResult", retry: .none, childWorkflowID: id) {
+            try await engine.outputJSON(of: id)
+        }
+        return try WorkflowJSON.decode(Output.self, fromText: output)
+    }
+}
+
+extension WorkflowContext {
+    /// Starts `W` as a child of this workflow, as a recorded operation named after the child
+    /// workflow (as DBOS names it). The child's ID defaults to `<parent-id>-<position>`, so a
+    /// replayed parent finds the same child instead of starting another; the child runs on its
+    /// own and is recovered on its own. The parent/child link is kept in the index.
+    public func startChild<W: Workflow>(_ type: W.Type, _ input: W.Input, id: String? = nil) async throws -> ChildWorkflowHandle<W.Output> {
+        guard let engine else { throw WorkflowError("this context has no engine", workflowID: workflowID) }
+        let childID = id ?? "\(workflowID)-\(nextPosition)"
+        let parentID = workflowID
+        _ = try await operation(kind: "child", name: W.name, retry: .none, childWorkflowID: childID) {
+            let _: WorkflowHandle<W.Output> = try await engine.start(name: W.name, input, id: childID, parent: parentID)
+            return "null"
+        }
+        return ChildWorkflowHandle(workflowID: childID, parent: self)
+    }
+
+    /// Starts `W` as a child and waits for its result (two recorded operations).
+    public func runChild<W: Workflow>(_ type: W.Type, _ input: W.Input, id: String? = nil) async throws -> W.Output {
+        try await startChild(type, input, id: id).result()
+    }
+}
+
+extension DurableEngine {
+    /// The workflows started as children of `id`, oldest first.
+    public func children(of id: String) throws -> [WorkflowSummary] {
+        var filter = WorkflowFilter()
+        filter.parentWorkflowID = id
+        return try listWorkflows(filter)
+    }
+}
