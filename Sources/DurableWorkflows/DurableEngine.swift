@@ -285,6 +285,11 @@ public final class DurableEngine: Sendable {
     /// The workflow registered as `name`.
     func registeredWorkflow(named name: String) -> RegisteredWorkflow? { state.withLock { $0.registry[name] } }
 
+    /// Runs a workflow just forked by ``fork(_:fromStep:newID:as:)`` (the lease is held).
+    func startForked(_ workflow: RegisteredWorkflow, id: String, inputs: String, writer: LogWriter, recorded: [Int: OperationRecord]) {
+        startExecution(workflow, id: id, inputs: inputs, writer: writer, recorded: recorded, prefix: [])
+    }
+
     /// Runs a workflow just resumed by ``resume(_:as:)`` (the lease is held).
     func startResumed(
         _ workflow: RegisteredWorkflow, id: String, inputs: String, writer: LogWriter, recorded: [Int: OperationRecord], cleared: Set<String>

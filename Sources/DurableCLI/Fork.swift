@@ -1,0 +1,24 @@
+import ArgumentParser
+import DurableWorkflows
+import FoundationEssentials
+
+extension DurableCommand {
+    /// `durable fork <id> --from-step N`.
+    struct Fork: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start a new workflow from step N of an existing one, reusing the recorded results before N.",
+            discussion: "The new workflow is PENDING; a running engine of the same application version with the workflow registered runs it at its next recovery sweep.")
+
+        @OptionGroup var directory: DirectoryOptions
+        @Argument(help: "The workflow to fork.") var workflowID: String
+        @Option(name: .customLong("from-step"), help: "The first step (function ID) to run again.") var fromStep: Int
+        @Option(name: .customLong("new-id"), help: "The new workflow's ID (default: a UUID).") var newID: String?
+
+        func run() async throws {
+            let store = try directory.openStore()
+            let id = try await store.forkWorkflowForRecovery(
+                workflowID, fromStep: fromStep, newID: newID, executorID: "durable-cli", at: Int64(Date().timeIntervalSince1970 * 1000))
+            print(id)
+        }
+    }
+}
