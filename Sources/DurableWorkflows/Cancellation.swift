@@ -6,7 +6,11 @@ import FoundationEssentials
 public struct WorkflowCancelledError: Error, Sendable, CustomStringConvertible {
     /// The cancelled workflow.
     public var workflowID: String
-    public var description: String { "workflow \"\(workflowID)\" was cancelled" }
+    /// Whether its deadline passed (rather than someone asking).
+    public var deadlinePassed = false
+    public var description: String {
+        "workflow \"\(workflowID)\" was cancelled" + (deadlinePassed ? " because its deadline passed" : "")
+    }
 }
 
 /// A request, written to a workflow's inbox by any process, that the workflow's owner honours.
@@ -136,7 +140,9 @@ extension DurableEngine {
             writer.close()  // left PENDING for an engine that knows the workflow
             return WorkflowHandle(workflowID: id, engine: self)
         }
-        startResumed(workflow, id: id, inputs: start.inputs, writer: writer, recorded: history.operations, cleared: history.clearedControls)
+        startResumed(
+            workflow, id: id, inputs: start.inputs, writer: writer, recorded: history.operations, cleared: history.clearedControls,
+            deadline: start.deadline)
         return WorkflowHandle(workflowID: id, engine: self)
     }
 }

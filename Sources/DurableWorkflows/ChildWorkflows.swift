@@ -23,20 +23,25 @@ extension WorkflowContext {
     /// workflow (as DBOS names it). The child's ID defaults to `<parent-id>-<position>`, so a
     /// replayed parent finds the same child instead of starting another; the child runs on its
     /// own and is recovered on its own. The parent/child link is kept in the index.
-    public func startChild<W: Workflow>(_ type: W.Type, _ input: W.Input, id: String? = nil) async throws -> ChildWorkflowHandle<W.Output> {
+    ///
+    /// A child inherits its parent's deadline; `timeout` can only make the child's earlier.
+    public func startChild<W: Workflow>(_ type: W.Type, _ input: W.Input, id: String? = nil, timeout: Duration? = nil) async throws -> ChildWorkflowHandle<W.Output> {
         guard let engine else { throw WorkflowError("this context has no engine", workflowID: workflowID) }
         let childID = id ?? "\(workflowID)-\(nextPosition)"
         let parentID = workflowID
+        let own = timeout.map { clock.nowMilliseconds() + $0.milliseconds }
+        let inherited = [deadline, own].compactMap { $0 }.min()
         _ = try await operation(kind: "child", name: W.name, retry: .none, childWorkflowID: childID) {
-            let _: WorkflowHandle<W.Output> = try await engine.start(name: W.name, input, id: childID, parent: parentID)
+            let _: WorkflowHandle<W.Output> = try await engine.start(
+                name: W.name, input, id: childID, parent: parentID, timeout: timeout, deadline: inherited)
             return "null"
         }
         return ChildWorkflowHandle(workflowID: childID, parent: self)
     }
 
     /// Starts `W` as a child and waits for its result (two recorded operations).
-    public func runChild<W: Workflow>(_ type: W.Type, _ input: W.Input, id: String? = nil) async throws -> W.Output {
-        try await startChild(type, input, id: id).result()
+    public func runChild<W: Workflow>(_ type: W.Type, _ input: W.Input, id: String? = nil, timeout: Duration? = nil) async throws -> W.Output {
+        try await startChild(type, input, id: id, timeout: timeout).result()
     }
 }
 

@@ -30,3 +30,10 @@ public struct SystemDurableClock: DurableClock {
         try await Task.sleep(for: duration)
     }
 }
+
+extension Duration {
+    /// Whole milliseconds (rounded down).
+    var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}

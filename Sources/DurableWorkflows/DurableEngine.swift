@@ -203,7 +203,7 @@ public final class DurableEngine: Sendable {
         let prefix = [RecordDraft(type: WorkflowRecordType.attempt, payload: try WorkflowJSON.encode(attempt)), .indexUpdate(delta)]
         startExecution(
             workflow, id: entry.workflowID, inputs: start.inputs, writer: writer, recorded: history.operations, prefix: prefix,
-            cleared: history.clearedControls)
+            cleared: history.clearedControls, deadline: start.deadline)
         return true
     }
 
@@ -213,20 +213,24 @@ public final class DurableEngine: Sendable {
     ///
     /// The workflow ID is an idempotency key: if a workflow with `id` exists (in this process,
     /// another, or from before a restart), its handle is returned and nothing runs again.
-    public func start<W: Workflow>(_ type: W.Type, _ input: W.Input, id: String? = nil) async throws -> WorkflowHandle<W.Output> {
-        try await start(name: W.name, input, id: id, as: W.Output.self)
+    ///
+    /// - Parameter timeout: a durable deadline (`now + timeout`, recorded): past it, the workflow
+    ///   is cancelled at its next operation or wait, even after restarts; children inherit it.
+    public func start<W: Workflow>(_ type: W.Type, _ input: W.Input, id: String? = nil, timeout: Duration? = nil) async throws -> WorkflowHandle<W.Output> {
+        try await start(name: W.name, input, id: id, timeout: timeout, as: W.Output.self)
     }
 
     /// Starts the workflow registered as `name` (for closure-registered workflows).
     public func start<Input: Codable & Sendable, Output: Codable & Sendable>(
-        name: String, _ input: Input, id: String? = nil, as output: Output.Type = Output.self
+        name: String, _ input: Input, id: String? = nil, timeout: Duration? = nil, as output: Output.Type = Output.self
     ) async throws -> WorkflowHandle<Output> {
-        try await start(name: name, input, id: id, parent: nil)
+        let deadline = timeout.map { configuration.clock.nowMilliseconds() + $0.milliseconds }
+        return try await start(name: name, input, id: id, parent: nil, timeout: timeout, deadline: deadline)
     }
 
-    /// Starts a workflow, optionally as the child of `parent`.
+    /// Starts a workflow, optionally as the child of `parent`, with an optional absolute deadline.
     func start<Input: Codable & Sendable, Output: Codable & Sendable>(
-        name: String, _ input: Input, id: String?, parent: String?
+        name: String, _ input: Input, id: String?, parent: String?, timeout: Duration?, deadline: Int64?
     ) async throws -> WorkflowHandle<Output> {
         let (launched, stopping, workflow) = state.withLock { ($0.launched, $0.stopping, $0.registry[name]) }
         guard launched else { throw WorkflowError("call launch() before starting workflows") }
@@ -245,9 +249,11 @@ public final class DurableEngine: Sendable {
         fields.updatedAt = now
         fields.recoveryAttempts = 1
         fields.parentWorkflowID = parent
+        fields.timeoutMilliseconds = timeout?.milliseconds
+        fields.deadline = deadline
         let start = StartRecord(
             name: name, inputs: inputs, applicationVersion: configuration.applicationVersion,
-            executorID: configuration.executorID, createdAt: now)
+            executorID: configuration.executorID, createdAt: now, deadline: deadline)
         let created: Result<LogWriter, StorageError> = await {
             do throws(StorageError) {
                 return .success(try await store.createLog(
@@ -258,7 +264,7 @@ public final class DurableEngine: Sendable {
         }()
         switch created {
         case .success(let writer):
-            startExecution(workflow, id: id, inputs: inputs, writer: writer, recorded: [:], prefix: [])
+            startExecution(workflow, id: id, inputs: inputs, writer: writer, recorded: [:], prefix: [], deadline: deadline)
         case .failure(let error) where error.code == .alreadyExists:
             logger.debug("workflow exists; returning its handle", metadata: ["workflow-id": "\(id)"])
         case .failure(let error):
@@ -286,20 +292,23 @@ public final class DurableEngine: Sendable {
     func registeredWorkflow(named name: String) -> RegisteredWorkflow? { state.withLock { $0.registry[name] } }
 
     /// Runs a workflow just forked by ``fork(_:fromStep:newID:as:)`` (the lease is held).
-    func startForked(_ workflow: RegisteredWorkflow, id: String, inputs: String, writer: LogWriter, recorded: [Int: OperationRecord]) {
-        startExecution(workflow, id: id, inputs: inputs, writer: writer, recorded: recorded, prefix: [])
+    func startForked(
+        _ workflow: RegisteredWorkflow, id: String, inputs: String, writer: LogWriter, recorded: [Int: OperationRecord], deadline: Int64?
+    ) {
+        startExecution(workflow, id: id, inputs: inputs, writer: writer, recorded: recorded, prefix: [], deadline: deadline)
     }
 
     /// Runs a workflow just resumed by ``resume(_:as:)`` (the lease is held).
     func startResumed(
-        _ workflow: RegisteredWorkflow, id: String, inputs: String, writer: LogWriter, recorded: [Int: OperationRecord], cleared: Set<String>
+        _ workflow: RegisteredWorkflow, id: String, inputs: String, writer: LogWriter, recorded: [Int: OperationRecord], cleared: Set<String>,
+        deadline: Int64?
     ) {
-        startExecution(workflow, id: id, inputs: inputs, writer: writer, recorded: recorded, prefix: [], cleared: cleared)
+        startExecution(workflow, id: id, inputs: inputs, writer: writer, recorded: recorded, prefix: [], cleared: cleared, deadline: deadline)
     }
 
     private func startExecution(
         _ workflow: RegisteredWorkflow, id: String, inputs: String, writer: LogWriter, recorded: [Int: OperationRecord],
-        prefix: [RecordDraft], cleared: Set<String> = []
+        prefix: [RecordDraft], cleared: Set<String> = [], deadline: Int64? = nil
     ) {
         let execution = Execution()
         let stopping = state.withLock { s in
@@ -313,7 +322,7 @@ public final class DurableEngine: Sendable {
         }
         let context = WorkflowContext(
             workflowID: id, workflowName: workflow.name, writer: writer, recorded: recorded, pendingPrefix: prefix,
-            clock: configuration.clock, logger: logger, engine: self, clearedControls: cleared)
+            clock: configuration.clock, logger: logger, engine: self, clearedControls: cleared, deadline: deadline)
         let task = Task {
             let outcome = await self.execute(workflow, context: context, inputs: inputs)
             writer.close()
@@ -343,7 +352,7 @@ public final class DurableEngine: Sendable {
             return .success(output)
         } catch {
             if error is WorkflowCancelledError || (error is CancellationError && context.isCancelRequested) {
-                let cancelled = WorkflowCancelledError(workflowID: context.workflowID)
+                let cancelled = error as? WorkflowCancelledError ?? WorkflowCancelledError(workflowID: context.workflowID)
                 do {
                     try await context.append(WorkflowRecords.end(status: .cancelled, output: nil, error: cancelled.portable, at: clock.nowMilliseconds()))
                 } catch {

@@ -67,7 +67,7 @@ extension DurableEngine {
             fork.writer.close()  // left PENDING for an engine that knows the workflow and version
             return WorkflowHandle(workflowID: fork.id, engine: self)
         }
-        startForked(workflow, id: fork.id, inputs: start.inputs, writer: fork.writer, recorded: fork.history.operations)
+        startForked(workflow, id: fork.id, inputs: start.inputs, writer: fork.writer, recorded: fork.history.operations, deadline: nil)
         return WorkflowHandle(workflowID: fork.id, engine: self)
     }
 }

@@ -99,7 +99,9 @@ extension WorkflowContext {
         }
         let startedAt = clock.nowMilliseconds()
         let message = try await engine.waitForMessage(
-            to: workflowID, topic: topic, excluding: consumedMessages, cleared: clearedControls, until: wakeMilliseconds, clock: clock)
+            to: workflowID, topic: topic, excluding: consumedMessages, cleared: clearedControls,
+            until: min(wakeMilliseconds, deadline ?? Int64.max), clock: clock)
+        if message == nil { try await checkCancellation() }  // the workflow's deadline may have ended the wait
         try await record(OperationRecord(
             functionID: recvID, name: "DBOS.recv", kind: "recv", output: message?.value ?? "null", error: nil,
             startedAt: startedAt, completedAt: clock.nowMilliseconds(), attempts: 1, key: message?.id))

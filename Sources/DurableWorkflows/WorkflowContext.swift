@@ -19,6 +19,8 @@ public final class WorkflowContext: Sendable {
 
     let writer: LogWriter
     let clock: any DurableClock
+    /// The absolute deadline (Unix ms on `clock`), if the workflow has a timeout.
+    public let deadline: Int64?
     /// The engine running the workflow (weak: a context never keeps an engine alive).
     weak let engine: DurableEngine?
     private let state: Mutex<State>
@@ -39,8 +41,9 @@ public final class WorkflowContext: Sendable {
     init(
         workflowID: String, workflowName: String, writer: LogWriter, recorded: [Int: OperationRecord],
         pendingPrefix: [RecordDraft], clock: any DurableClock, logger: Logger, engine: DurableEngine?,
-        clearedControls: Set<String> = []
+        clearedControls: Set<String> = [], deadline: Int64? = nil
     ) {
+        self.deadline = deadline
         self.engine = engine
         self.workflowID = workflowID
         self.workflowName = workflowName
@@ -113,8 +116,16 @@ public final class WorkflowContext: Sendable {
             String(Double(clock.nowMilliseconds() + total) / 1000)
         }
         let wakeMilliseconds = Int64(((Double(wake) ?? 0) * 1000).rounded())
-        let remaining = wakeMilliseconds - clock.nowMilliseconds()
+        try await wait(until: wakeMilliseconds)
+    }
+
+    /// Waits on the clock until `time`, or until the deadline, whichever is first; past the
+    /// deadline the workflow is cancelled.
+    func wait(until time: Int64) async throws {
+        let end = min(time, deadline ?? Int64.max)
+        let remaining = end - clock.nowMilliseconds()
         if remaining > 0 { try await clock.sleep(for: .milliseconds(remaining)) }
+        try await checkCancellation()
     }
 
     /// Publishes `value` under `key` for anyone to read with ``DurableEngine/getEvent(_:key:as:timeout:)``,
@@ -186,6 +197,10 @@ public final class WorkflowContext: Sendable {
     /// Cheap when nothing happened: the inbox is re-read only when the file watcher saw it change.
     func checkCancellation() async throws {
         if isCancelRequested { throw WorkflowCancelledError(workflowID: workflowID) }
+        if let deadline, clock.nowMilliseconds() >= deadline {
+            requestCancel()
+            throw WorkflowCancelledError(workflowID: workflowID, deadlinePassed: true)
+        }
         guard let engine, let path = try? engine.store.inboxPath(name: workflowID),
             let version = try? engine.store.watcher().version(of: path)
         else { return }  // no inbox yet, so no request

@@ -28,6 +28,8 @@ struct StartRecord: Codable, Sendable, Equatable {
     var executorID: String
     /// Creation time, Unix ms.
     var createdAt: Int64
+    /// The absolute deadline, Unix ms, if the workflow (or its parent) has a timeout.
+    var deadline: Int64? = nil
 }
 
 /// An OPERATION record: one completed step or engine operation.
