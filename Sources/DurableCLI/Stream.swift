@@ -30,7 +30,7 @@ extension DurableCommand {
                 let watcher = try store.watcher()
                 let version = try watcher.version(of: path)
                 (items, closed) = try WorkflowHistory(await store.read(name: workflowID)).stream(key)
-                if next >= items.count && !closed { await watcher.wait(for: path, after: version, until: nil) }
+                if next >= items.count && !closed { await watcher.wait(for: path, after: version, until: FileWatcher.deadline(after: .seconds(1))) }
             }
         }
     }

@@ -19,11 +19,7 @@ extension DurableEngine {
     }
 
     /// Monotonic nanoseconds `timeout` from now.
-    static func deadline(after timeout: Duration) -> UInt64 {
-        let (seconds, attoseconds) = timeout.components
-        let nanos = max(0, seconds) * 1_000_000_000 + attoseconds / 1_000_000_000
-        return monotonicNow() &+ UInt64(nanos)
-    }
+    static func deadline(after timeout: Duration) -> UInt64 { FileWatcher.deadline(after: timeout) }
 
     /// What a log-watching wait decides after each look at the log.
     enum WaitDecision<T> {
@@ -47,7 +43,10 @@ extension DurableEngine {
             }
             if let deadline, Self.monotonicNow() >= deadline { return nil }
             if let version {
-                await watcher.wait(for: path, after: version, until: deadline)
+                // inotify wakes the wait at once; the re-check at least every second bounds the
+                // damage of any lost wake-up (a dropped event, an unwatchable file system).
+                let recheck = Self.deadline(after: .seconds(1))
+                await watcher.wait(for: path, after: version, until: min(deadline ?? recheck, recheck))
             } else {
                 try await Task.sleep(for: .milliseconds(2))  // the log does not exist yet
             }

@@ -140,7 +140,8 @@ extension DurableEngine {
             }
             let remaining = wake - clock.nowMilliseconds()
             if remaining <= 0 { return nil }
-            await watcher.wait(for: path, after: version, until: Self.deadline(after: .milliseconds(remaining)))
+            // Woken by inotify; the re-check at least every second bounds any lost wake-up.
+            await watcher.wait(for: path, after: version, until: Self.deadline(after: .milliseconds(min(remaining, 1000))))
         }
     }
 }

@@ -44,7 +44,7 @@ struct SleepAndEventTests {
         #expect(try await second.handle(for: "nap", as: Int.self).result() == 7)
         let waited = ContinuousClock.now - start
         #expect(waited < .milliseconds(2600), "slept \(waited), the whole sleep again instead of the remainder")
-        #expect(waited > .milliseconds(1000))
+        #expect(waited > .milliseconds(200), "it must still sleep what remained")
         await second.shutdown()
     }
 

@@ -77,6 +77,12 @@ public final class FileWatcher: Sendable {
         }
     }
 
+    /// The monotonic-clock deadline (ns) `duration` from now, for ``wait(for:after:until:)``.
+    public static func deadline(after duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        return SystemCall.monotonicNanoseconds() &+ UInt64(max(0, seconds) * 1_000_000_000 + max(0, attoseconds) / 1_000_000_000)
+    }
+
     /// Returns once `path` changes after `version`, or at `deadline` (monotonic ns), or on cancellation.
     public func wait(for path: String, after version: UInt64, until deadline: UInt64?) async {
         let id = state.withLock { s -> UInt64 in
@@ -130,6 +136,15 @@ public final class FileWatcher: Sendable {
                 }
                 offset += MemoryLayout<inotify_event>.size + length
                 state.withLock { s in
+                    if wd == -1 {
+                        // IN_Q_OVERFLOW: events were dropped, so every watched file may have changed.
+                        for path in s.watches.keys {
+                            s.watches[path]!.version += 1
+                            woken += s.watches[path]!.waiters.values
+                            s.watches[path]!.waiters = [:]
+                        }
+                        return
+                    }
                     guard let path = s.paths[wd], var watch = s.watches[path] else { return }
                     watch.version += 1
                     woken += watch.waiters.values
