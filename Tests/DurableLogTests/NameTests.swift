@@ -59,3 +59,17 @@ struct NameTests {
         #expect(fileBytes(dir.data + "/thesis.tex") == Array("precious".utf8))
     }
 }
+
+@Suite("Data directory initialisation")
+struct InitialisationTests {
+    @Test("many processes initialising one new directory at once all succeed")
+    func concurrentInitialisation() throws {
+        for round in 0..<30 {
+            let dir = TemporaryDirectory("init\(round)")
+            let children = try (0..<6).map { _ in try ChildProcess("DurableTestHelper", ["hold-lease", dir.data, "w-\(UUID().uuidString)"]) }
+            for child in children { #expect(child.firstLine() == "won", "round \(round)") }
+            for child in children { child.kill() }
+            #expect(try LogStore.open(directory: dir.data).index.count == 6)
+        }
+    }
+}

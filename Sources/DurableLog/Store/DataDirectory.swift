@@ -53,7 +53,12 @@ struct DataDirectory: Sendable {
         // Our own names without FORMAT mean an initialisation is in progress in another process
         // or was interrupted; finishing it is idempotent. Anything else is someone else's data.
         let ours: Set<String> = ["wf", "index", "dicts", "inbox"]
-        let foreign = try SystemCall.listDirectory(path).filter { !ours.contains($0) && !$0.hasPrefix(".FORMAT.") }
+        let names = try SystemCall.listDirectory(path)
+        if names.contains("FORMAT") {
+            try verifyFormat()  // another process finished initialising since the check above
+            return
+        }
+        let foreign = names.filter { !ours.contains($0) && !$0.hasPrefix(".FORMAT.") }
         if !foreign.isEmpty {
             throw StorageError(
                 .notADataDirectory,
