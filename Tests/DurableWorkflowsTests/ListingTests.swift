@@ -70,3 +70,31 @@ struct ListingTests {
         #expect(run.wait().status == 0)
     }
 }
+
+@Suite("durable events and tail")
+struct EventsAndTailCLITests {
+    @Test("`durable tail` follows a live workflow to its end; `durable events` shows latest values and history")
+    func tailAndEvents() async throws {
+        let dir = TemporaryDirectory()
+        let engine = try makeEngine(dir)
+        engine.register(name: "progress") { (_: Int, context: WorkflowContext) -> String in
+            try await context.setEvent("stage", "reserved")
+            try await context.sleep(for: .milliseconds(300))
+            _ = try await context.step("ship") { "TRACK-1" }
+            try await context.setEvent("stage", "shipped")
+            return "done"
+        }
+        try await engine.launch()
+        let handle = try await engine.start(name: "progress", 0, id: "live", as: String.self)
+        let tail = try ChildProcess("durable", ["tail", "live", "--dir", dir.data])
+        #expect(try await handle.result() == "done")
+        let followed = tail.allOutput()
+        #expect(tail.wait().status == 0)
+        #expect(followed.contains("#1 DBOS.setEvent") && followed.contains("#3 ship [step]") && followed.contains("SUCCESS \"done\""))
+        let events = try ChildProcess("durable", ["events", "live", "--dir", dir.data])
+        #expect(events.allOutput() == "stage = \"shipped\"\n")
+        let history = try ChildProcess("durable", ["events", "live", "--history", "--dir", dir.data])
+        #expect(history.allOutput() == "#1 stage = \"reserved\"\n#4 stage = \"shipped\"\n")
+        await engine.shutdown()
+    }
+}
