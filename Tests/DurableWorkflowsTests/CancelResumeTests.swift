@@ -75,7 +75,7 @@ struct CancelResumeTests {
         let dir = TemporaryDirectory()
         let counter = RunCounter()
         let engine = try makeEngine(dir)
-        engine.register(name: "slow", fiveSlowSteps(counter: counter, delay: 150))
+        engine.register(name: "slow", fiveSlowSteps(counter: counter, delay: 500))  // slow enough for a CLI process to start
         try await engine.launch()
         let handle = try await engine.start(name: "slow", 0, id: "remote", as: Int.self)
         while counter["s1"] == 0 { try await Task.sleep(for: .milliseconds(5)) }

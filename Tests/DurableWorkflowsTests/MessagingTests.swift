@@ -37,7 +37,7 @@ struct MessagingTests {
         let dir = TemporaryDirectory()
         let counter = RunCounter()
         let body: @Sendable (Int, WorkflowContext) async throws -> String = { _, context in
-            let first = try await context.recv(topic: "t", as: String.self, timeout: .milliseconds(150))
+            let first = try await context.recv(topic: "never-sent", as: String.self, timeout: .milliseconds(150))
             let second = try await context.recv(topic: "t", as: String.self, timeout: .seconds(30))
             _ = try await context.step("block") { () -> Int in
                 counter.hit("block")
@@ -70,7 +70,8 @@ struct MessagingTests {
         let dir = TemporaryDirectory()
         let engine = try makeEngine(dir)
         engine.register(name: "count") { (_: Int, context: WorkflowContext) -> Int in
-            try await context.sleep(for: .milliseconds(100))
+            // Count only once every send is in: messages wait in the inbox, so no timing matters.
+            _ = try await context.recv(topic: "go", as: Bool.self, timeout: .seconds(60))
             var n = 0
             while try await context.recv(as: Int.self, timeout: .milliseconds(300)) != nil { n += 1 }
             return n
@@ -79,6 +80,7 @@ struct MessagingTests {
         let handle = try await engine.start(name: "count", 0, id: "count", as: Int.self)
         for _ in 0..<3 { try await engine.send(to: "count", 1, idempotencyKey: "same-key") }
         try await engine.send(to: "count", 2, idempotencyKey: "other-key")
+        try await engine.send(to: "count", topic: "go", true)
         #expect(try await handle.result() == 2)
         await #expect(throws: WorkflowError.self) { try await engine.send(to: "no-such-workflow", 1) }
         await engine.shutdown()

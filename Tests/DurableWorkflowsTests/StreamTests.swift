@@ -12,7 +12,7 @@ struct StreamTests {
                 try await context.sleep(for: .milliseconds(30))
             }
             if close { try await context.closeStream("progress") }
-            try await context.sleep(for: .milliseconds(close ? 500 : 0))
+            try await context.sleep(for: .milliseconds(close ? 5000 : 0))  // still running when the reader finishes
             return count
         }
     }
