@@ -101,6 +101,21 @@ struct IndexTests {
         #expect(try fresh.check().hasProblems == false)
     }
 
+    @Test("a reader refreshing while another store rebuilds the index never fails and ends up identical")
+    func refreshDuringRebuilds() async throws {
+        let dir = TemporaryDirectory()
+        let expected = try await Self.populate(dir, count: 30).index.allEntries()
+        let rebuilder = try LogStore.open(directory: dir.data)
+        let reader = try LogStore.open(directory: dir.data)
+        let rebuilds = Task.detached { for _ in 0..<15 { try rebuilder.rebuildIndex() } }
+        let refreshes = Task.detached { for _ in 0..<300 { try reader.index.refresh() } }
+        try await rebuilds.value
+        try await refreshes.value
+        try reader.index.refresh()
+        #expect(reader.index.allEntries() == expected)
+        #expect(reader.index.generation == rebuilder.index.generation)
+    }
+
     @Test("index fields round-trip through their binary encoding, unknown tags are skipped")
     func fieldsRoundTrip() throws {
         var fields = IndexFields.started("checkout")

@@ -270,31 +270,45 @@ public final class WorkflowIndex: Sendable {
 
     /// Loads CURRENT's generation from scratch: snapshot, then the whole log.
     private func reload(_ s: inout State) throws(StorageError) {
+        // A rebuild in another process may publish a new generation and delete this one between
+        // reading CURRENT and opening its files; then read CURRENT again.
+        var attempts = 0
+        while true {
+            do throws(StorageError) {
+                return try load(&s)
+            } catch {
+                attempts += 1
+                if error.code != .notFound || attempts >= 5 { throw error }
+            }
+        }
+    }
+
+    /// Loads the generation CURRENT names: snapshot, then the whole log.
+    private func load(_ s: inout State) throws(StorageError) {
         let generation = try readCurrent()
         var entries: [LogKey: IndexEntry] = [:]
         var damage: String?
         let snapshotPath = IndexFiles.snapshot(directory, generation)
-        if SystemCall.exists(snapshotPath) {
-            let fd = try SystemCall.open(snapshotPath, O_RDONLY_FLAG)
-            defer { SystemCall.close(fd) }
-            let scan = LogScanner.scan(try SystemCall.readAll(fd, path: snapshotPath), expectedKind: .indexSnapshot)
-            var footerCount: UInt64?
-            for frame in scan.frames {
-                let payload = try codec.decode(frame, path: snapshotPath)
-                if frame.type == IndexFiles.snapshotFooter {
-                    var r = ByteReader(payload)
-                    footerCount = r.varint()
-                } else if let batch = IndexFiles.decodeEntries(payload) {
-                    for entry in batch { entries[entry.key] = entry }
-                }
-            }
-            if !scan.isClean || footerCount != UInt64(entries.count) {
-                damage = "the index snapshot \(snapshotPath) is damaged"
+        // Every generation has a snapshot (an empty one at first); a missing one means it was just replaced.
+        let snapshotFD = try SystemCall.open(snapshotPath, O_RDONLY_FLAG)
+        defer { SystemCall.close(snapshotFD) }
+        let scan = LogScanner.scan(try SystemCall.readAll(snapshotFD, path: snapshotPath), expectedKind: .indexSnapshot)
+        var footerCount: UInt64?
+        for frame in scan.frames {
+            let payload = try codec.decode(frame, path: snapshotPath)
+            if frame.type == IndexFiles.snapshotFooter {
+                var r = ByteReader(payload)
+                footerCount = r.varint()
+            } else if let batch = IndexFiles.decodeEntries(payload) {
+                for entry in batch { entries[entry.key] = entry }
             }
         }
-        if let old = s.log { SystemCall.close(old.fd) }
+        if !scan.isClean || footerCount != UInt64(entries.count) {
+            damage = "the index snapshot \(snapshotPath) is damaged"
+        }
         let logPath = IndexFiles.log(directory, generation)
-        let fd = try SystemCall.open(logPath, O_RDWR_FLAG)
+        let fd = try SystemCall.open(logPath, O_RDWR_FLAG)  // opened before the old one is closed: a failure leaves state intact
+        if let old = s.log { SystemCall.close(old.fd) }
         s.log = OpenLog(fd: fd, path: logPath, salt: 0, end: 0, lastSeq: 0)
         s.entries = entries
         s.generation = generation
