@@ -41,7 +41,7 @@ extension DurableEngine {
             if version != nil, let contents = try? await store.read(name: id) {
                 if case .done(let value) = try decide(try WorkflowHistory(contents)) { return value }
             }
-            if let deadline, Self.monotonicNow() >= deadline { return nil }
+            if let deadline, FileWatcher.deadline(after: .zero) >= deadline { return nil }
             if let version {
                 // inotify wakes the wait at once; the re-check at least every second bounds the
                 // damage of any lost wake-up (a dropped event, an unwatchable file system).
@@ -52,16 +52,5 @@ extension DurableEngine {
             }
         }
     }
-
-    static func monotonicNow() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
 }
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif

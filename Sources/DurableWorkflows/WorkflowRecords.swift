@@ -140,10 +140,7 @@ public struct WorkflowHistory: Sendable {
     init(workflowID: String, records: [LogRecord], outcome: LogScan.Outcome = .clean) throws {
         self.workflowID = workflowID
         self.outcome = outcome
-        fields = IndexFields()
-        for record in records {
-            if record.type == .indexUpdate, let delta = IndexDelta(decoding: record.payload) { fields.apply(delta) }
-        }
+        fields = IndexFields(folding: records)
         for record in records {
             switch record.type {
             case WorkflowRecordType.start: start = try WorkflowJSON.decode(StartRecord.self, from: record.payload)

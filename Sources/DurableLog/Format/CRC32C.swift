@@ -19,7 +19,4 @@ enum CRC32C {
     static func mask(_ crc: UInt32) -> UInt32 {
         ((crc >> 15) | (crc << 17)) &+ 0xA282_EAD8
     }
-
-    /// Whether the SSE4.2 instruction is in use.
-    static var isHardwareAccelerated: Bool { durable_crc32c_is_hardware() != 0 }
 }

@@ -37,12 +37,6 @@ enum SystemCall {
         return Int(st.st_size)
     }
 
-    static func inode(_ fd: Int32, path: String?) throws(StorageError) -> (device: UInt64, inode: UInt64) {
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw error("fstat", path) }
-        return (UInt64(st.st_dev), UInt64(st.st_ino))
-    }
-
     /// Reads exactly `count` bytes at `offset`, or fewer at end of file.
     static func read(_ fd: Int32, count: Int, at offset: Int, path: String?) throws(StorageError) -> [UInt8] {
         if count == 0 { return [] }

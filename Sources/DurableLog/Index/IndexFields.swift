@@ -49,6 +49,14 @@ public struct IndexFields: Sendable, Equatable {
     /// Creates an empty delta.
     public init() {}
 
+    /// The fold of the index updates among `records` (in log order).
+    public init(folding records: [LogRecord]) {
+        self.init()
+        for record in records where record.type == .indexUpdate {
+            if let delta = IndexDelta(decoding: record.payload) { apply(delta) }
+        }
+    }
+
     /// Applies `delta` on top of these fields: every field the delta sets wins.
     public mutating func apply(_ delta: IndexFields) {
         func take<T>(_ mine: inout T?, _ theirs: T?) { if let theirs { mine = theirs } }

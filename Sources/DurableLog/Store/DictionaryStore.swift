@@ -50,8 +50,10 @@ final class DictionaryStore: Sendable {
 
     /// Stores `content` under the next free ID and makes it durable. Returns the ID.
     func add(_ content: [UInt8], durability: Durability) throws(StorageError) -> UInt16 {
-        var file = content
-        ByteWriterAppend.u32(&file, CRC32C.mask(CRC32C.checksum(content)))
+        var writer = ByteWriter(capacity: content.count + 4)
+        writer.raw(content)
+        writer.u32(CRC32C.mask(CRC32C.checksum(content)))
+        let file = writer.bytes
         let existing = try SystemCall.listDirectory(directory).compactMap { name -> UInt16? in
             guard name.hasSuffix(".zdict") else { return nil }
             return UInt16(name.dropLast(6))
@@ -76,11 +78,5 @@ final class DictionaryStore: Sendable {
         }
         try durability.syncDirectory(directory)
         return id
-    }
-}
-
-enum ByteWriterAppend {
-    static func u32(_ bytes: inout [UInt8], _ value: UInt32) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 }

@@ -61,10 +61,8 @@ extension LogStore {
                 .init(
                     key: key, workflowID: contents.name, outcome: contents.outcome, recordCount: contents.records.count,
                     fileSize: contents.fileSize))
-            var derived = IndexEntry(key: key)
-            for record in contents.records where record.type == .indexUpdate {
-                if let delta = IndexDelta(decoding: record.payload) { derived.apply(delta, seq: record.seq) }
-            }
+            var derived = contents.indexEntry
+            derived.fields.corruption = nil  // the scan verdict above reports corruption
             let indexed = index.entry(for: key)
             // A live writer may be ahead of its index append by a moment; only a missing or
             // diverging entry whose log has nothing newer counts as stale.

@@ -18,16 +18,14 @@ public struct LogContents: Sendable {
     public var fileSize: Int
 
     /// The fold of every index update in the log: what the index should say about it.
-    public var indexFields: IndexFields {
-        var fields = IndexFields()
-        for record in records where record.type == .indexUpdate {
-            if let delta = IndexDelta(decoding: record.payload) { fields.apply(delta) }
-        }
-        return fields
-    }
+    public var indexFields: IndexFields { IndexFields(folding: records) }
 
-    /// The sequence number of the last index update record (0 if none).
-    public var lastIndexUpdateSeq: UInt64 {
-        records.last(where: { $0.type == .indexUpdate })?.seq ?? 0
+    /// The index entry this log implies, including the reason it is quarantined if it is corrupted.
+    /// ``LogStore/rebuildIndex()`` publishes exactly these entries.
+    public var indexEntry: IndexEntry {
+        var entry = IndexEntry(
+            key: key, fields: indexFields, logSeq: records.last(where: { $0.type == .indexUpdate })?.seq ?? 0)
+        if case .corrupted(let reason) = outcome { entry.fields.corruption = reason }
+        return entry
     }
 }

@@ -2,17 +2,7 @@ extension LogStore {
     /// The index entry every log implies: the fold of its index updates, plus the reason it is
     /// quarantined if it is corrupted. Reads the log without a lock.
     func derivedEntry(for key: LogKey) throws(StorageError) -> IndexEntry {
-        let contents = try readLog(key: key)
-        var entry = IndexEntry(key: key)
-        for record in contents.records where record.type == .indexUpdate {
-            if let delta = IndexDelta(decoding: record.payload) { entry.apply(delta, seq: record.seq) }
-        }
-        if case .corrupted(let reason) = contents.outcome {
-            var quarantine = IndexDelta()
-            quarantine.corruption = reason
-            entry.apply(quarantine, seq: 0)
-        }
-        return entry
+        try readLog(key: key).indexEntry
     }
 
     /// Recreates the index from the logs alone (`durable index rebuild`): reads every log,
