@@ -23,6 +23,8 @@ public final class WorkflowContext: Sendable {
     public let deadline: Int64?
     /// The engine running the workflow (weak: a context never keeps an engine alive).
     weak let engine: DurableEngine?
+    /// This workflow's inbox file, derived once (hashing the ID on every operation would be waste).
+    let inboxPath: String?
     private let state: Mutex<State>
 
     struct State {
@@ -45,6 +47,7 @@ public final class WorkflowContext: Sendable {
     ) {
         self.deadline = deadline
         self.engine = engine
+        inboxPath = try? engine?.store.inboxPath(name: workflowID)
         self.workflowID = workflowID
         self.workflowName = workflowName
         self.writer = writer
@@ -201,8 +204,7 @@ public final class WorkflowContext: Sendable {
             requestCancel()
             throw WorkflowCancelledError(workflowID: workflowID, deadlinePassed: true)
         }
-        guard let engine, let path = try? engine.store.inboxPath(name: workflowID),
-            let version = try? engine.store.watcher().version(of: path)
+        guard let engine, let path = inboxPath, let version = try? engine.store.watcher().version(of: path)
         else { return }  // no inbox yet, so no request
         let changed = state.withLock { s in
             defer { s.lastInboxVersion = version }
