@@ -142,7 +142,7 @@ extension DurableEngine {
         }
         startResumed(
             workflow, id: id, inputs: start.inputs, writer: writer, recorded: history.operations, cleared: history.clearedControls,
-            deadline: start.deadline)
+            deadline: history.fields.deadline)
         return WorkflowHandle(workflowID: id, engine: self)
     }
 }

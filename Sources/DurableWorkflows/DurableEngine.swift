@@ -62,6 +62,8 @@ public final class DurableEngine: Sendable {
         var blocked: [String: String] = [:]
         var sweeper: Task<Void, Never>?
         var stopping = false
+        var queues: [String: WorkflowQueue] = [:]
+        var dispatchers: [Task<Void, Never>] = []
     }
 
     /// Opens (creating if needed) the data directory and prepares an engine on it.
@@ -89,6 +91,16 @@ public final class DurableEngine: Sendable {
         name: String, _ body: @escaping @Sendable (Input, WorkflowContext) async throws -> Output
     ) {
         register(RegisteredWorkflow(name: name, body))
+    }
+
+    /// Registers a queue this engine runs workflows from. Register queues before ``launch()``;
+    /// enqueueing on a queue needs no registration (any process may enqueue).
+    public func register(_ queue: WorkflowQueue) {
+        state.withLock { s in
+            precondition(!s.launched, "register queue \"\(queue.name)\" before launch()")
+            precondition(s.queues[queue.name] == nil, "queue name \"\(queue.name)\" is registered twice")
+            s.queues[queue.name] = queue
+        }
     }
 
     private func register(_ workflow: RegisteredWorkflow) {
@@ -124,20 +136,36 @@ public final class DurableEngine: Sendable {
                 _ = await self.recoverPendingWorkflows()
             }
         }
-        state.withLock { $0.sweeper = sweeper }
+        let queues = state.withLock { Array($0.queues.values) }
+        var dispatchers: [Task<Void, Never>] = []
+        for queue in queues {
+            let files = try store.queueFiles(named: queue.name)
+            try? await files.writeConfiguration(QueueConfiguration(queue).encoded())
+            let dispatcher = QueueDispatcher(queue: queue, files: files, engine: self)
+            dispatchers.append(Task { await dispatcher.run() })
+        }
+        state.withLock {
+            $0.sweeper = sweeper
+            $0.dispatchers = dispatchers
+        }
         return recovered
     }
 
     /// Stops looking for work and cancels running workflows (they stay `PENDING` and are
     /// recovered by the next executor), then waits for them to release their leases.
     public func shutdown() async {
-        let sweeper = state.withLock { s in
+        let (sweeper, dispatchers) = state.withLock { s in
             s.stopping = true
-            defer { s.sweeper = nil }
-            return s.sweeper
+            defer {
+                s.sweeper = nil
+                s.dispatchers = []
+            }
+            return (s.sweeper, s.dispatchers)
         }
         sweeper?.cancel()
+        for dispatcher in dispatchers { dispatcher.cancel() }
         await sweeper?.value  // a sweep in flight must not start work after this point
+        for dispatcher in dispatchers { await dispatcher.value }
         let executions = state.withLock { Array($0.running.values) }
         for execution in executions { execution.task.withLock { $0 }?.cancel() }
         for execution in executions { _ = await execution.wait() }
@@ -157,11 +185,18 @@ public final class DurableEngine: Sendable {
             }
             if stopping { break }
             guard !busy else { continue }
+            if entry.fields.queueName != nil {
+                // Queued workflows go back to their queue, to restart within its limits.
+                if (try? await store.requeueWorkflow(id, at: configuration.clock.nowMilliseconds())) == true {
+                    logger.info("requeued a workflow whose executor died", metadata: ["workflow-id": "\(id)"])
+                }
+                continue
+            }
             guard let workflow else {
                 logger.warning("cannot recover a workflow whose name is not registered", metadata: ["workflow-id": "\(id)", "workflow": "\(entry.fields.name ?? "")"])
                 continue
             }
-            guard let opened = try? await store.openLog(name: id) else { continue }  // leased by a live executor, or quarantined  // leased by a live executor, or quarantined
+            guard let opened = try? await store.openLog(name: id) else { continue }  // leased by a live executor, or quarantined
             do {
                 if try await resume(workflow, writer: opened.writer, records: opened.records, entry: entry) { resumed.append(id) }
             } catch {
@@ -203,7 +238,7 @@ public final class DurableEngine: Sendable {
         let prefix = [RecordDraft(type: WorkflowRecordType.attempt, payload: try WorkflowJSON.encode(attempt)), .indexUpdate(delta)]
         startExecution(
             workflow, id: entry.workflowID, inputs: start.inputs, writer: writer, recorded: history.operations, prefix: prefix,
-            cleared: history.clearedControls, deadline: start.deadline)
+            cleared: history.clearedControls, deadline: history.fields.deadline)
         return true
     }
 
@@ -306,9 +341,11 @@ public final class DurableEngine: Sendable {
         startExecution(workflow, id: id, inputs: inputs, writer: writer, recorded: recorded, prefix: [], cleared: cleared, deadline: deadline)
     }
 
-    private func startExecution(
+    /// Runs `workflow` (whose lease `writer` holds) in the background; `onFinish` runs once it
+    /// stops, however it stops.
+    func startExecution(
         _ workflow: RegisteredWorkflow, id: String, inputs: String, writer: LogWriter, recorded: [Int: OperationRecord],
-        prefix: [RecordDraft], cleared: Set<String> = [], deadline: Int64? = nil
+        prefix: [RecordDraft], cleared: Set<String> = [], deadline: Int64? = nil, onFinish: (@Sendable () -> Void)? = nil
     ) {
         let execution = Execution()
         let stopping = state.withLock { s in
@@ -318,6 +355,7 @@ public final class DurableEngine: Sendable {
         if stopping {
             // Shut down between taking the lease and starting: leave the workflow for the next executor.
             writer.close()
+            onFinish?()
             return
         }
         let context = WorkflowContext(
@@ -326,6 +364,7 @@ public final class DurableEngine: Sendable {
         let task = Task {
             let outcome = await self.execute(workflow, context: context, inputs: inputs)
             writer.close()
+            onFinish?()
             self.state.withLock { s in
                 s.running[id] = nil
                 if case .failure(let error) = outcome, error is NonDeterminismError { s.blocked[id] = "\(error)" }

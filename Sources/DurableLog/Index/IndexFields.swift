@@ -39,6 +39,12 @@ public struct IndexFields: Sendable, Equatable {
     public var deadline: Int64?
     /// Delayed start time, Unix ms.
     public var delayUntil: Int64?
+    /// Position in its queue's first-in-first-out order (assigned at enqueue, across processes).
+    public var enqueueSequence: Int64?
+    /// Whether it was enqueued by a ``Debouncer``-style caller (its inputs and delay may still change).
+    public var isDebounced: Bool?
+    /// The latest time a debounced workflow may be delayed to, Unix ms.
+    public var debounceDeadline: Int64?
     /// The workflow this one was forked from.
     public var forkedFrom: String?
     /// Why the log is quarantined, if it is.
@@ -77,6 +83,9 @@ public struct IndexFields: Sendable, Equatable {
         take(&timeoutMilliseconds, delta.timeoutMilliseconds)
         take(&deadline, delta.deadline)
         take(&delayUntil, delta.delayUntil)
+        take(&enqueueSequence, delta.enqueueSequence)
+        take(&isDebounced, delta.isDebounced)
+        take(&debounceDeadline, delta.debounceDeadline)
         take(&forkedFrom, delta.forkedFrom)
         take(&corruption, delta.corruption)
         attributes.merge(delta.attributes) { _, new in new }
@@ -94,6 +103,7 @@ extension IndexFields {
         case workflowID = 1, status, name, queueName, applicationVersion, executorID, createdAt, updatedAt
         case startedAt, parentWorkflowID, recoveryAttempts, priority, deduplicationID, partitionKey
         case timeoutMilliseconds, deadline, delayUntil, forkedFrom, corruption, attribute
+        case enqueueSequence, isDebounced, debounceDeadline
     }
 
     /// The binary encoding of these fields.
@@ -128,6 +138,9 @@ extension IndexFields {
         int(.delayUntil, delayUntil)
         string(.forkedFrom, forkedFrom)
         string(.corruption, corruption)
+        int(.enqueueSequence, enqueueSequence)
+        int(.isDebounced, isDebounced.map { $0 ? 1 : 0 })
+        int(.debounceDeadline, debounceDeadline)
         for (key, value) in attributes.sorted(by: { $0.key < $1.key }) {
             var pair = ByteWriter()
             pair.lengthPrefixed(Array(key.utf8))
@@ -178,6 +191,9 @@ extension IndexFields {
                 case .timeoutMilliseconds: timeoutMilliseconds = value
                 case .deadline: deadline = value
                 case .delayUntil: delayUntil = value
+                case .enqueueSequence: enqueueSequence = value
+                case .isDebounced: isDebounced = value != 0
+                case .debounceDeadline: debounceDeadline = value
                 default: break
                 }
             }

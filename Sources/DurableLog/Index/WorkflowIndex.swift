@@ -40,6 +40,23 @@ public final class WorkflowIndex: Sendable {
         var damage: String?
         var pending: [(items: [Item], completion: Completion)] = []
         var flushScheduled = false
+        /// Queue name → the entries waiting in it (`ENQUEUED` or `DELAYED`), kept with `entries`
+        /// so a dequeue looks only at what waits, not at every workflow ever run.
+        var waiting: [String: Set<LogKey>] = [:]
+
+        mutating func apply(_ delta: IndexDelta, to key: LogKey, seq: UInt64) {
+            entries[key, default: IndexEntry(key: key)].apply(delta, seq: seq)
+            noteWaiting(entries[key]!)
+        }
+
+        mutating func noteWaiting(_ entry: IndexEntry) {
+            guard let queue = entry.fields.queueName else { return }
+            if entry.status == .enqueued || entry.status == .delayed {
+                waiting[queue, default: []].insert(entry.key)
+            } else if waiting[queue]?.remove(entry.key) != nil, waiting[queue]!.isEmpty {
+                waiting[queue] = nil
+            }
+        }
     }
 
     init(directory: String, io: IOThreads, durability: Durability, codec: PayloadCodec, writable: Bool) throws(StorageError) {
@@ -78,6 +95,19 @@ public final class WorkflowIndex: Sendable {
     /// Every entry, sorted by key (a stable order for comparisons and listings).
     public func allEntries() -> [IndexEntry] {
         state.withLock { Array($0.entries.values) }.sorted { $0.key < $1.key }
+    }
+
+    /// The entries waiting (`ENQUEUED` or `DELAYED`) in queue `name`, in no particular order.
+    public func waitingEntries(inQueue name: String) -> [IndexEntry] {
+        state.withLock { s in (s.waiting[name] ?? []).compactMap { s.entries[$0] } }
+    }
+
+    /// The names of the queues that have waiting entries.
+    public var queuesWithWaitingEntries: [String] { state.withLock { Array($0.waiting.keys) } }
+
+    /// The entries that satisfy `isIncluded`, in no particular order (no copy of the whole map).
+    public func entries(where isIncluded: (IndexEntry) -> Bool) -> [IndexEntry] {
+        state.withLock { $0.entries.values.filter(isIncluded) }
     }
 
     /// The number of entries.
@@ -141,7 +171,7 @@ public final class WorkflowIndex: Sendable {
                         RecordFrame.encode(
                             into: &bytes, salt: log.salt, seq: log.lastSeq, type: RecordType.indexUpdate.rawValue,
                             codec: stored.codec, dictionaryID: 0, rawLength: payload.count, stored: stored.stored)
-                        s.entries[key, default: IndexEntry(key: key)].apply(delta, seq: seq)
+                        s.apply(delta, to: key, seq: seq)
                     }
                     do throws(StorageError) {
                         try SystemCall.write(log.fd, bytes, at: log.end, path: log.path)
@@ -311,6 +341,8 @@ public final class WorkflowIndex: Sendable {
         if let old = s.log { SystemCall.close(old.fd) }
         s.log = OpenLog(fd: fd, path: logPath, salt: 0, end: 0, lastSeq: 0)
         s.entries = entries
+        s.waiting = [:]
+        for entry in entries.values { s.noteWaiting(entry) }
         s.generation = generation
         s.damage = damage
         try readTail(&s, repair: false)
@@ -342,7 +374,7 @@ public final class WorkflowIndex: Sendable {
         {
             let payload = try codec.decode(frame, path: log.path)
             if let (key, seq, delta) = IndexFiles.decodeLogRecord(payload) {
-                s.entries[key, default: IndexEntry(key: key)].apply(delta, seq: seq)
+                s.apply(delta, to: key, seq: seq)
             }
             log.lastSeq = frame.seq
             position += frame.footprint

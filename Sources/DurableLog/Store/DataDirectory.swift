@@ -12,6 +12,8 @@ import CDurableLinux
 /// <dir>/wf/<00..ff>/<key>.wlog  one log per workflow, named by the hex key of its ID
 /// <dir>/index/                  CURRENT, snap-<gen>.idx, log-<gen>.wal, append.lock
 /// <dir>/dicts/<id>.zdict        immutable zstd dictionaries
+/// <dir>/inbox/<key>.inbox       messages and control requests for a workflow, from any process
+/// <dir>/queues/<key>/           a queue's lock, run slots, counters and bell (QueueFiles)
 /// ```
 struct DataDirectory: Sendable {
     let path: String
@@ -22,6 +24,8 @@ struct DataDirectory: Sendable {
     var dictionariesDirectory: String { "\(path)/dicts" }
 
     var inboxDirectory: String { "\(path)/inbox" }
+    var queuesDirectory: String { "\(path)/queues" }
+    var schedulesDirectory: String { "\(path)/schedules" }
     func shardDirectory(_ key: LogKey) -> String { "\(workflowsDirectory)/\(key.shard)" }
     func inboxPath(_ key: LogKey) -> String { "\(inboxDirectory)/\(key.hex).inbox" }
     func logPath(_ key: LogKey) -> String { "\(shardDirectory(key))/\(key.hex).wlog" }
@@ -52,7 +56,7 @@ struct DataDirectory: Sendable {
         }
         // Our own names without FORMAT mean an initialisation is in progress in another process
         // or was interrupted; finishing it is idempotent. Anything else is someone else's data.
-        let ours: Set<String> = ["wf", "index", "dicts", "inbox"]
+        let ours: Set<String> = ["wf", "index", "dicts", "inbox", "queues", "schedules"]
         let names = try SystemCall.listDirectory(path)
         if names.contains("FORMAT") {
             try verifyFormat()  // another process finished initialising since the check above

@@ -41,6 +41,9 @@ public final class LogStore: Sendable {
     /// The workflow index.
     public let index: WorkflowIndex
     private let lazyWatcher = Mutex<FileWatcher?>(nil)
+    private let queues = Mutex<[String: QueueFiles]>([:])
+    /// Threads that only wait for contended cross-process locks (never needed by a lock holder).
+    private let lockWaiters = IOThreads(threadCount: 2)
 
     let layout: DataDirectory
     let io: IOThreads
@@ -63,6 +66,7 @@ public final class LogStore: Sendable {
 
     deinit {
         io.shutdown()
+        lockWaiters.shutdown()
         lazyWatcher.withLock { $0?.stop() }
     }
 
@@ -74,6 +78,17 @@ public final class LogStore: Sendable {
             let created = try FileWatcher()
             watcher = created
             return created
+        }
+    }
+
+    /// The coordination files of queue `name` (created on first use), shared by everything in
+    /// this process that uses the queue.
+    public func queueFiles(named name: String) throws(StorageError) -> QueueFiles {
+        try queues.withLock { (queues) throws(StorageError) -> QueueFiles in
+            if let files = queues[name] { return files }
+            let files = try QueueFiles(name: name, queuesDirectory: layout.queuesDirectory, io: io, lockWaiters: lockWaiters)
+            queues[name] = files
+            return files
         }
     }
 
