@@ -9,6 +9,11 @@
 //       Launches an engine (recovering pending workflows), starts LedgerWorkflow for each id,
 //       waits for every started and recovered workflow and prints "<id> <result>" lines.
 //       Environment: KILL_AT, FIRED, STEP_SLEEP_MS (see LedgerWorkflow).
+//   durable-test-helper queue-worker <dir> <ledger-file> <queue> <concurrency> <worker-concurrency>
+//       Runs queue <queue>'s "ledger-job" workflows until the test is gone; each step appends
+//       "B <id> <pid>" and "E <id> <pid>" lines to <ledger-file> around STEP_SLEEP_MS of work.
+//       With KILL_AFTER=<n>, the n-th step this process begins appends "K <pid>" and SIGKILLs
+//       the process (a crash with other workflows mid-run). Prints "ready" once launched.
 //   durable-test-helper hold-lease <dir> <name>
 //       Opens (or creates) the log, prints "won" and holds the lease until killed; prints
 //       "busy" and exits 3 if another process holds it.
@@ -25,6 +30,10 @@ struct TestHelper {
         guard arguments.count >= 4 else { fail("usage: durable-test-helper append-loop|hold-lease <dir> <name> ...") }
         if arguments[1] == "set-event" {
             try await setEvent(directory: arguments[2], id: arguments[3], delayMilliseconds: Int(arguments[4]) ?? 0)
+            return
+        }
+        if arguments[1] == "queue-worker", arguments.count >= 7, let concurrency = Int(arguments[5]), let worker = Int(arguments[6]) {
+            try await runQueueWorker(directory: arguments[2], ledgerPath: arguments[3], queue: arguments[4], concurrency: concurrency, workerConcurrency: worker)
             return
         }
         if arguments[1] == "workflows" {
