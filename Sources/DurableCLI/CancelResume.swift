@@ -10,10 +10,12 @@ extension DurableCommand {
 
         @OptionGroup var directory: DirectoryOptions
         @Argument(help: "The workflow ID.") var workflowID: String
+        @Flag(help: "Also cancel every child workflow it started or enqueued (and theirs) that has not ended.") var children = false
 
         func run() async throws {
             let store = try directory.openStore()
-            let status = try await store.cancelWorkflow(workflowID, executorID: "durable-cli", at: Int64(Date().timeIntervalSince1970 * 1000))
+            let status = try await store.cancelWorkflowTree(
+                workflowID, includingChildren: children, executorID: "durable-cli", at: Int64(Date().timeIntervalSince1970 * 1000))
             switch status {
             case .cancelled: print("\(workflowID): CANCELLED")
             case .pending: print("\(workflowID): cancellation requested; its executor stops it at the next operation")

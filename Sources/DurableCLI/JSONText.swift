@@ -93,3 +93,24 @@ extension JSONText {
         ])
     }
 }
+
+extension JSONText {
+    static func queue(_ q: QueueSummary) -> JSONText {
+        let optional = { (value: Int?) -> JSONText in value.map { .number($0) } ?? .null }
+        let c = q.configuration
+        return .object([
+            ("name", .string(q.name)),
+            ("concurrency", optional(c?.concurrency)),
+            ("workerConcurrency", optional(c?.workerConcurrency)),
+            ("rateLimit", optional(c?.rateLimit)),
+            ("rateLimitPeriodMs", optional(c?.rateLimitPeriodMilliseconds.map(Int.init))),
+            ("ended", .number(q.ended)),
+            ("partitions", .array(q.partitions.map { p in
+                .object([
+                    ("key", p.key.map { .string($0) } ?? .null), ("enqueued", .number(p.enqueued)), ("delayed", .number(p.delayed)),
+                    ("running", .number(p.running)), ("busySlots", optional(p.busySlots)),
+                ])
+            })),
+        ])
+    }
+}

@@ -62,6 +62,36 @@ extension LogStore {
         return .cancelled
     }
 
+    /// The workflows started (or enqueued) by `id`, by their children, and so on, parents first.
+    func descendants(of id: String) throws -> [String] {
+        try index.refresh()
+        var children: [String: [IndexEntry]] = [:]
+        for entry in index.entries(where: { $0.fields.parentWorkflowID != nil }) {
+            children[entry.fields.parentWorkflowID!, default: []].append(entry)
+        }
+        var found: [String] = []
+        var frontier = [id]
+        var seen: Set<String> = [id]
+        while let next = frontier.popLast() {
+            for child in (children[next] ?? []).sorted(by: { ($0.fields.createdAt ?? 0) < ($1.fields.createdAt ?? 0) })
+            where seen.insert(child.workflowID).inserted {
+                found.append(child.workflowID)
+                frontier.append(child.workflowID)
+            }
+        }
+        return found
+    }
+
+    /// Cancels workflow `id` and, with `includingChildren`, every descendant that has not ended
+    /// (usable without an engine: `durable cancel --children`). Returns `id`'s status after the request.
+    public func cancelWorkflowTree(_ id: String, includingChildren: Bool, executorID: String, at time: Int64) async throws -> WorkflowStatus {
+        let status = try await cancelWorkflow(id, executorID: executorID, at: time)
+        if includingChildren {
+            for child in try descendants(of: id) { _ = try await cancelWorkflow(child, executorID: executorID, at: time) }
+        }
+        return status
+    }
+
     /// Marks a `CANCELLED` or `MAX_RECOVERY_ATTEMPTS_EXCEEDED` workflow `PENDING` again, voiding
     /// earlier cancel requests and resetting its recovery count. Returns the writer (the lease is
     /// held) and the log's records, so the caller may run it at once.
@@ -119,10 +149,24 @@ enum WorkflowRecords {
 
 extension DurableEngine {
     /// Cancels workflow `id`: a running workflow (in this process or another) stops at its next
-    /// operation and ends `CANCELLED`; a pending workflow whose executor died is marked
-    /// `CANCELLED` at once. A finished workflow is left as it is.
+    /// operation and ends `CANCELLED`; a pending workflow whose executor died, or one still
+    /// waiting in a queue, is marked `CANCELLED` at once. A finished workflow is left as it is.
+    ///
+    /// With `includingChildren`, every child workflow it started or enqueued (and theirs, in
+    /// turn) that has not ended is cancelled too, after the parent.
+    ///
+    /// - Returns: `id`'s status after the request (`PENDING` while an owner in another process
+    ///   has not reached its next operation yet).
     @discardableResult
-    public func cancel(_ id: String) async throws -> WorkflowStatus {
+    public func cancel(_ id: String, includingChildren: Bool = false) async throws -> WorkflowStatus {
+        let status = try await cancelOne(id)
+        if includingChildren {
+            for child in try store.descendants(of: id) { _ = try await cancelOne(child) }
+        }
+        return status
+    }
+
+    private func cancelOne(_ id: String) async throws -> WorkflowStatus {
         if let execution = runningExecution(id) {
             execution.requestCancel()
             _ = await execution.wait()

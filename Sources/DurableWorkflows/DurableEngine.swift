@@ -136,7 +136,13 @@ public final class DurableEngine: Sendable {
                 _ = await self.recoverPendingWorkflows()
             }
         }
-        let queues = state.withLock { Array($0.queues.values) }
+        let queues = state.withLock { s in
+            // Every executor serves the internal queue, which carries clients' `start`s.
+            if s.queues[WorkflowQueue.internalQueueName] == nil {
+                s.queues[WorkflowQueue.internalQueueName] = WorkflowQueue(WorkflowQueue.internalQueueName)
+            }
+            return Array(s.queues.values)
+        }
         var dispatchers: [Task<Void, Never>] = []
         for queue in queues {
             let files = try store.queueFiles(named: queue.name)
@@ -422,20 +428,8 @@ public final class DurableEngine: Sendable {
 
     // MARK: Results
 
-    /// Waits for workflow `id` to finish and returns its output JSON, or throws its error.
-    func outputJSON(of id: String) async throws -> String {
-        if let execution = state.withLock({ $0.running[id] }) { return try await execution.wait().get() }
-        if (try? await store.read(name: id)) == nil, store.index.entry(forWorkflowID: id) == nil {
-            throw WorkflowError("no workflow has this ID", workflowID: id)
-        }
-        let outcome: Result<String, PortableError>? = try await waitForLog(of: id, until: nil) { history in
-            if let reason = state.withLock({ $0.blocked[id] }) { throw WorkflowError(reason, workflowID: id) }
-            guard history.status.isTerminal else { return .keepWaiting }
-            if history.status == .success { return .done(.success(history.output ?? "null")) }
-            return .done(.failure(history.error ?? PortableError(name: history.status.rawValue, message: "the workflow ended with status \(history.status)")))
-        }
-        return try outcome!.get()
-    }
+    /// Why this process stopped workflow `id` without an outcome (non-determinism), if it did.
+    func blockedReason(_ id: String) -> String? { state.withLock { $0.blocked[id] } }
 
     /// The completed operations of workflow `id`, in order, with timings, outputs and errors.
     public func steps(of id: String) throws -> [StepInfo] {

@@ -73,7 +73,7 @@ extension LogStore {
             try await refreshIndex()
             if let dedup = options.deduplicationID {
                 let holder = index.entries {
-                    $0.fields.queueName == queue && $0.fields.deduplicationID == dedup && !$0.status.isTerminal && !$0.isQuarantined
+                    $0.fields.queueName == queue && $0.fields.deduplicationID == dedup && !$0.isQuarantined && QueueSelection.holdsDeduplicationID($0)
                 }.first
                 if let holder {
                     guard options.onDuplicate == .returnExisting else {

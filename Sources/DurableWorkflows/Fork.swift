@@ -27,7 +27,7 @@ extension LogStore {
         fields.forkedFrom = id
         let copied = original.operations.filter { $0.key < fromStep }
         var records = [RecordDraft(type: WorkflowRecordType.start, payload: try WorkflowJSON.encode(
-            StartRecord(name: start.name, inputs: start.inputs, applicationVersion: start.applicationVersion, executorID: executorID, createdAt: time)))]
+            StartRecord(name: start.name, inputs: original.inputs ?? start.inputs, applicationVersion: start.applicationVersion, executorID: executorID, createdAt: time)))]
         for functionID in copied.keys.sorted() {
             records.append(RecordDraft(type: WorkflowRecordType.operation, payload: try WorkflowJSON.encode(copied[functionID]!)))
         }

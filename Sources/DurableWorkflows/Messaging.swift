@@ -141,7 +141,7 @@ extension DurableEngine {
             let remaining = wake - clock.nowMilliseconds()
             if remaining <= 0 { return nil }
             // Woken by inotify; the re-check at least every second bounds any lost wake-up.
-            await watcher.wait(for: path, after: version, until: Self.deadline(after: .milliseconds(min(remaining, 1000))))
+            await watcher.wait(for: path, after: version, until: FileWatcher.deadline(after: .milliseconds(min(remaining, 1000))))
         }
     }
 }

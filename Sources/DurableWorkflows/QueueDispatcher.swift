@@ -124,8 +124,10 @@ final class QueueDispatcher: Sendable {
             opened.writer.close()
             throw error
         }
+        // The log is the truth: the index this round planned with may be behind a debounce that
+        // moved the start time.
         guard history.end == nil, history.status == .enqueued || history.status == .delayed, let start = history.start,
-            let workflow = engine.registeredWorkflow(named: start.name)
+            (history.fields.delayUntil ?? 0) <= now, let workflow = engine.registeredWorkflow(named: start.name)
         else {
             opened.writer.close()
             return false

@@ -17,6 +17,13 @@ enum QueueSelection {
         return pinned.isEmpty || pinned == version
     }
 
+    /// Whether `entry` still holds its deduplication ID: until it ends, or, for a debounced
+    /// workflow, until it starts (the next debounce then begins a new one, as in DBOS).
+    static func holdsDeduplicationID(_ entry: IndexEntry) -> Bool {
+        if entry.fields.isDebounced == true { return entry.status == .enqueued || entry.status == .delayed }
+        return !entry.status.isTerminal
+    }
+
     /// One more than the largest enqueue sequence number the index has seen in `queue`.
     static func nextSequenceFloor(_ index: WorkflowIndex, queue: String) -> Int64 {
         (index.entries { $0.fields.queueName == queue }.compactMap(\.fields.enqueueSequence).max() ?? 0) + 1

@@ -28,32 +28,3 @@ extension WorkflowHistory {
         return (items, closed)
     }
 }
-
-extension DurableEngine {
-    /// Reads stream `key` of workflow `id` from `offset`, following it live: the sequence yields
-    /// every item as it is written (in this process or another) and finishes when the stream is
-    /// closed or the workflow has ended.
-    public func readStream<Value: Decodable & Sendable>(
-        _ id: String, key: String, from offset: Int = 0, as type: Value.Type = Value.self
-    ) -> AsyncThrowingStream<Value, any Error> {
-        AsyncThrowingStream { continuation in
-            let reader = Task {
-                do {
-                    var next = offset
-                    _ = try await waitForLog(of: id, until: nil) { history -> WaitDecision<Bool?> in
-                        let (items, closed) = history.stream(key)
-                        while next < items.count {
-                            continuation.yield(try WorkflowJSON.decode(Value.self, fromText: items[next]))
-                            next += 1
-                        }
-                        return closed || history.status.isTerminal ? .done(true) : .keepWaiting
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in reader.cancel() }
-        }
-    }
-}

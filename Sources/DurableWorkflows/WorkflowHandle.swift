@@ -2,24 +2,42 @@ import DurableLog
 
 /// A handle to a workflow: its ID, its status, and (awaited) its result.
 ///
-/// Handles are cheap values; one can be made for any ID with ``DurableEngine/handle(for:as:)``,
+/// Handles are cheap values; one can be made for any ID with ``DurableEngine/handle(for:as:)`` or
+/// ``DurableClient/handle(for:as:)``,
 /// including workflows started by another process.
 public struct WorkflowHandle<Output: Codable & Sendable>: Sendable {
     /// The workflow's ID.
     public let workflowID: String
-    let engine: DurableEngine
+    private let engine: DurableEngine?
+    private let store: LogStore
+
+    init(workflowID: String, engine: DurableEngine) {
+        self.workflowID = workflowID
+        self.engine = engine
+        store = engine.store
+    }
+
+    /// A handle served from the store alone (a ``DurableClient``'s).
+    init(workflowID: String, store: LogStore) {
+        self.workflowID = workflowID
+        engine = nil
+        self.store = store
+    }
 
     /// Waits for the workflow to finish and returns its result.
     ///
     /// - Throws: the workflow's recorded error as a ``PortableError``, a ``NonDeterminismError``
     ///   if this process stopped it, or ``WorkflowError`` if no such workflow exists.
     public func result() async throws -> Output {
-        try WorkflowJSON.decode(Output.self, fromText: try await engine.outputJSON(of: workflowID))
+        let json: String
+        if let engine { json = try await engine.outputJSON(of: workflowID) } else { json = try await store.outputJSON(of: workflowID) }
+        return try WorkflowJSON.decode(Output.self, fromText: json)
     }
 
     /// The workflow's current status.
     public func status() throws -> WorkflowStatus {
-        guard let status = try engine.status(of: workflowID) else { throw WorkflowError("no workflow has this ID", workflowID: workflowID) }
-        return status
+        try store.index.refresh()
+        guard let entry = store.index.entry(forWorkflowID: workflowID) else { throw WorkflowError("no workflow has this ID", workflowID: workflowID) }
+        return entry.status
     }
 }

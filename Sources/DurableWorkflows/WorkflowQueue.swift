@@ -30,6 +30,10 @@ public struct WorkflowQueue: Sendable, Hashable {
         }
     }
 
+    /// The queue every engine serves without limits, on which ``DurableClient/start(_:_:id:timeout:applicationVersion:as:)``
+    /// puts workflows (DBOS's name for it).
+    public static let internalQueueName = "_dbos_internal_queue"
+
     /// The queue's name (what enqueuers use).
     public var name: String
     /// How many of its workflows may run at once across all processes (`nil`: no limit).

@@ -14,6 +14,16 @@ enum WorkflowRecordType {
     static let end = RecordType(rawValue: 0x12)
     /// A recovery attempt by an executor.
     static let attempt = RecordType(rawValue: 0x13)
+    /// New inputs for a debounced workflow that has not started (the last one wins).
+    static let inputs = RecordType(rawValue: 0x15)
+}
+
+/// An INPUTS record: a later debounce replaced the inputs of a workflow still waiting to start.
+struct InputsRecord: Codable, Sendable, Equatable {
+    /// Inputs as DBOS `portable_json`.
+    var inputs: String
+    /// When, Unix ms.
+    var at: Int64
 }
 
 /// The START record: what the workflow was started with.
@@ -126,6 +136,8 @@ public struct WorkflowHistory: Sendable {
     var operations: [Int: OperationRecord] = [:]
     var attempts: [AttemptRecord] = []
     var end: EndRecord?
+    /// The inputs of the last INPUTS record, if a debounce replaced the START inputs.
+    var replacedInputs: String?
     /// Control requests (cancellations) voided by a resume.
     var clearedControls: Set<String> = []
     /// How the log file ends (clean, torn or corrupted).
@@ -149,6 +161,7 @@ public struct WorkflowHistory: Sendable {
                 operations[operation.functionID] = operation
             case WorkflowRecordType.attempt: attempts.append(try WorkflowJSON.decode(AttemptRecord.self, from: record.payload))
             case WorkflowRecordType.end: end = try WorkflowJSON.decode(EndRecord.self, from: record.payload)
+            case WorkflowRecordType.inputs: replacedInputs = try WorkflowJSON.decode(InputsRecord.self, from: record.payload).inputs
             case ResumeRecord.recordType:
                 end = nil
                 clearedControls.formUnion(try WorkflowJSON.decode(ResumeRecord.self, from: record.payload).clearedControls)
@@ -160,8 +173,9 @@ public struct WorkflowHistory: Sendable {
     /// The workflow's status as its log records it.
     public var status: WorkflowStatus { fields.status ?? .pending }
 
-    /// The recorded input envelope (DBOS `portable_json`), if the START record is present.
-    public var inputs: String? { start?.inputs }
+    /// The input envelope (DBOS `portable_json`) the workflow runs with: the START record's,
+    /// or the last inputs a debounce put in its place.
+    public var inputs: String? { replacedInputs ?? start?.inputs }
 
     /// The output JSON text, for a workflow that succeeded.
     public var output: String? { end?.output }

@@ -92,6 +92,19 @@ public final class LogStore: Sendable {
         }
     }
 
+    /// The `config.json` contents of every queue directory that has one (for `durable queues`).
+    public func recordedQueueConfigurations() throws(StorageError) -> [[UInt8]] {
+        guard SystemCall.exists(layout.queuesDirectory) else { return [] }
+        var configurations: [[UInt8]] = []
+        for name in try SystemCall.listDirectory(layout.queuesDirectory) {
+            let path = "\(layout.queuesDirectory)/\(name)/config.json"
+            guard SystemCall.exists(path), let fd = try? SystemCall.open(path, O_RDONLY_FLAG) else { continue }
+            defer { SystemCall.close(fd) }
+            if let bytes = try? SystemCall.readAll(fd, path: path) { configurations.append(bytes) }
+        }
+        return configurations
+    }
+
     /// Opens (creating if needed) the data directory at `directory`.
     ///
     /// Blocks while it creates the layout and loads the index; call it before serving work.

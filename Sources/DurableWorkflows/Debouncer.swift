@@ -1,0 +1,124 @@
+import DurableLog
+import FoundationEssentials
+
+/// Runs a workflow once a burst of calls has settled: each ``debounce(key:period:_:)`` pushes the
+/// start back to `period` after the latest call (but never beyond `maxWait` after the first),
+/// and the workflow runs once, with the latest input.
+///
+/// ```swift
+/// let reindex = Debouncer(Reindex.self, engine: engine, maxWait: .seconds(60))
+/// // On every edit; the document is reindexed 5 s after the last edit, at most 60 s after the first.
+/// try await reindex.debounce(key: document.id, period: .seconds(5), document.id)
+/// ```
+///
+/// It is durable and works across processes: the pending run is a `DELAYED` workflow on a queue
+/// (the internal queue unless another is given), holding the deduplication ID
+/// `<workflow-name>-<key>` until it starts; a debounce that finds it replaces its input and
+/// moves its start time. Once it has started, the next debounce for the key begins a new one.
+public struct Debouncer<Input: Codable & Sendable, Output: Codable & Sendable>: Sendable {
+    /// The debounced workflow's name.
+    public let workflowName: String
+    /// The longest a run may be pushed back after the first debounce of a burst (`nil`: no limit).
+    public let maxWait: Duration?
+    /// The queue the workflow runs on.
+    public let queueName: String
+    private let store: LogStore
+    private let clock: any DurableClock
+    private let executorID: String
+    private let engine: DurableEngine?
+
+    /// Debounces `W`, run by `engine` (or any executor on its directory).
+    public init<W: Workflow>(_ type: W.Type, engine: DurableEngine, maxWait: Duration? = nil, queue: String = WorkflowQueue.internalQueueName)
+    where W.Input == Input, W.Output == Output {
+        self.init(name: W.name, engine: engine, maxWait: maxWait, queue: queue)
+    }
+
+    /// Debounces the workflow registered as `name` (for closure-registered workflows).
+    public init(name: String, engine: DurableEngine, maxWait: Duration? = nil, queue: String = WorkflowQueue.internalQueueName) {
+        workflowName = name
+        self.maxWait = maxWait
+        queueName = queue
+        store = engine.store
+        clock = engine.configuration.clock
+        executorID = engine.configuration.executorID
+        self.engine = engine
+    }
+
+    /// Debounces the workflow registered (by some executor) as `name`, from a client.
+    public init(name: String, client: DurableClient, maxWait: Duration? = nil, queue: String = WorkflowQueue.internalQueueName) {
+        workflowName = name
+        self.maxWait = maxWait
+        queueName = queue
+        store = client.store
+        clock = client.clock
+        executorID = client.clientID
+        engine = nil
+    }
+
+    /// Schedules a run for `key` `period` from now with `input`, replacing the input and start
+    /// time of a run for `key` that has not started yet. Returns the handle of that run.
+    public func debounce(key: String, period: Duration, _ input: Input) async throws -> WorkflowHandle<Output> {
+        let inputs = try WorkflowJSON.inputs(input)
+        let deduplicationID = "\(workflowName)-\(key)"
+        while true {
+            let now = clock.nowMilliseconds()
+            let deadline = maxWait.map { now + $0.milliseconds }
+            let startAt = min(now + period.milliseconds, deadline ?? Int64.max)
+            let request = EnqueueRequest(
+                workflowName: workflowName, inputs: inputs, queueName: queueName,
+                options: EnqueueOptions(deduplicationID: deduplicationID, delay: .milliseconds(startAt - now)), executorID: executorID,
+                debounceDeadline: deadline, isDebounced: true)
+            let holder: QueueDeduplicatedError
+            do {
+                return handle(try await store.enqueueWorkflow(request, now: now).id)
+            } catch let error as QueueDeduplicatedError {
+                holder = error
+            }
+            switch try await store.postponeDebounced(holder.existingWorkflowID, inputs: inputs, period: period, now: now) {
+            case .postponed: return handle(holder.existingWorkflowID)
+            case .started: continue  // it began running: start a new one
+            case .busy: try await Task.sleep(for: .milliseconds(1))  // being claimed right now
+            case .notDebounced: throw holder  // the caller's own deduplicated workflow holds the ID
+            }
+        }
+    }
+
+    private func handle(_ id: String) -> WorkflowHandle<Output> {
+        if let engine { return WorkflowHandle(workflowID: id, engine: engine) }
+        return WorkflowHandle(workflowID: id, store: store)
+    }
+}
+
+/// What a debounce found when it tried to postpone a pending run.
+enum PostponeOutcome: Sendable {
+    case postponed, started, busy, notDebounced
+}
+
+extension LogStore {
+    /// Replaces the inputs of debounced workflow `id` and moves its start to `period` from `now`
+    /// (capped by its debounce deadline), if it has not started.
+    func postponeDebounced(_ id: String, inputs: String, period: Duration, now: Int64) async throws -> PostponeOutcome {
+        let opened: (writer: LogWriter, records: [LogRecord])
+        do throws(StorageError) {
+            opened = try await openLog(name: id)
+        } catch {
+            if error.code == .leaseHeld { return .busy }
+            throw error
+        }
+        defer { opened.writer.close() }
+        let history = try WorkflowHistory(workflowID: id, records: opened.records)
+        guard history.fields.isDebounced == true else { return .notDebounced }
+        guard history.end == nil, history.status == .delayed || history.status == .enqueued else { return .started }
+        let startAt = min(now + period.milliseconds, history.fields.debounceDeadline ?? Int64.max)
+        var delta = IndexDelta()
+        delta.delayUntil = startAt
+        delta.status = startAt > now ? .delayed : .enqueued
+        delta.updatedAt = now
+        try await opened.writer.append([
+            RecordDraft(type: WorkflowRecordType.inputs, payload: try WorkflowJSON.encode(InputsRecord(inputs: inputs, at: now))),
+            .indexUpdate(delta),
+        ])
+        if let queue = history.fields.queueName { try queueFiles(named: queue).ring() }
+        return .postponed
+    }
+}

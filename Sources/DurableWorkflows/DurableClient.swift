@@ -1,0 +1,143 @@
+import DurableLog
+import FoundationEssentials
+
+/// Drives workflows from a process that does not run them: starts and enqueues them by name,
+/// sends messages, reads events, streams and results, cancels, resumes and forks, lists.
+///
+/// ```swift
+/// let client = try DurableClient(directory: "/srv/app/.durable")
+/// let handle = try await client.enqueue("send-invoice", invoice, on: "billing", as: Receipt.self)
+/// try await client.send(to: handle.workflowID, topic: "approval", true)
+/// let receipt = try await handle.result()
+/// ```
+///
+/// A client registers nothing and never runs workflow code: executors (``DurableEngine``s on the
+/// same directory, in any process) run what it starts. It is cheap: no threads beyond the
+/// store's, no recovery sweep.
+public final class DurableClient: Sendable {
+    /// The storage engine underneath.
+    public let store: LogStore
+    /// The identity recorded on what this client writes.
+    public let clientID: String
+    let clock: any DurableClock
+
+    /// Opens the data directory (created if missing, so a client may start before any executor).
+    public init(directory: String = ".durable", clientID: String? = nil, clock: any DurableClock = SystemDurableClock(), storage: LogStore.Options = LogStore.Options()) throws {
+        store = try LogStore.open(directory: directory, options: storage)
+        self.clientID = clientID ?? "client-\(UUID().uuidString.lowercased().prefix(8))"
+        self.clock = clock
+    }
+
+    // MARK: Starting
+
+    /// Starts the workflow registered (by some executor) as `name`: it is put on the internal
+    /// queue, which every executor serves without limits, and runs as soon as one picks it up.
+    ///
+    /// - Parameter applicationVersion: only executors of this version may run it (`nil`: any).
+    public func start<Input: Codable & Sendable, Output: Codable & Sendable>(
+        _ name: String, _ input: Input, id: String? = nil, timeout: Duration? = nil, applicationVersion: String? = nil,
+        as output: Output.Type = Output.self
+    ) async throws -> WorkflowHandle<Output> {
+        let options = EnqueueOptions(id: id, timeout: timeout, applicationVersion: applicationVersion)
+        return try await enqueue(name, input, on: WorkflowQueue.internalQueueName, options: options, as: output)
+    }
+
+    /// Enqueues the workflow registered (by some executor) as `name` on `queue`.
+    ///
+    /// - Throws: ``QueueDeduplicatedError`` if `options.deduplicationID` is held by a live
+    ///   workflow of the queue (unless `options.onDuplicate` is `.returnExisting`).
+    public func enqueue<Input: Codable & Sendable, Output: Codable & Sendable>(
+        _ name: String, _ input: Input, on queue: String, options: EnqueueOptions = EnqueueOptions(), as output: Output.Type = Output.self
+    ) async throws -> WorkflowHandle<Output> {
+        let request = EnqueueRequest(
+            workflowName: name, inputs: try WorkflowJSON.inputs(input), queueName: queue, options: options, executorID: clientID)
+        let (id, _) = try await store.enqueueWorkflow(request, now: clock.nowMilliseconds())
+        return WorkflowHandle(workflowID: id, store: store)
+    }
+
+    /// Enqueues workflow `name` with `jsonInput` (its input as JSON text, checked) on `queue`;
+    /// returns the workflow ID (`durable enqueue`).
+    public func enqueue(_ name: String, jsonInput: String, on queue: String, options: EnqueueOptions = EnqueueOptions()) async throws -> String {
+        _ = try WorkflowJSON.decode(JSONValue.self, fromText: jsonInput)  // refuse malformed JSON before it is stored
+        let request = EnqueueRequest(
+            workflowName: name, inputs: "{\"namedArgs\":{},\"positionalArgs\":[\(jsonInput)]}", queueName: queue, options: options,
+            executorID: clientID)
+        return try await store.enqueueWorkflow(request, now: clock.nowMilliseconds()).id
+    }
+
+    /// A handle to workflow `id` (its result, its status).
+    public func handle<Output: Codable & Sendable>(for id: String, as output: Output.Type = Output.self) -> WorkflowHandle<Output> {
+        WorkflowHandle(workflowID: id, store: store)
+    }
+
+    // MARK: Talking to workflows
+
+    /// Sends `value` to workflow `destination` on `topic`; durable when this returns, delivered
+    /// at most once per `idempotencyKey`.
+    public func send<Value: Encodable & Sendable>(
+        to destination: String, topic: String? = nil, _ value: Value, idempotencyKey: String? = nil
+    ) async throws {
+        try await store.sendMessage(
+            to: destination, topic: topic, json: try WorkflowJSON.encodeText(value), idempotencyKey: idempotencyKey,
+            at: clock.nowMilliseconds())
+    }
+
+    /// Waits up to `timeout` for workflow `id` to set event `key` and returns its latest value
+    /// (`nil` on timeout, or if the workflow ended without setting it).
+    public func getEvent<Value: Decodable & Sendable>(
+        _ id: String, key: String, as type: Value.Type = Value.self, timeout: Duration = .seconds(60)
+    ) async throws -> Value? {
+        try await store.eventJSON(of: id, key: key, timeout: timeout).map { try WorkflowJSON.decode(Value.self, fromText: $0) }
+    }
+
+    /// Reads stream `key` of workflow `id` from `offset`, following it until it is closed or the
+    /// workflow ends.
+    public func readStream<Value: Decodable & Sendable>(
+        _ id: String, key: String, from offset: Int = 0, as type: Value.Type = Value.self
+    ) -> AsyncThrowingStream<Value, any Error> {
+        store.followStream(of: id, key: key, from: offset, as: type)
+    }
+
+    // MARK: Control
+
+    /// Cancels workflow `id` (and, with `includingChildren`, its descendants): see
+    /// ``DurableEngine/cancel(_:includingChildren:)``.
+    @discardableResult
+    public func cancel(_ id: String, includingChildren: Bool = false) async throws -> WorkflowStatus {
+        try await store.cancelWorkflowTree(id, includingChildren: includingChildren, executorID: clientID, at: clock.nowMilliseconds())
+    }
+
+    /// Marks a `CANCELLED` or `MAX_RECOVERY_ATTEMPTS_EXCEEDED` workflow `PENDING` again; an
+    /// executor of its version resumes it from its last completed step.
+    public func resume(_ id: String) async throws {
+        try await store.resumeWorkflowForRecovery(id, executorID: clientID, at: clock.nowMilliseconds())
+    }
+
+    /// Forks workflow `id` from step `fromStep` into a new `PENDING` workflow that an executor of
+    /// its version picks up; returns its handle.
+    public func fork<Output: Codable & Sendable>(
+        _ id: String, fromStep: Int, newID: String? = nil, as output: Output.Type = Output.self
+    ) async throws -> WorkflowHandle<Output> {
+        let forkID = try await store.forkWorkflowForRecovery(id, fromStep: fromStep, newID: newID, executorID: clientID, at: clock.nowMilliseconds())
+        return WorkflowHandle(workflowID: forkID, store: store)
+    }
+
+    // MARK: Reading
+
+    /// Lists workflows.
+    public func listWorkflows(_ filter: WorkflowFilter = WorkflowFilter()) throws -> [WorkflowSummary] {
+        try store.index.refresh()
+        return store.index.workflows(matching: filter)
+    }
+
+    /// The status of workflow `id` (`nil` if it does not exist).
+    public func status(of id: String) throws -> WorkflowStatus? {
+        try store.index.refresh()
+        return store.index.entry(forWorkflowID: id)?.status
+    }
+
+    /// The completed operations of workflow `id`, in order.
+    public func steps(of id: String) throws -> [StepInfo] {
+        try WorkflowHistory(store.readLog(name: id)).steps
+    }
+}

@@ -1,0 +1,69 @@
+import DurableLog
+
+/// A queue's limits and what it holds now, as `durable queues` shows it.
+public struct QueueSummary: Sendable, Equatable {
+    /// Counts for one partition (`nil`: workflows enqueued without a partition key).
+    public struct Partition: Sendable, Equatable {
+        /// The partition key.
+        public var key: String?
+        /// Waiting and due.
+        public var enqueued = 0
+        /// Waiting for their start time.
+        public var delayed = 0
+        /// Started and not ended (running, or waiting to be requeued after a crash).
+        public var running = 0
+        /// Run slots held right now by live processes (only for queues with a global limit).
+        public var busySlots: Int?
+    }
+
+    /// The queue's name.
+    public var name: String
+    /// The limits an executor recorded for it, if any did.
+    public var configuration: QueueConfiguration?
+    /// Per partition, sorted by key (no partition first).
+    public var partitions: [Partition]
+    /// Workflows of the queue that ended.
+    public var ended = 0
+}
+
+extension LogStore {
+    /// Every queue that has workflows or a recorded configuration, with its counts.
+    public func queueSummaries() throws -> [QueueSummary] {
+        try index.refresh()
+        var configurations: [String: QueueConfiguration] = [:]
+        for bytes in try recordedQueueConfigurations() {
+            if let configuration = try? WorkflowJSON.decode(QueueConfiguration.self, from: bytes) { configurations[configuration.name] = configuration }
+        }
+        var summaries: [String: QueueSummary] = [:]
+        var partitions: [String: [String?: QueueSummary.Partition]] = [:]
+        for name in configurations.keys { summaries[name] = QueueSummary(name: name, configuration: configurations[name], partitions: []) }
+        for entry in index.entries(where: { $0.fields.queueName != nil }) {
+            let name = entry.fields.queueName!
+            summaries[name, default: QueueSummary(name: name, configuration: nil, partitions: [])].name = name
+            if entry.status.isTerminal {
+                summaries[name]!.ended += 1
+                continue
+            }
+            let key = entry.fields.partitionKey
+            var partition = partitions[name, default: [:]][key] ?? QueueSummary.Partition(key: key)
+            switch entry.status {
+            case .enqueued: partition.enqueued += 1
+            case .delayed: partition.delayed += 1
+            default: partition.running += 1
+            }
+            partitions[name, default: [:]][key] = partition
+        }
+        return try summaries.values.sorted { $0.name < $1.name }.map { summary in
+            var summary = summary
+            var list = Array((partitions[summary.name] ?? [:]).values)
+            if list.isEmpty { list = [QueueSummary.Partition(key: nil)] }
+            list.sort { ($0.key ?? "") < ($1.key ?? "") || ($0.key == nil && $1.key != nil) }
+            if let limit = summary.configuration?.concurrency {
+                let files = try queueFiles(named: summary.name)
+                for i in list.indices { list[i].busySlots = try files.busySlotCount(partition: list[i].key, limit: limit) }
+            }
+            summary.partitions = list
+            return summary
+        }
+    }
+}

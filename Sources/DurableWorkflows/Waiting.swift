@@ -1,0 +1,115 @@
+import DurableLog
+
+/// What a log-watching wait decides after each look at the log.
+enum WaitDecision<T> {
+    case done(T)
+    case keepWaiting
+}
+
+/// Waits on other workflows' logs, shared by ``DurableEngine`` and ``DurableClient``: results,
+/// events and streams, from this process or any other, without a polling interval.
+extension LogStore {
+    /// Re-reads workflow `id`'s log whenever it changes until `decide` is done or `deadline`
+    /// (monotonic ns) passes; returns `nil` on timeout.
+    func waitForLog<T: Sendable>(
+        of id: String, until deadline: UInt64?, _ decide: (WorkflowHistory) throws -> WaitDecision<T?>
+    ) async throws -> T? {
+        let path = try logPath(name: id)
+        let watcher = try watcher()
+        while true {
+            try Task.checkCancellation()
+            // Read the version before the log, so a change in between ends the wait at once.
+            let version = try? watcher.version(of: path)
+            if version != nil, let contents = try? await read(name: id) {
+                if case .done(let value) = try decide(try WorkflowHistory(contents)) { return value }
+            }
+            if let deadline, FileWatcher.deadline(after: .zero) >= deadline { return nil }
+            if let version {
+                // inotify wakes the wait at once; the re-check at least every second bounds the
+                // damage of any lost wake-up (a dropped event, an unwatchable file system).
+                let recheck = FileWatcher.deadline(after: .seconds(1))
+                await watcher.wait(for: path, after: version, until: min(deadline ?? recheck, recheck))
+            } else {
+                try await Task.sleep(for: .milliseconds(2))  // the log does not exist yet
+            }
+        }
+    }
+
+    /// Waits for workflow `id` to end and returns its output JSON, or throws its recorded error.
+    /// `blocked` reports a reason the caller knows the workflow cannot progress (checked on each look).
+    func outputJSON(of id: String, blocked: () -> String? = { nil }) async throws -> String {
+        if (try? await read(name: id)) == nil, index.entry(forWorkflowID: id) == nil {
+            throw WorkflowError("no workflow has this ID", workflowID: id)
+        }
+        let outcome: Result<String, PortableError>? = try await waitForLog(of: id, until: nil) { history in
+            if let reason = blocked() { throw WorkflowError(reason, workflowID: id) }
+            guard history.status.isTerminal else { return .keepWaiting }
+            if history.status == .success { return .done(.success(history.output ?? "null")) }
+            return .done(.failure(history.error ?? PortableError(name: history.status.rawValue, message: "the workflow ended with status \(history.status)")))
+        }
+        return try outcome!.get()
+    }
+
+    /// Waits up to `timeout` for workflow `id` to set event `key`; its latest value's JSON text,
+    /// or `nil` on timeout or if the workflow ended without setting it.
+    func eventJSON(of id: String, key: String, timeout: Duration) async throws -> String? {
+        try await waitForLog(of: id, until: FileWatcher.deadline(after: timeout)) { history in
+            if let value = history.events[key] { return .done(value) }
+            return history.status.isTerminal ? .done(nil) : .keepWaiting
+        }
+    }
+
+    /// Follows stream `key` of workflow `id` from `offset` until it is closed or the workflow ends.
+    func followStream<Value: Decodable & Sendable>(
+        of id: String, key: String, from offset: Int, as type: Value.Type
+    ) -> AsyncThrowingStream<Value, any Error> {
+        AsyncThrowingStream { continuation in
+            let reader = Task {
+                do {
+                    var next = offset
+                    _ = try await waitForLog(of: id, until: nil) { history -> WaitDecision<Bool?> in
+                        let (items, closed) = history.stream(key)
+                        while next < items.count {
+                            continuation.yield(try WorkflowJSON.decode(Value.self, fromText: items[next]))
+                            next += 1
+                        }
+                        return closed || history.status.isTerminal ? .done(true) : .keepWaiting
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in reader.cancel() }
+        }
+    }
+}
+
+extension DurableEngine {
+    /// Waits up to `timeout` for workflow `id` to set event `key`, and returns its latest value.
+    ///
+    /// Works for workflows in this process or another, running or finished. Returns `nil` if the
+    /// timeout passes, or if the workflow finished without setting the key. Waiting uses the
+    /// store's file watcher (inotify), so a value set by another process is seen within
+    /// milliseconds, without a polling interval.
+    public func getEvent<Value: Decodable & Sendable>(
+        _ id: String, key: String, as type: Value.Type = Value.self, timeout: Duration = .seconds(60)
+    ) async throws -> Value? {
+        try await store.eventJSON(of: id, key: key, timeout: timeout).map { try WorkflowJSON.decode(Value.self, fromText: $0) }
+    }
+
+    /// Reads stream `key` of workflow `id` from `offset`, following it live: the sequence yields
+    /// every item as it is written (in this process or another) and finishes when the stream is
+    /// closed or the workflow has ended.
+    public func readStream<Value: Decodable & Sendable>(
+        _ id: String, key: String, from offset: Int = 0, as type: Value.Type = Value.self
+    ) -> AsyncThrowingStream<Value, any Error> {
+        store.followStream(of: id, key: key, from: offset, as: type)
+    }
+
+    /// Waits for workflow `id` to finish and returns its output JSON, or throws its error.
+    func outputJSON(of id: String) async throws -> String {
+        if let execution = runningExecution(id) { return try await execution.wait().get() }
+        return try await store.outputJSON(of: id) { blockedReason(id) }
+    }
+}
