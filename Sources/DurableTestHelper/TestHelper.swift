@@ -14,6 +14,12 @@
 //       "B <id> <pid>" and "E <id> <pid>" lines to <ledger-file> around STEP_SLEEP_MS of work.
 //       With KILL_AFTER=<n>, the n-th step this process begins appends "K <pid>" and SIGKILLs
 //       the process (a crash with other workflows mid-run). Prints "ready" once launched.
+//   durable-test-helper executor <dir> [<queue>...]
+//       Runs HelperWorkflows (greet, conversation, long-wait, family) for client tests until
+//       the test is gone. Prints "ready" once launched.
+//   durable-test-helper primitives <dir> <ledger-file> <id>
+//       Runs PrimitivesWorkflow <id> to its end (recovering it if it is pending) and prints its
+//       result; KILL_AT and FIRED as for LedgerWorkflow (see PrimitivesWorkflow).
 //   durable-test-helper hold-lease <dir> <name>
 //       Opens (or creates) the log, prints "won" and holds the lease until killed; prints
 //       "busy" and exits 3 if another process holds it.
@@ -27,6 +33,10 @@ import Logging
 struct TestHelper {
     static func main() async throws {
         let arguments = CommandLine.arguments
+        if arguments.count >= 3, arguments[1] == "executor" {
+            try await runExecutor(directory: arguments[2], queues: Array(arguments.dropFirst(3)))
+            return
+        }
         guard arguments.count >= 4 else { fail("usage: durable-test-helper append-loop|hold-lease <dir> <name> ...") }
         if arguments[1] == "set-event" {
             try await setEvent(directory: arguments[2], id: arguments[3], delayMilliseconds: Int(arguments[4]) ?? 0)

@@ -12,7 +12,7 @@ public struct ChildWorkflowHandle<Output: Codable & Sendable>: Sendable {
         let id = workflowID
         guard let engine = parent.engine else { throw WorkflowError("this context has no engine", workflowID: parent.workflowID) }
         let output = try await parent.operation(kind: "getResult", name: "DBOS.getResult", retry: .none, childWorkflowID: id) {
-            try await engine.outputJSON(of: id)
+            try await parent.interruptibleByCancel { try await engine.outputJSON(of: id) }
         }
         return try WorkflowJSON.decode(Output.self, fromText: output)
     }

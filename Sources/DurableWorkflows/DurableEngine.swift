@@ -59,7 +59,7 @@ public final class DurableEngine: Sendable {
         var registry: [String: RegisteredWorkflow] = [:]
         var launched = false
         var running: [String: Execution] = [:]
-        var blocked: [String: String] = [:]
+        var blocked: [String: NonDeterminismError] = [:]
         var sweeper: Task<Void, Never>?
         var stopping = false
         var queues: [String: WorkflowQueue] = [:]
@@ -182,7 +182,7 @@ public final class DurableEngine: Sendable {
         try? await store.refreshIndex()
         var resumed: [String] = []
         let candidates = store.index.allEntries().filter {
-            $0.status == .pending && !$0.isQuarantined && $0.fields.applicationVersion == configuration.applicationVersion
+            $0.status == .pending && !$0.isQuarantined && QueueSelection.versionMatches($0, version: configuration.applicationVersion)
         }
         for entry in candidates {
             let id = entry.workflowID
@@ -373,7 +373,7 @@ public final class DurableEngine: Sendable {
             onFinish?()
             self.state.withLock { s in
                 s.running[id] = nil
-                if case .failure(let error) = outcome, error is NonDeterminismError { s.blocked[id] = "\(error)" }
+                if case .failure(let error) = outcome, let error = error as? NonDeterminismError { s.blocked[id] = error }
             }
             execution.finish(outcome)
         }
@@ -429,7 +429,7 @@ public final class DurableEngine: Sendable {
     // MARK: Results
 
     /// Why this process stopped workflow `id` without an outcome (non-determinism), if it did.
-    func blockedReason(_ id: String) -> String? { state.withLock { $0.blocked[id] } }
+    func blockedReason(_ id: String) -> NonDeterminismError? { state.withLock { $0.blocked[id] } }
 
     /// The completed operations of workflow `id`, in order, with timings, outputs and errors.
     public func steps(of id: String) throws -> [StepInfo] {

@@ -16,10 +16,12 @@ extension LogStore {
             throw WorkflowError("cannot fork from step \(fromStep): the workflow has steps 1 to \(last)", workflowID: id)
         }
         let forkID = newID ?? UUID().uuidString.lowercased()
+        // The version that ran it (a client's unpinned START records none).
+        let version = original.fields.applicationVersion.flatMap { $0.isEmpty ? nil : $0 } ?? start.applicationVersion
         var fields = IndexFields()
         fields.name = start.name
         fields.status = .pending
-        fields.applicationVersion = start.applicationVersion
+        fields.applicationVersion = version
         fields.executorID = executorID
         fields.createdAt = time
         fields.updatedAt = time
@@ -27,7 +29,7 @@ extension LogStore {
         fields.forkedFrom = id
         let copied = original.operations.filter { $0.key < fromStep }
         var records = [RecordDraft(type: WorkflowRecordType.start, payload: try WorkflowJSON.encode(
-            StartRecord(name: start.name, inputs: original.inputs ?? start.inputs, applicationVersion: start.applicationVersion, executorID: executorID, createdAt: time)))]
+            StartRecord(name: start.name, inputs: original.inputs ?? start.inputs, applicationVersion: version, executorID: executorID, createdAt: time)))]
         for functionID in copied.keys.sorted() {
             records.append(RecordDraft(type: WorkflowRecordType.operation, payload: try WorkflowJSON.encode(copied[functionID]!)))
         }
@@ -62,7 +64,7 @@ extension DurableEngine {
         let fork = try await store.forkWorkflow(
             id, fromStep: fromStep, newID: newID, executorID: configuration.executorID, at: configuration.clock.nowMilliseconds())
         guard let start = fork.history.start, let workflow = registeredWorkflow(named: start.name),
-            start.applicationVersion == configuration.applicationVersion
+            [nil, "", configuration.applicationVersion].contains(fork.history.fields.applicationVersion)
         else {
             fork.writer.close()  // left PENDING for an engine that knows the workflow and version
             return WorkflowHandle(workflowID: fork.id, engine: self)

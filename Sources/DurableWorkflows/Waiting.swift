@@ -36,13 +36,14 @@ extension LogStore {
     }
 
     /// Waits for workflow `id` to end and returns its output JSON, or throws its recorded error.
-    /// `blocked` reports a reason the caller knows the workflow cannot progress (checked on each look).
-    func outputJSON(of id: String, blocked: () -> String? = { nil }) async throws -> String {
+    /// `blocked` reports an error that the caller knows keeps the workflow from progressing
+    /// (checked on each look), which is then thrown.
+    func outputJSON(of id: String, blocked: () -> (any Error)? = { nil }) async throws -> String {
         if (try? await read(name: id)) == nil, index.entry(forWorkflowID: id) == nil {
             throw WorkflowError("no workflow has this ID", workflowID: id)
         }
         let outcome: Result<String, PortableError>? = try await waitForLog(of: id, until: nil) { history in
-            if let reason = blocked() { throw WorkflowError(reason, workflowID: id) }
+            if let error = blocked() { throw error }
             guard history.status.isTerminal else { return .keepWaiting }
             if history.status == .success { return .done(.success(history.output ?? "null")) }
             return .done(.failure(history.error ?? PortableError(name: history.status.rawValue, message: "the workflow ended with status \(history.status)")))

@@ -119,7 +119,7 @@ public final class WorkflowContext: Sendable {
             String(Double(clock.nowMilliseconds() + total) / 1000)
         }
         let wakeMilliseconds = Int64(((Double(wake) ?? 0) * 1000).rounded())
-        try await wait(until: wakeMilliseconds)
+        try await interruptibleByCancel { try await self.wait(until: wakeMilliseconds) }
     }
 
     /// Waits on the clock until `time`, or until the deadline, whichever is first; past the
@@ -164,9 +164,8 @@ public final class WorkflowContext: Sendable {
                 try Task.checkCancellation()
                 result = .success(try await execute())
                 break
-            } catch let error as CancellationError {
-                throw error
             } catch {
+                if error is CancellationError || error is WorkflowCancelledError { throw error }
                 logger.info("step failed", metadata: ["step": "\(name)", "attempt": "\(attempt)", "error": "\(error)"])
                 if attempt >= retry.maxAttempts {
                     result = .failure(PortableError(error))
@@ -214,6 +213,34 @@ public final class WorkflowContext: Sendable {
         if !(try await engine.store.pendingCancellations(of: workflowID, cleared: clearedControls)).isEmpty {
             requestCancel()
             throw WorkflowCancelledError(workflowID: workflowID)
+        }
+    }
+
+    /// Runs `body` (a long wait: a sleep, a child's result) so that a cancel request from any
+    /// process ends it at once, instead of at the next operation: the inbox is watched meanwhile.
+    func interruptibleByCancel<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        guard let engine, let path = inboxPath else { return try await body() }
+        try engine.store.ensureInboxExists(name: workflowID)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                let watcher = try engine.store.watcher()
+                while true {
+                    let version = try watcher.version(of: path)
+                    if !(try await engine.store.pendingCancellations(of: self.workflowID, cleared: self.clearedControls)).isEmpty {
+                        self.requestCancel()
+                        throw WorkflowCancelledError(workflowID: self.workflowID)
+                    }
+                    try Task.checkCancellation()
+                    await watcher.wait(for: path, after: version, until: FileWatcher.deadline(after: .seconds(1)))
+                    try Task.checkCancellation()
+                }
+            }
+            defer { group.cancelAll() }
+            while let next = try await group.next() {
+                if let value = next { return value }
+            }
+            throw CancellationError()
         }
     }
 
