@@ -38,10 +38,15 @@ struct LedgerWorkflow: Workflow {
         _ = bytes.withUnsafeBytes { write(ledger, $0.baseAddress, $0.count) }
     }
 
-    func maybeDie(_ point: String) {
-        guard killPoints.contains(point), let firedPath else { return }
+    /// Whether kill point `point` fired in an earlier process.
+    func hasFired(_ point: String) -> Bool {
+        guard let firedPath else { return false }
         let fired = (try? String(contentsOfFile: firedPath)) ?? ""
-        if fired.split(separator: "\n").contains(Substring(point)) { return }
+        return fired.split(separator: "\n").contains(Substring(point))
+    }
+
+    func maybeDie(_ point: String) {
+        guard killPoints.contains(point), let firedPath, !hasFired(point) else { return }
         let fd = open(firedPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         let bytes = Array((point + "\n").utf8)
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }

@@ -46,6 +46,10 @@ struct TestHelper {
             try await runQueueWorker(directory: arguments[2], ledgerPath: arguments[3], queue: arguments[4], concurrency: concurrency, workerConcurrency: worker)
             return
         }
+        if arguments[1] == "primitives", arguments.count >= 5 {
+            try await runPrimitives(directory: arguments[2], ledgerPath: arguments[3], id: arguments[4])
+            return
+        }
         if arguments[1] == "workflows" {
             try await runWorkflows(directory: arguments[2], ledgerPath: arguments[3], ids: Array(arguments.dropFirst(4)))
             return
