@@ -1,6 +1,6 @@
 // durable-bench: durable append throughput and latency of DurableLog, next to the raw
 // write+fdatasync limit of the same disk measured in the same run, and the peer's workflow
-// workloads (W1 one client, W2 32 clients, W4 recovery after SIGKILL, W5 messaging latency,
+// workloads (W1 one client, W2 32 clients, W3 queue drain, W4 recovery after SIGKILL, W5 messaging latency,
 // W6 bytes per workflow).
 // Build in release:
 //   swift run -c release durable-bench [--seconds S] [--dir D] [--record-bytes N]
@@ -20,6 +20,9 @@ struct Benchmark {
         let arguments = CommandLine.arguments
         if arguments.count >= 4, arguments[1] == "--w5-responder" {
             try await MessagingWorkloads.responderProcess(directory: arguments[2], id: arguments[3])
+        }
+        if arguments.count >= 3, arguments[1] == "--w3-worker" {
+            try await QueueWorkloads.worker(directory: arguments[2])
         }
         if arguments.count >= 4, arguments[1] == "--w4-worker" {
             try await WorkflowWorkloads.recoveryWorker(directory: arguments[2], count: Int(arguments[3]) ?? 1000)
@@ -76,6 +79,15 @@ struct Benchmark {
         print(w2.line("W2 32 clients (workflows)"))
         let w4 = try await WorkflowWorkloads.recovery(directory: root + "/w4", count: settings.recoveryCount)
         print("W4 recovery of \(settings.recoveryCount) pending workflows after SIGKILL: \(w4.seconds.rounded(3)) s (\(w4.perSecond.rounded(0)) workflows/s)")
+        var w3: [String] = []
+        for processes in [1, 3] {
+            let drain = try await QueueWorkloads.drain(directory: root + "/w3-\(processes)", processes: processes, count: 2000)
+            print(drain.line("W3 drain 2000, \(processes) process\(processes == 1 ? "" : "es") (enqueue->start)"))
+            w3.append("\"W3_drain_\(processes)_process\":\(drain.json)")
+        }
+        let idle = try await QueueWorkloads.idleLatency(directory: root + "/w3-idle", samples: 200)
+        print(idle.line("W3 enqueue->start, idle queue, cross-process"))
+        w3.append("\"W3_idle_enqueue_to_start\":\(idle.json)")
         var w5: [String] = []
         for crossProcess in [false, true] {
             let (sendToRecv, roundTrip) = try await MessagingWorkloads.run(directory: root + "/w5", crossProcess: crossProcess)
@@ -84,7 +96,7 @@ struct Benchmark {
             print(roundTrip.line("W5 round trip, \(label)"))
             w5.append("\"W5_\(crossProcess ? "cross" : "in")_process\":{\"send_to_recv\":\(sendToRecv.json),\"round_trip\":\(roundTrip.json)}")
         }
-        return w5 + [
+        return w3 + w5 + [
             "\"W1\":\(w1.json)", "\"W2_32\":\(w2.json)",
             "\"W4\":{\"workflows\":\(settings.recoveryCount),\"seconds\":\(w4.seconds.rounded(3)),\"per_second\":\(w4.perSecond.rounded(1))}",
             "\"W6\":{\"log_bytes_per_workflow\":\(Int(w6.apparent)),\"allocated_bytes_per_workflow\":\(Int(w6.allocated))}",
