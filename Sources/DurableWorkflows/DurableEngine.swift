@@ -64,6 +64,7 @@ public final class DurableEngine: Sendable {
         var stopping = false
         var queues: [String: WorkflowQueue] = [:]
         var dispatchers: [Task<Void, Never>] = []
+        var schedules: [String: (schedule: CronSchedule, workflowName: String)] = [:]
     }
 
     /// Opens (creating if needed) the data directory and prepares an engine on it.
@@ -100,6 +101,15 @@ public final class DurableEngine: Sendable {
             precondition(!s.launched, "register queue \"\(queue.name)\" before launch()")
             precondition(s.queues[queue.name] == nil, "queue name \"\(queue.name)\" is registered twice")
             s.queues[queue.name] = queue
+        }
+    }
+
+    /// Runs the workflow registered as `name` (its input is a ``ScheduledRun``) on `schedule`.
+    public func schedule(workflowNamed name: String, _ schedule: CronSchedule) {
+        state.withLock { s in
+            precondition(!s.launched, "register schedule \"\(schedule.name)\" before launch()")
+            precondition(s.schedules[schedule.name] == nil, "schedule name \"\(schedule.name)\" is registered twice")
+            s.schedules[schedule.name] = (schedule, name)
         }
     }
 
@@ -149,6 +159,10 @@ public final class DurableEngine: Sendable {
             try? await files.writeConfiguration(QueueConfiguration(queue).encoded())
             let dispatcher = QueueDispatcher(queue: queue, files: files, engine: self)
             dispatchers.append(Task { await dispatcher.run() })
+        }
+        for (schedule, workflowName) in state.withLock({ Array($0.schedules.values) }) {
+            let runner = ScheduleRunner(schedule: schedule, workflowName: workflowName, engine: self)
+            dispatchers.append(Task { await runner.run() })
         }
         state.withLock {
             $0.sweeper = sweeper

@@ -1,0 +1,106 @@
+import DurableLog
+
+/// A workflow run on a cron schedule, once per tick across every process on the data directory.
+///
+/// ```swift
+/// engine.register(NightlyReport())
+/// engine.schedule(NightlyReport.self, try CronSchedule("nightly-report", cron: "0 2 * * *", timeZone: "Europe/Berlin"))
+/// ```
+///
+/// The workflow's input is a ``ScheduledRun`` (the tick's time and when it actually fired).
+public struct CronSchedule: Sendable {
+    /// What happens to ticks missed while no executor ran.
+    public enum CatchUp: Sendable, Equatable {
+        /// They are skipped (DBOS's default).
+        case none
+        /// The latest `n` of them (looking back at most 7 days) run when an executor starts.
+        case latest(Int)
+    }
+
+    /// The schedule's name (part of every tick's workflow ID: keep it stable).
+    public var name: String
+    /// When it fires.
+    public var expression: CronExpression
+    /// The IANA time zone the expression is read in.
+    public var timeZone: String
+    /// The queue its workflows run on (the internal queue if `nil`).
+    public var queue: String?
+    /// Missed ticks.
+    public var catchUp: CatchUp
+    let rules: ZoneRules
+
+    /// A schedule. Throws if the expression or the time zone is not valid.
+    public init(_ name: String, cron: String, timeZone: String = "UTC", queue: String? = nil, catchUp: CatchUp = .none) throws {
+        self.name = name
+        expression = try CronExpression(cron)
+        self.timeZone = timeZone
+        self.queue = queue
+        self.catchUp = catchUp
+        rules = try ZoneRules(timeZone)
+    }
+
+    /// The first tick strictly after `milliseconds` (Unix ms).
+    ///
+    /// A wall-clock time that does not exist (skipped by a spring-forward change) has no tick;
+    /// one that occurs twice (a fall-back change) has one tick, at its first occurrence.
+    public func nextTick(after milliseconds: Int64) -> ScheduledTick? {
+        let after = Int(milliseconds.floorDivided(by: 1000))
+        var wall = rules.civil(at: after)
+        while let candidate = expression.next(after: wall) {
+            wall = candidate
+            guard let first = rules.instants(of: candidate).first else { continue }  // a gap
+            if first <= after { continue }  // the first occurrence has passed: fire once only
+            return ScheduledTick(milliseconds: Int64(first) * 1000, iso8601: candidate.iso8601(offsetSeconds: rules.offset(at: first)))
+        }
+        return nil
+    }
+
+    /// The ticks in `(start, end]` (Unix ms), oldest first.
+    public func ticks(after start: Int64, through end: Int64, limit: Int = .max) -> [ScheduledTick] {
+        var ticks: [ScheduledTick] = []
+        var cursor = start
+        while ticks.count < limit, let tick = nextTick(after: cursor), tick.milliseconds <= end {
+            ticks.append(tick)
+            cursor = tick.milliseconds
+        }
+        return ticks
+    }
+
+    /// The workflow ID of a tick: `sched-<name>-<ISO 8601 with offset>`, as DBOS names it.
+    public func workflowID(for tick: ScheduledTick) -> String { "sched-\(name)-\(tick.iso8601)" }
+}
+
+/// One tick of a schedule.
+public struct ScheduledTick: Sendable, Equatable {
+    /// The instant, Unix ms.
+    public var milliseconds: Int64
+    /// The wall-clock time in the schedule's zone with its offset (`2026-11-01T01:30:00-04:00`).
+    public var iso8601: String
+}
+
+/// The input of a scheduled workflow.
+public struct ScheduledRun: Codable, Sendable, Equatable {
+    /// The tick, Unix ms.
+    public var scheduledAt: Int64
+    /// The tick as ISO 8601 in the schedule's zone.
+    public var scheduledTime: String
+    /// When the scheduler actually fired it (created the workflow), Unix ms.
+    public var actualAt: Int64
+    /// Whether it was triggered by hand (`durable schedules trigger`) rather than by a tick.
+    public var triggered: Bool
+
+    /// A run's input.
+    public init(scheduledAt: Int64, scheduledTime: String, actualAt: Int64, triggered: Bool = false) {
+        self.scheduledAt = scheduledAt
+        self.scheduledTime = scheduledTime
+        self.actualAt = actualAt
+        self.triggered = triggered
+    }
+}
+
+extension Int64 {
+    func floorDivided(by divisor: Int64) -> Int64 {
+        let quotient = self / divisor
+        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
+    }
+}

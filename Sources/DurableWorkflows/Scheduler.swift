@@ -1,0 +1,164 @@
+import DurableLog
+import FoundationEssentials
+import Logging
+
+/// What a schedule's state record holds: its definition (as the last executor to start declared
+/// it), when it last fired, and whether it is paused.
+public struct ScheduleState: Codable, Sendable, Equatable {
+    /// The schedule's name.
+    public var name: String
+    /// Its cron expression.
+    public var cron: String
+    /// Its IANA time zone.
+    public var timeZone: String
+    /// The workflow it starts.
+    public var workflowName: String
+    /// The queue it starts it on (`nil`: the internal queue).
+    public var queue: String?
+    /// The latest tick fired, Unix ms.
+    public var lastFiredAt: Int64?
+    /// Whether ticks are skipped.
+    public var paused = false
+}
+
+extension LogStore {
+    /// Every schedule with a readable state record, by name.
+    public func scheduleStates() throws -> [ScheduleState] {
+        try allScheduleRecords().compactMap { record in
+            guard case .present(let bytes) = record else { return nil }
+            return try? WorkflowJSON.decode(ScheduleState.self, from: bytes)
+        }.sorted { $0.name < $1.name }
+    }
+
+    /// The state of schedule `name`, if it has a readable record.
+    public func scheduleState(_ name: String) throws -> ScheduleState? {
+        guard case .present(let bytes) = try readScheduleRecord(name: name) else { return nil }
+        return try? WorkflowJSON.decode(ScheduleState.self, from: bytes)
+    }
+
+    /// Pauses (ticks are skipped) or resumes schedule `name`, in every process.
+    public func setSchedulePaused(_ name: String, _ paused: Bool) async throws {
+        guard try scheduleState(name) != nil else { throw WorkflowError("no schedule is named \"\(name)\" (an executor records it when it starts)") }
+        try await updateScheduleRecord(name: name) { record in
+            guard case .present(let bytes) = record, var state = try? WorkflowJSON.decode(ScheduleState.self, from: bytes) else { return nil }
+            state.paused = paused
+            return try? WorkflowJSON.encode(state)
+        }
+    }
+
+    /// Starts schedule `name`'s workflow once now (ID `sched-<name>-trigger-<ISO time>`), paused or not.
+    public func triggerSchedule(_ name: String, executorID: String, at now: Int64) async throws -> String {
+        guard let state = try scheduleState(name) else { throw WorkflowError("no schedule is named \"\(name)\" (an executor records it when it starts)") }
+        let rules = try ZoneRules(state.timeZone)
+        let seconds = Int(now.floorDivided(by: 1000))
+        let iso = rules.civil(at: seconds).iso8601(offsetSeconds: rules.offset(at: seconds))
+        let run = ScheduledRun(scheduledAt: now, scheduledTime: iso, actualAt: now, triggered: true)
+        let request = EnqueueRequest(
+            workflowName: state.workflowName, inputs: try WorkflowJSON.inputs(run), queueName: state.queue ?? WorkflowQueue.internalQueueName,
+            options: EnqueueOptions(id: "sched-\(name)-trigger-\(iso)"), executorID: executorID)
+        return try await enqueueWorkflow(request, now: now).id
+    }
+}
+
+/// Fires one schedule's ticks from one executor. Every executor that registered the schedule runs
+/// one; a tick's workflow ID is deterministic and its log is created with `link()`, so whichever
+/// process gets there first creates it and the others find it there: exactly one run per tick,
+/// with no leader and no lock.
+final class ScheduleRunner: Sendable {
+    let schedule: CronSchedule
+    let workflowName: String
+    private weak let engine: DurableEngine?
+
+    /// How far back a catch-up looks for missed ticks.
+    static let catchUpWindow: Int64 = 7 * 24 * 3600 * 1000
+
+    init(schedule: CronSchedule, workflowName: String, engine: DurableEngine) {
+        self.schedule = schedule
+        self.workflowName = workflowName
+        self.engine = engine
+    }
+
+    func run() async {
+        guard let engine else { return }
+        let clock = engine.configuration.clock
+        do {
+            let lastFired = try await publish(engine)
+            var cursor = clock.nowMilliseconds()
+            if case .latest(let count) = schedule.catchUp, count > 0, let lastFired {
+                let missed = schedule.ticks(after: max(lastFired, cursor - Self.catchUpWindow), through: cursor)
+                if missed.count > count {
+                    engine.logger.warning("catching up on the latest missed ticks only", metadata: [
+                        "schedule": "\(schedule.name)", "missed": "\(missed.count)", "firing": "\(count)",
+                    ])
+                }
+                for tick in missed.suffix(count) { try await fire(tick, engine) }
+            }
+            while !Task.isCancelled {
+                guard let tick = schedule.nextTick(after: cursor) else { return }
+                let wait = tick.milliseconds - clock.nowMilliseconds()
+                if wait > 0 { try await clock.sleep(for: .milliseconds(wait)) }
+                if try engine.store.scheduleState(schedule.name)?.paused != true { try await fire(tick, engine) }
+                cursor = tick.milliseconds
+            }
+        } catch is CancellationError {
+            return
+        } catch {
+            engine.logger.error("the schedule stopped", metadata: ["schedule": "\(schedule.name)", "error": "\(error)"])
+        }
+    }
+
+    /// Records the schedule's definition (keeping its last fire time and pause flag, or deriving
+    /// the fire time from the logs if the record is damaged); returns the last fire time.
+    private func publish(_ engine: DurableEngine) async throws -> Int64? {
+        let prefix = "sched-\(schedule.name)-"
+        try engine.store.index.refresh()
+        let fromLogs = engine.store.index.entries { $0.workflowID.hasPrefix(prefix) && !$0.workflowID.hasPrefix(prefix + "trigger-") }
+            .compactMap(\.fields.createdAt).max()
+        var state = ScheduleState(
+            name: schedule.name, cron: schedule.expression.description, timeZone: schedule.timeZone, workflowName: workflowName,
+            queue: schedule.queue, lastFiredAt: nil, paused: false)
+        if case .damaged = try engine.store.readScheduleRecord(name: schedule.name) {
+            engine.logger.warning("the schedule's state record is damaged; rebuilding it from the logs (a pause is lost)", metadata: ["schedule": "\(schedule.name)"])
+        }
+        if let old = try engine.store.scheduleState(schedule.name) {
+            state.lastFiredAt = old.lastFiredAt
+            state.paused = old.paused
+        } else {
+            state.lastFiredAt = fromLogs
+        }
+        let published = state
+        try await engine.store.updateScheduleRecord(name: schedule.name) { record in
+            var merged = published
+            if case .present(let bytes) = record, let current = try? WorkflowJSON.decode(ScheduleState.self, from: bytes) {
+                merged.lastFiredAt = current.lastFiredAt
+                merged.paused = current.paused
+            }
+            return try? WorkflowJSON.encode(merged)
+        }
+        return state.lastFiredAt
+    }
+
+    private func fire(_ tick: ScheduledTick, _ engine: DurableEngine) async throws {
+        let now = engine.configuration.clock.nowMilliseconds()
+        let run = ScheduledRun(scheduledAt: tick.milliseconds, scheduledTime: tick.iso8601, actualAt: now)
+        let request = EnqueueRequest(
+            workflowName: workflowName, inputs: try WorkflowJSON.inputs(run), queueName: schedule.queue ?? WorkflowQueue.internalQueueName,
+            options: EnqueueOptions(id: schedule.workflowID(for: tick)), executorID: engine.configuration.executorID)
+        _ = try await engine.store.enqueueWorkflow(request, now: now)
+        let firedAt = tick.milliseconds
+        try await engine.store.updateScheduleRecord(name: schedule.name) { record in
+            guard case .present(let bytes) = record, var state = try? WorkflowJSON.decode(ScheduleState.self, from: bytes) else { return nil }
+            if (state.lastFiredAt ?? .min) >= firedAt { return nil }
+            state.lastFiredAt = firedAt
+            return try? WorkflowJSON.encode(state)
+        }
+    }
+}
+
+extension DurableEngine {
+    /// Runs `W` on `schedule` (register `W` too). Register schedules before ``launch()``; every
+    /// executor that registers a schedule takes part in firing it, and each tick runs once.
+    public func schedule<W: Workflow>(_ type: W.Type, _ schedule: CronSchedule) where W.Input == ScheduledRun {
+        self.schedule(workflowNamed: W.name, schedule)
+    }
+}
