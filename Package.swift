@@ -67,7 +67,7 @@ let package = Package(
         // Child process driven by the crash and lock tests (appends in a loop, holds leases).
         .executableTarget(
             name: "DurableTestHelper",
-            dependencies: ["DurableWorkflows", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["DurableWorkflows", "DurableTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(

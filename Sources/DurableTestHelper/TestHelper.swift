@@ -20,6 +20,8 @@
 //   durable-test-helper primitives <dir> <ledger-file> <id>
 //       Runs PrimitivesWorkflow <id> to its end (recovering it if it is pending) and prints its
 //       result; KILL_AT and FIRED as for LedgerWorkflow (see PrimitivesWorkflow).
+//   durable-test-helper cron <dir> <ledger-file> <start-ms> <horizon-ms>
+//       Fires two schedules across DST changes on a fast-forwarding manual clock (see CronWorker).
 //   durable-test-helper hold-lease <dir> <name>
 //       Opens (or creates) the log, prints "won" and holds the lease until killed; prints
 //       "busy" and exits 3 if another process holds it.
@@ -44,6 +46,10 @@ struct TestHelper {
         }
         if arguments[1] == "queue-worker", arguments.count >= 7, let concurrency = Int(arguments[5]), let worker = Int(arguments[6]) {
             try await runQueueWorker(directory: arguments[2], ledgerPath: arguments[3], queue: arguments[4], concurrency: concurrency, workerConcurrency: worker)
+            return
+        }
+        if arguments[1] == "cron", arguments.count >= 6, let start = Int64(arguments[4]), let horizon = Int64(arguments[5]) {
+            try await runCronWorker(directory: arguments[2], ledgerPath: arguments[3], start: start, horizon: horizon)
             return
         }
         if arguments[1] == "primitives", arguments.count >= 5 {

@@ -1,0 +1,114 @@
+import DurableTesting
+import DurableWorkflows
+import Foundation
+import Testing
+
+/// `2026-11-20T10:01:00+00:00` for a Unix ms time.
+func isoUTC(_ milliseconds: Int64) -> String {
+    ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000)).replacingOccurrences(of: "Z", with: "+00:00")
+}
+
+@Suite("Schedules")
+struct ScheduleTests {
+    @Test("three processes on fast-forwarding clocks across DST in two zones: exactly one run per tick")
+    func threeProcessesOneRunPerTick() async throws {
+        let dir = TemporaryDirectory()
+        let ledger = dir.path + "/ledger"
+        let start = utc("2026-10-24T00:00:00Z")
+        let horizon = utc("2026-11-02T00:00:00Z")
+        let workers = try (0..<3).map { _ in
+            try ChildProcess("DurableTestHelper", ["cron", dir.data, ledger, "\(start)", "\(horizon)"])
+        }
+        defer { for worker in workers { worker.kill() } }
+        for worker in workers { #expect(worker.firstLine() == "ready") }
+        let ny = try CronSchedule("ny-hourly", cron: "0 * * * *", timeZone: "America/New_York")
+        let berlin = try CronSchedule("berlin", cron: "30 */2 * * *", timeZone: "Europe/Berlin")
+        let expected = Set(ny.ticks(after: start, through: horizon).map(ny.workflowID) + berlin.ticks(after: start, through: horizon).map(berlin.workflowID))
+        #expect(expected.count == 216 - 1 + 108, "9 days hourly (less New York's repeated hour) and every two hours")
+        #expect(expected.contains("sched-ny-hourly-2026-11-01T01:00:00-04:00") && !expected.contains("sched-ny-hourly-2026-11-01T01:00:00-05:00"))
+        #expect(expected.contains("sched-berlin-2026-10-25T02:30:00+02:00") && !expected.contains("sched-berlin-2026-10-25T02:30:00+01:00"))
+        let client = try DurableClient(directory: dir.data)
+        var done: Set<String> = []
+        let finished = try await eventually(.seconds(180)) {
+            var filter = WorkflowFilter()
+            filter.statuses = [.success]
+            done = Set(try client.listWorkflows(filter).map(\.workflowID))
+            return done.count >= expected.count
+        }
+        #expect(finished)
+        let all = Set(try client.listWorkflows().map(\.workflowID))
+        #expect(all == expected, "unexpected: \(all.subtracting(expected).sorted().prefix(5)), missing: \(expected.subtracting(all).sorted().prefix(5))")
+        let lines = try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }
+        var runs: [String: Int] = [:]
+        for line in lines { runs[String(line[1]), default: 0] += 1 }
+        #expect(runs.filter { $0.value != 1 }.isEmpty, "ticks that ran more than once: \(runs.filter { $0.value != 1 }.keys.sorted().prefix(5))")
+        #expect(Set(lines.map { String($0[2]) }).count >= 2, "the processes should share the work")
+    }
+
+    /// An engine with a `tick-job` workflow on a clock that runs freely from `start` to `horizon`.
+    func scheduledEngine(_ dir: TemporaryDirectory, start: Int64, horizon: Int64, catchUp: CronSchedule.CatchUp) async throws -> DurableEngine {
+        let engine = try makeEngine(dir, clock: ManualClock(start: start, horizon: horizon))
+        engine.register(name: "tick-job") { (run: ScheduledRun, _: WorkflowContext) in run.scheduledTime }
+        engine.schedule(workflowNamed: "tick-job", try CronSchedule("minutely", cron: "* * * * *", catchUp: catchUp))
+        try await engine.launch()
+        return engine
+    }
+
+    func ids(_ engine: DurableEngine) throws -> Set<String> { Set(try engine.listWorkflows().map(\.workflowID)) }
+
+    @Test("missed ticks: skipped by default, the latest N with catch-up; pause, trigger and resume")
+    func catchUpPauseTrigger() async throws {
+        let dir = TemporaryDirectory()
+        let t0 = utc("2026-11-20T10:00:00Z")
+        let minute: Int64 = 60_000
+        let id = { (m: Int64) in "sched-minutely-" + isoUTC(t0 + m * minute) }
+        var engine = try await scheduledEngine(dir, start: t0, horizon: t0 + 10 * minute, catchUp: .none)
+        #expect(try await eventually { try ids(engine).count == 10 })
+        await engine.shutdown()
+        #expect(try ids(engine) == Set((1...10).map(id)))
+        // An hour later without catch-up: the missed ticks stay missed.
+        engine = try await scheduledEngine(dir, start: t0 + 60 * minute, horizon: t0 + 60 * minute, catchUp: .none)
+        try await Task.sleep(for: .milliseconds(300))
+        await engine.shutdown()
+        #expect(try ids(engine).count == 10)
+        // With catch-up of 3: the latest three missed ticks (through now) run.
+        engine = try await scheduledEngine(dir, start: t0 + 70 * minute, horizon: t0 + 70 * minute, catchUp: .latest(3))
+        #expect(try await eventually { try ids(engine).count == 13 })
+        try await Task.sleep(for: .milliseconds(300))
+        await engine.shutdown()
+        #expect(try ids(engine) == Set((1...10).map(id) + [68, 69, 70].map(id)))
+        // Paused: ticks are skipped; a trigger runs it once anyway.
+        try await engine.store.setSchedulePaused("minutely", true)
+        engine = try await scheduledEngine(dir, start: t0 + 80 * minute, horizon: t0 + 85 * minute, catchUp: .none)
+        try await Task.sleep(for: .milliseconds(300))
+        let triggered = try await engine.store.triggerSchedule("minutely", executorID: "test", at: t0 + 85 * minute)
+        #expect(triggered == "sched-minutely-trigger-2026-11-20T11:25:00+00:00")
+        #expect(try await engine.handle(for: triggered, as: String.self).result() == "2026-11-20T11:25:00+00:00")
+        #expect(try ids(engine).count == 14)
+        await engine.shutdown()
+        try await engine.store.setSchedulePaused("minutely", false)
+        #expect(try engine.store.scheduleState("minutely")?.paused == false)
+        #expect(try engine.store.scheduleState("minutely")?.lastFiredAt == t0 + 70 * minute)
+    }
+
+    @Test("a damaged schedule state record is detected and rebuilt from the logs")
+    func damagedStateRebuilt() async throws {
+        let dir = TemporaryDirectory()
+        let t0 = utc("2026-11-20T10:00:00Z")
+        var engine = try await scheduledEngine(dir, start: t0, horizon: t0 + 5 * 60_000, catchUp: .latest(100))
+        #expect(try await eventually { try ids(engine).count == 5 })
+        await engine.shutdown()
+        let stateFiles = try FileManager.default.contentsOfDirectory(atPath: dir.data + "/schedules").filter { $0.hasSuffix(".state") }
+        #expect(stateFiles.count == 1)
+        let path = dir.data + "/schedules/" + stateFiles[0]
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count - 3] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: path))
+        #expect(try engine.store.readScheduleRecord(name: "minutely") == .damaged)
+        // Rebuilt: the last fire time comes from the logs, so catch-up neither repeats nor skips.
+        engine = try await scheduledEngine(dir, start: t0 + 8 * 60_000, horizon: t0 + 8 * 60_000, catchUp: .latest(100))
+        #expect(try await eventually { try ids(engine).count == 8 })
+        await engine.shutdown()
+        #expect(try engine.store.scheduleState("minutely")?.lastFiredAt == t0 + 8 * 60_000)
+    }
+}
