@@ -13,7 +13,8 @@
 //       Runs queue <queue>'s "ledger-job" workflows until the test is gone; each step appends
 //       "B <id> <pid>" and "E <id> <pid>" lines to <ledger-file> around STEP_SLEEP_MS of work.
 //       With KILL_AFTER=<n>, the n-th step this process begins appends "K <pid>" and SIGKILLs
-//       the process (a crash with other workflows mid-run). Prints "ready" once launched.
+//       the process (a crash with other workflows mid-run). Limits of 0 mean none; RATE_LIMIT=
+//       "<starts>/<ms>" adds a rate limit. Prints "ready" once launched.
 //   durable-test-helper executor <dir> [<queue>...]
 //       Runs HelperWorkflows (greet, conversation, long-wait, family) for client tests until
 //       the test is gone. Prints "ready" once launched.

@@ -14,6 +14,12 @@ struct QueueLedger {
     var killed: Set<String> = []
     /// The processes that completed steps.
     var processes: Set<String> = []
+    /// Per group (the part of a workflow ID before its first "-"), the most that ran at once.
+    var maximumPerGroup: [String: Int] = [:]
+    /// Whether steps of different groups ever ran at the same time.
+    var groupsOverlapped = false
+    /// Workflow IDs in the order their steps began.
+    var order: [String] = []
 
     init(_ text: String) {
         var open: [String: Set<String>] = [:]  // pid → workflows mid-step
@@ -33,6 +39,12 @@ struct QueueLedger {
                 processes.insert(parts[2])
             default: continue
             }
+            if parts.first == "B" { order.append(parts[1]) }
+            let running = open.values.flatMap { $0 }
+            var groups: [String: Int] = [:]
+            for id in running { groups[String(id.split(separator: "-").first ?? ""), default: 0] += 1 }
+            for (group, count) in groups { maximumPerGroup[group] = max(maximumPerGroup[group] ?? 0, count) }
+            if groups.count > 1 { groupsOverlapped = true }
             maximumGlobal = max(maximumGlobal, open.values.reduce(0) { $0 + $1.count })
             maximumPerProcess = max(maximumPerProcess, open.values.map(\.count).max() ?? 0)
         }
@@ -95,5 +107,128 @@ struct QueueProcessTests {
         let rerun = result.begins.filter { $0.value > 1 }.count
         #expect(rerun >= 1, "the killed worker's workflows in progress should have run again elsewhere")
         await client.shutdown()
+    }
+
+    /// Two worker processes serving queue `name` with the given limits (0: none).
+    func workers(_ dir: TemporaryDirectory, _ name: String, concurrency: Int, worker: Int, environment: [String: String] = [:]) throws -> [ChildProcess] {
+        let processes = try (0..<2).map { _ in
+            try ChildProcess("DurableTestHelper", ["queue-worker", dir.data, dir.path + "/ledger", name, "\(concurrency)", "\(worker)"], environment: environment)
+        }
+        for process in processes { #expect(process.firstLine() == "ready") }
+        return processes
+    }
+
+    func results(_ client: DurableClient, _ ids: [String]) async throws {
+        for id in ids { #expect(try await client.handle(for: id, as: String.self).result() == "done-\(id)") }
+    }
+
+    @Test("rate limit across processes: no window of the period holds more starts than the limit")
+    func rateLimitAcrossProcesses() async throws {
+        let dir = TemporaryDirectory()
+        let workers = try workers(dir, "rated", concurrency: 0, worker: 0, environment: ["RATE_LIMIT": "3/400"])
+        defer { for worker in workers { worker.kill() } }
+        let client = try DurableClient(directory: dir.data)
+        let ids = (0..<9).map { "r-\($0)" }
+        for id in ids { _ = try await client.enqueue("ledger-job", id, on: "rated", options: EnqueueOptions(id: id), as: String.self) }
+        try await results(client, ids)
+        try client.store.index.refresh()
+        let starts = ids.map { client.store.index.entry(forWorkflowID: $0)!.fields.startedAt! }.sorted()
+        for (i, start) in starts.enumerated() {
+            #expect(starts[i...].prefix { $0 < start + 400 }.count <= 3, "more than 3 starts within 400 ms of \(start)")
+        }
+        #expect(starts.last! - starts.first! >= 800)
+    }
+
+    @Test("priority across processes: with one slot, workflows start in priority order, FIFO among equals")
+    func priorityAcrossProcesses() async throws {
+        let dir = TemporaryDirectory()
+        let client = try DurableClient(directory: dir.data)
+        let plan: [(String, Int?)] = [("p-7", 7), ("p-none1", nil), ("p-2a", 2), ("p-9", 9), ("p-2b", 2), ("p-none2", nil), ("p-1", 1)]
+        for (id, priority) in plan {
+            _ = try await client.enqueue("ledger-job", id, on: "prio", options: EnqueueOptions(id: id, priority: priority), as: String.self)
+        }
+        let workers = try workers(dir, "prio", concurrency: 1, worker: 0)
+        defer { for worker in workers { worker.kill() } }
+        try await results(client, plan.map(\.0))
+        let ledger = QueueLedger(try String(contentsOfFile: dir.path + "/ledger", encoding: .utf8))
+        #expect(ledger.order == ["p-none1", "p-none2", "p-1", "p-2a", "p-2b", "p-7", "p-9"])
+        #expect(ledger.maximumGlobal == 1)
+    }
+
+    @Test("partitions across processes: each partition key has its own global limit")
+    func partitionsAcrossProcesses() async throws {
+        let dir = TemporaryDirectory()
+        let workers = try workers(dir, "parts", concurrency: 1, worker: 0, environment: ["AWAIT_OTHER_GROUP": "1"])
+        defer { for worker in workers { worker.kill() } }
+        let client = try DurableClient(directory: dir.data)
+        var ids: [String] = []
+        for i in 0..<8 {
+            let partition = i % 2 == 0 ? "a" : "b"
+            let id = "\(partition)-\(i)"
+            ids.append(id)
+            _ = try await client.enqueue("ledger-job", id, on: "parts", options: EnqueueOptions(id: id, partitionKey: partition), as: String.self)
+        }
+        try await results(client, ids)
+        let ledger = QueueLedger(try String(contentsOfFile: dir.path + "/ledger", encoding: .utf8))
+        #expect(ledger.maximumPerGroup["a"] == 1 && ledger.maximumPerGroup["b"] == 1)
+        #expect(ledger.groupsOverlapped, "the two partitions should run side by side")
+    }
+
+    @Test("deduplication across processes: of two concurrent `durable enqueue`s with one ID, exactly one wins")
+    func deduplicationAcrossProcesses() async throws {
+        let dir = TemporaryDirectory()
+        let client = try DurableClient(directory: dir.data)
+        for round in 0..<5 {
+            let enqueues = try (0..<2).map { i in
+                try ChildProcess("durable", ["enqueue", "dedup", "ledger-job", "\"x\(round)-\(i)\"", "--deduplication-id", "key-\(round)", "--dir", dir.data])
+            }
+            let statuses = enqueues.map { $0.wait().status }
+            #expect(statuses.sorted() == [0, 1], "round \(round): exit statuses \(statuses)")
+        }
+        try client.store.index.refresh()
+        let waiting = client.store.index.waitingEntries(inQueue: "dedup")
+        #expect(waiting.count == 5 && Set(waiting.compactMap(\.fields.deduplicationID)).count == 5)
+    }
+
+    @Test("delayed start across processes: DELAYED until due, then started by a worker in another process")
+    func delayedAcrossProcesses() async throws {
+        let dir = TemporaryDirectory()
+        let workers = try workers(dir, "later", concurrency: 0, worker: 0)
+        defer { for worker in workers { worker.kill() } }
+        let client = try DurableClient(directory: dir.data)
+        let handle = try await client.enqueue("ledger-job", "d-1", on: "later", options: EnqueueOptions(id: "d-1", delay: .milliseconds(1500)), as: String.self)
+        #expect(try client.status(of: "d-1") == .delayed)
+        #expect(try await handle.result() == "done-d-1")
+        try client.store.index.refresh()
+        let fields = try #require(client.store.index.entry(forWorkflowID: "d-1")?.fields)
+        let started = try #require(fields.startedAt)
+        #expect(started - (fields.createdAt ?? .max) >= 1500)
+    }
+
+    @Test("damaged or missing queue counter files are detected and rebuilt from the index; nothing is lost")
+    func damagedQueueStateRebuilt() async throws {
+        let dir = TemporaryDirectory()
+        let client = try DurableClient(directory: dir.data)
+        for i in 0..<3 { _ = try await client.enqueue("ledger-job", "s-\(i)", on: "state", options: EnqueueOptions(id: "s-\(i)"), as: String.self) }
+        let queueDirectory = try client.store.queueFiles(named: "state").directory
+        // Corrupt the sequence file; a new process must not reuse sequence numbers.
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: queueDirectory + "/seq"))
+        let other = try DurableClient(directory: dir.data)
+        _ = try await other.enqueue("ledger-job", "s-3", on: "state", options: EnqueueOptions(id: "s-3"), as: String.self)
+        try other.store.index.refresh()
+        let sequences = (0..<4).map { other.store.index.entry(forWorkflowID: "s-\($0)")!.fields.enqueueSequence! }
+        #expect(Set(sequences).count == 4 && sequences.last! > sequences.dropLast().max()!)
+        // A truncated rate window is rebuilt from the index's start times.
+        let workers = try workers(dir, "state", concurrency: 0, worker: 0, environment: ["RATE_LIMIT": "2/60000"])
+        defer { for worker in workers { worker.kill() } }
+        #expect(try await eventually { try other.listWorkflows().filter { $0.status == .success }.count == 2 })
+        let rate = queueDirectory + "/rate"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: rate))
+        try bytes.prefix(bytes.count - 4).write(to: URL(fileURLWithPath: rate))
+        try other.store.queueFiles(named: "state").ring()
+        try await Task.sleep(for: .milliseconds(500))
+        // The window still holds the two starts of this minute: the other two keep waiting.
+        #expect(try other.listWorkflows().filter { $0.status == .success }.count == 2)
+        #expect(other.store.index.waitingEntries(inQueue: "state").count == 2)
     }
 }
