@@ -45,7 +45,9 @@ final class QueueDispatcher: Sendable {
         var byPartition: [String?: [IndexEntry]] = [:]
         var wake: Int64?
         for entry in engine.store.index.waitingEntries(inQueue: queue.name)
-        where !entry.isQuarantined && QueueSelection.versionMatches(entry, version: version) {
+        where !entry.isQuarantined && QueueSelection.versionMatches(entry, version: version)
+            && engine.registeredWorkflow(named: entry.fields.name ?? "") != nil  // another executor's to run
+        {
             if let due = entry.fields.delayUntil, due > now {
                 wake = min(wake ?? due, due)
                 continue

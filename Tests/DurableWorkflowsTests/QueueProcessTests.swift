@@ -197,7 +197,7 @@ struct QueueProcessTests {
         defer { for worker in workers { worker.kill() } }
         let client = try DurableClient(directory: dir.data)
         let handle = try await client.enqueue("ledger-job", "d-1", on: "later", options: EnqueueOptions(id: "d-1", delay: .milliseconds(1500)), as: String.self)
-        #expect(try client.status(of: "d-1") == .delayed)
+        #expect(try initialStatus(client.store, "d-1") == .delayed)
         #expect(try await handle.result() == "done-d-1")
         try client.store.index.refresh()
         let fields = try #require(client.store.index.entry(forWorkflowID: "d-1")?.fields)
