@@ -28,7 +28,7 @@ extension DurableCommand {
     struct Resume: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Resume a CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED workflow from its last completed step.",
-            discussion: "The workflow becomes PENDING; a running engine of its application version with the workflow registered picks it up at its next recovery sweep.")
+            discussion: "The workflow is put back on its queue (the internal queue if it had none) as ENQUEUED; the first running executor of its application version with the workflow registered starts it.")
 
         @OptionGroup var directory: DirectoryOptions
         @Argument(help: "The workflow ID.") var workflowID: String
@@ -36,7 +36,7 @@ extension DurableCommand {
         func run() async throws {
             let store = try directory.openStore()
             try await store.resumeWorkflowForRecovery(workflowID, executorID: "durable-cli", at: Int64(Date().timeIntervalSince1970 * 1000))
-            print("\(workflowID): PENDING (resumed; an engine will recover it)")
+            print("\(workflowID): ENQUEUED (resumed; an executor of its version will start it)")
         }
     }
 }

@@ -32,7 +32,7 @@ extension DurableCommand {
         func run() async throws {
             let store = try directory.openStore()
             let path = try store.logPath(name: workflowID)
-            let watcher = try store.watcher()
+            let watcher = store.watcher()
             var printed = 0
             while true {
                 let version = try watcher.version(of: path)

@@ -7,7 +7,7 @@ extension DurableCommand {
     struct Fork: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Start a new workflow from step N of an existing one, reusing the recorded results before N.",
-            discussion: "The new workflow is PENDING; a running engine of the same application version with the workflow registered runs it at its next recovery sweep.")
+            discussion: "The new workflow goes on the internal queue; the first running executor of the same application version with the workflow registered starts it.")
 
         @OptionGroup var directory: DirectoryOptions
         @Argument(help: "The workflow to fork.") var workflowID: String

@@ -27,7 +27,7 @@ extension DurableCommand {
                 if next < items.count { continue }
                 if !follow || closed || history.status.isTerminal { return }
                 let path = try store.logPath(name: workflowID)
-                let watcher = try store.watcher()
+                let watcher = store.watcher()
                 let version = try watcher.version(of: path)
                 (items, closed) = try WorkflowHistory(await store.read(name: workflowID)).stream(key)
                 if next >= items.count && !closed { await watcher.wait(for: path, after: version, until: FileWatcher.deadline(after: .seconds(1))) }

@@ -95,7 +95,10 @@ extension LogStore {
     /// Marks a `CANCELLED` or `MAX_RECOVERY_ATTEMPTS_EXCEEDED` workflow `PENDING` again, voiding
     /// earlier cancel requests and resetting its recovery count. Returns the writer (the lease is
     /// held) and the log's records, so the caller may run it at once.
-    func resumeWorkflow(_ id: String, executorID: String, at time: Int64) async throws -> (writer: LogWriter, records: [LogRecord]) {
+    ///
+    /// With `enqueue`, the workflow goes to its queue (the internal queue if it had none) as
+    /// `ENQUEUED` instead, for whichever executor of its version picks it up first.
+    func resumeWorkflow(_ id: String, executorID: String, at time: Int64, enqueue: Bool = false) async throws -> (writer: LogWriter, records: [LogRecord]) {
         let opened: (writer: LogWriter, records: [LogRecord])
         do throws(StorageError) {
             opened = try await openLog(name: id)
@@ -114,6 +117,11 @@ extension LogStore {
         delta.recoveryAttempts = 1
         delta.executorID = executorID
         delta.updatedAt = time
+        if enqueue {
+            delta.status = .enqueued
+            delta.recoveryAttempts = 0  // the claim counts the first attempt
+            if history.fields.queueName == nil { delta.queueName = WorkflowQueue.internalQueueName }
+        }
         let resume = ResumeRecord(at: time, executorID: executorID, clearedControls: controls)
         do {
             try await opened.writer.append([RecordDraft(type: ResumeRecord.recordType, payload: try WorkflowJSON.encode(resume)), .indexUpdate(delta)])
@@ -124,10 +132,13 @@ extension LogStore {
         return (opened.writer, try await read(name: id).records)
     }
 
-    /// Resumes workflow `id` for an engine to run (the `durable resume` command): marks it
-    /// `PENDING` and releases it, so the next recovery sweep of a matching engine runs it.
+    /// Resumes workflow `id` for an executor to run (the `durable resume` command and clients):
+    /// puts it back on its queue (the internal queue if it had none), where the first executor
+    /// of its version that knows the workflow starts it, within milliseconds.
     public func resumeWorkflowForRecovery(_ id: String, executorID: String, at time: Int64) async throws {
-        try await resumeWorkflow(id, executorID: executorID, at: time).writer.close()
+        let (writer, records) = try await resumeWorkflow(id, executorID: executorID, at: time, enqueue: true)
+        writer.close()
+        try queueFiles(named: IndexFields(folding: records).queueName ?? WorkflowQueue.internalQueueName).ring()
     }
 }
 

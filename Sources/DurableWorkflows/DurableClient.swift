@@ -107,14 +107,15 @@ public final class DurableClient: Sendable {
         try await store.cancelWorkflowTree(id, includingChildren: includingChildren, executorID: clientID, at: clock.nowMilliseconds())
     }
 
-    /// Marks a `CANCELLED` or `MAX_RECOVERY_ATTEMPTS_EXCEEDED` workflow `PENDING` again; an
-    /// executor of its version resumes it from its last completed step.
+    /// Puts a `CANCELLED` or `MAX_RECOVERY_ATTEMPTS_EXCEEDED` workflow back on its queue (the
+    /// internal queue if it had none); an executor of its version resumes it from its last
+    /// completed step.
     public func resume(_ id: String) async throws {
         try await store.resumeWorkflowForRecovery(id, executorID: clientID, at: clock.nowMilliseconds())
     }
 
-    /// Forks workflow `id` from step `fromStep` into a new `PENDING` workflow that an executor of
-    /// its version picks up; returns its handle.
+    /// Forks workflow `id` from step `fromStep` into a new workflow on the internal queue, which
+    /// an executor of its version starts; returns its handle.
     public func fork<Output: Codable & Sendable>(
         _ id: String, fromStep: Int, newID: String? = nil, as output: Output.Type = Output.self
     ) async throws -> WorkflowHandle<Output> {

@@ -6,7 +6,7 @@ extension LogStore {
     /// position `fromStep` (they are copied and will be replayed, not run again). The new
     /// workflow is `PENDING`, records where it was forked from, and its lease is held by the
     /// returned writer. Usable without an engine (`durable fork`).
-    func forkWorkflow(_ id: String, fromStep: Int, newID: String?, executorID: String, at time: Int64) async throws
+    func forkWorkflow(_ id: String, fromStep: Int, newID: String?, executorID: String, at time: Int64, enqueue: Bool = false) async throws
         -> (writer: LogWriter, id: String, history: WorkflowHistory)
     {
         let original = try WorkflowHistory(await read(name: id))
@@ -27,6 +27,11 @@ extension LogStore {
         fields.updatedAt = time
         fields.recoveryAttempts = 1
         fields.forkedFrom = id
+        if enqueue {
+            fields.status = .enqueued
+            fields.queueName = WorkflowQueue.internalQueueName
+            fields.recoveryAttempts = 0
+        }
         let copied = original.operations.filter { $0.key < fromStep }
         var records = [RecordDraft(type: WorkflowRecordType.start, payload: try WorkflowJSON.encode(
             StartRecord(name: start.name, inputs: original.inputs ?? start.inputs, applicationVersion: version, executorID: executorID, createdAt: time)))]
@@ -42,11 +47,13 @@ extension LogStore {
         return (writer, forkID, history)
     }
 
-    /// Forks workflow `id` from step `fromStep` into a new `PENDING` workflow left for an engine
-    /// to recover (the `durable fork` command). Returns the new workflow's ID.
+    /// Forks workflow `id` from step `fromStep` into a new workflow on the internal queue, which
+    /// the first executor of its version that knows the workflow starts (the `durable fork`
+    /// command and clients). Returns the new workflow's ID.
     public func forkWorkflowForRecovery(_ id: String, fromStep: Int, newID: String? = nil, executorID: String, at time: Int64) async throws -> String {
-        let fork = try await forkWorkflow(id, fromStep: fromStep, newID: newID, executorID: executorID, at: time)
+        let fork = try await forkWorkflow(id, fromStep: fromStep, newID: newID, executorID: executorID, at: time, enqueue: true)
         fork.writer.close()
+        try queueFiles(named: WorkflowQueue.internalQueueName).ring()
         return fork.id
     }
 }

@@ -122,7 +122,7 @@ extension DurableEngine {
     ) async throws -> MessageRecord? {
         let path = try store.inboxPath(name: id)
         try store.ensureInboxExists(name: id)
-        let watcher = try store.watcher()
+        let watcher = store.watcher()
         while true {
             try Task.checkCancellation()
             let version = try watcher.version(of: path)

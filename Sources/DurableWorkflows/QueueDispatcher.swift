@@ -21,7 +21,7 @@ final class QueueDispatcher: Sendable {
 
     /// Dispatches until the task is cancelled.
     func run() async {
-        guard let watcher = try? engine?.store.watcher() else { return }
+        guard let watcher = engine?.store.watcher() else { return }
         while !Task.isCancelled {
             guard let engine else { return }
             let version = (try? watcher.version(of: files.bellPath)) ?? 0
@@ -92,18 +92,42 @@ final class QueueDispatcher: Sendable {
                         wake = min(wake ?? freed, freed)
                     }
                 }
-                for entry in entries where budget > 0 {
-                    var slot: QueueSlot?
-                    if let concurrency = queue.concurrency {
-                        guard let taken = try files.tryTakeSlot(partition: partition, limit: concurrency) else { break }
-                        slot = taken
+                // Claims of one round run side by side (their log appends share the disk's
+                // flushes), which keeps the queue lock short; a claim that fails (another
+                // executor's lease, a moved start time) gives its slot to the next candidate.
+                var remaining = entries[...]
+                while budget > 0, !remaining.isEmpty {
+                    var batch: [(IndexEntry, QueueSlot?)] = []
+                    var slotsExhausted = false
+                    while batch.count < budget, let entry = remaining.first {
+                        var slot: QueueSlot?
+                        if let concurrency = queue.concurrency {
+                            guard let taken = try files.tryTakeSlot(partition: partition, limit: concurrency) else {
+                                slotsExhausted = true
+                                break
+                            }
+                            slot = taken
+                        }
+                        remaining = remaining.dropFirst()
+                        batch.append((entry, slot))
                     }
-                    if try await claim(entry, slot: slot, engine: engine, now: now) {
-                        budget -= 1
-                        starts.append(now)
-                    } else if let slot {
-                        files.release(slot)
+                    let claimed = await withTaskGroup(of: Bool.self) { group in
+                        for (entry, slot) in batch {
+                            group.addTask {
+                                do {
+                                    if try await self.claim(entry, slot: slot, engine: engine, now: now) { return true }
+                                } catch {
+                                    engine.logger.error("claiming a queued workflow failed", metadata: ["workflow-id": "\(entry.workflowID)", "error": "\(error)"])
+                                }
+                                if let slot { self.files.release(slot) }
+                                return false
+                            }
+                        }
+                        return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
                     }
+                    budget -= claimed
+                    starts += Array(repeating: now, count: claimed)
+                    if slotsExhausted || batch.isEmpty { break }
                 }
                 if let rate = queue.rateLimit {
                     try await lock.recordStarts(starts, partition: partition, limit: rate.limit, period: rate.period.milliseconds, now: now)

@@ -15,7 +15,7 @@ extension LogStore {
         of id: String, until deadline: UInt64?, _ decide: (WorkflowHistory) throws -> WaitDecision<T?>
     ) async throws -> T? {
         let path = try logPath(name: id)
-        let watcher = try watcher()
+        let watcher = watcher()
         while true {
             try Task.checkCancellation()
             // Read the version before the log, so a change in between ends the wait at once.

@@ -224,7 +224,7 @@ public final class WorkflowContext: Sendable {
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { try await body() }
             group.addTask {
-                let watcher = try engine.store.watcher()
+                let watcher = engine.store.watcher()
                 while true {
                     let version = try watcher.version(of: path)
                     if !(try await engine.store.pendingCancellations(of: self.workflowID, cleared: self.clearedControls)).isEmpty {

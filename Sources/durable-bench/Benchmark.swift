@@ -4,7 +4,7 @@
 // W6 bytes per workflow).
 // Build in release:
 //   swift run -c release durable-bench [--seconds S] [--dir D] [--record-bytes N]
-//                                      [--recovery-count N] [--only storage|workflows]
+//                                      [--recovery-count N] [--only storage|workflows|queues]
 // Prints a human summary and one JSON object (the last line) for scripts.
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -33,7 +33,11 @@ struct Benchmark {
         defer { removeTree(root) }
         var json: [String] = []
         if settings.only != "workflows" { json += try await storage(settings, root: root) }
-        if settings.only != "storage" { json += try await workflows(settings, root: root) }
+        if settings.only == "queues" {
+            json += try await queues(root: root)
+        } else if settings.only != "storage" {
+            json += try await workflows(settings, root: root)
+        }
         print("{" + json.joined(separator: ",") + "}")
     }
 
@@ -79,15 +83,7 @@ struct Benchmark {
         print(w2.line("W2 32 clients (workflows)"))
         let w4 = try await WorkflowWorkloads.recovery(directory: root + "/w4", count: settings.recoveryCount)
         print("W4 recovery of \(settings.recoveryCount) pending workflows after SIGKILL: \(w4.seconds.rounded(3)) s (\(w4.perSecond.rounded(0)) workflows/s)")
-        var w3: [String] = []
-        for processes in [1, 3] {
-            let drain = try await QueueWorkloads.drain(directory: root + "/w3-\(processes)", processes: processes, count: 2000)
-            print(drain.line("W3 drain 2000, \(processes) process\(processes == 1 ? "" : "es") (enqueue->start)"))
-            w3.append("\"W3_drain_\(processes)_process\":\(drain.json)")
-        }
-        let idle = try await QueueWorkloads.idleLatency(directory: root + "/w3-idle", samples: 200)
-        print(idle.line("W3 enqueue->start, idle queue, cross-process"))
-        w3.append("\"W3_idle_enqueue_to_start\":\(idle.json)")
+        let w3 = try await queues(root: root)
         var w5: [String] = []
         for crossProcess in [false, true] {
             let (sendToRecv, roundTrip) = try await MessagingWorkloads.run(directory: root + "/w5", crossProcess: crossProcess)
@@ -101,6 +97,22 @@ struct Benchmark {
             "\"W4\":{\"workflows\":\(settings.recoveryCount),\"seconds\":\(w4.seconds.rounded(3)),\"per_second\":\(w4.perSecond.rounded(1))}",
             "\"W6\":{\"log_bytes_per_workflow\":\(Int(w6.apparent)),\"allocated_bytes_per_workflow\":\(Int(w6.allocated))}",
         ]
+    }
+}
+
+extension Benchmark {
+    /// W3: queue drain with 1 and 3 worker processes, and enqueue→start on an idle queue.
+    static func queues(root: String) async throws -> [String] {
+        var w3: [String] = []
+        for processes in [1, 3] {
+            let drain = try await QueueWorkloads.drain(directory: root + "/w3-\(processes)", processes: processes, count: 2000)
+            print(drain.line("W3 drain 2000, \(processes) process\(processes == 1 ? "" : "es") (enqueue->start)"))
+            w3.append("\"W3_drain_\(processes)_process\":\(drain.json)")
+        }
+        let idle = try await QueueWorkloads.idleLatency(directory: root + "/w3-idle", samples: 200)
+        print(idle.line("W3 enqueue->start, idle queue, cross-process"))
+        w3.append("\"W3_idle_enqueue_to_start\":\(idle.json)")
+        return w3
     }
 }
 

@@ -57,7 +57,7 @@ enum QueueWorkloads {
         defer { worker.kill() }
         guard worker.readLine() == "ready" else { throw WorkflowError("a W3 worker did not get ready") }
         let client = try DurableClient(directory: directory)
-        let watcher = try client.store.watcher()
+        let watcher = client.store.watcher()
         var latencies: [Double] = []
         let start = nowNanos()
         for i in 0..<samples {

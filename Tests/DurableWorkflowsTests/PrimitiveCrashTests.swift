@@ -87,8 +87,9 @@ struct PrimitiveCrashTests {
             let history = try WorkflowHistory(store.readLog(name: id))
             #expect(history.steps.map(\.functionID) == [1, 2], "\(id) holds exactly the copied steps")
         }
-        // Executors finish the forks that exist: steps 3-5 run again, 1-2 never do.
-        _ = try runUntilDone(dir, ledger: ledger, ids: [], environment: [:])
+        // An executor finishes the forks that exist (they wait on the internal queue): steps 3-5
+        // run again, 1-2 never do.
+        _ = try runUntilDone(dir, ledger: ledger, ids: forks, environment: [:])
         for id in forks {
             let history = try WorkflowHistory(store.readLog(name: id))
             #expect(history.status == .success && history.output == "55", "\(id)")

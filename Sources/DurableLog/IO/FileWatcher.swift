@@ -11,13 +11,23 @@ import Synchronization
 /// Waiting follows a check-then-wait pattern that cannot lose a wake-up: read
 /// ``version(of:)``, check the condition (read the log), then ``wait(for:after:until:)`` with the
 /// version read before the check; if the file changed in between, the wait returns at once.
+///
+/// When inotify is not available (the per-user limit of inotify instances or watches is
+/// reached, or the kernel lacks it), the watcher degrades to polling the file's size and
+/// modification time every few milliseconds instead of failing: slower and costlier, never wrong
+/// by more than a missed change within one timestamp tick, which the callers' re-checks bound.
 public final class FileWatcher: Sendable {
+    /// How often a path without inotify is polled.
+    static let pollInterval = Duration.milliseconds(5)
+
     private struct Watch {
         var version: UInt64 = 0
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     }
 
     private struct State {
+        /// Paths watched by polling their metadata (inotify unavailable for them).
+        var polled: Set<String> = []
         var descriptors: [String: Int32] = [:]
         var paths: [Int32: String] = [:]
         var watches: [String: Watch] = [:]
@@ -28,15 +38,20 @@ public final class FileWatcher: Sendable {
     private let stopPipe: (read: Int32, write: Int32)
     private let state = Mutex(State())
 
-    init() throws(StorageError) {
-        inotify = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
-        guard inotify >= 0 else { throw StorageError(.io, "inotify_init1 failed", errno: Glibc.errno) }
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0, fcntl(fds[0], F_SETFD, FD_CLOEXEC) == 0, fcntl(fds[1], F_SETFD, FD_CLOEXEC) == 0 else {
-            close(inotify)
-            throw StorageError(.io, "pipe2 failed", errno: Glibc.errno)
+    /// Whether inotify serves this watcher (false: every path is polled).
+    public var usesInotify: Bool { inotify >= 0 }
+
+    /// A watcher on inotify, or polling if inotify (or the pipe that stops its thread) is unavailable.
+    init(useInotify: Bool = true) {
+        var fds: [Int32] = [-1, -1]
+        var descriptor = useInotify ? inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK)) : -1
+        if descriptor >= 0 && (pipe(&fds) != 0 || fcntl(fds[0], F_SETFD, FD_CLOEXEC) != 0 || fcntl(fds[1], F_SETFD, FD_CLOEXEC) != 0) {
+            close(descriptor)
+            descriptor = -1
         }
+        inotify = descriptor
         stopPipe = (fds[0], fds[1])
+        guard descriptor >= 0 else { return }
         let box = Unmanaged.passRetained(self).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, { raw in
@@ -48,6 +63,7 @@ public final class FileWatcher: Sendable {
     }
 
     deinit {
+        guard inotify >= 0 else { return }
         close(inotify)
         close(stopPipe.read)
         close(stopPipe.write)
@@ -55,26 +71,46 @@ public final class FileWatcher: Sendable {
 
     /// Stops the watcher thread (waiters already registered are woken by their deadlines).
     func stop() {
+        guard inotify >= 0 else { return }
         var byte: UInt8 = 1
         _ = write(stopPipe.write, &byte, 1)
     }
 
     /// A counter that grows every time `path` is modified (0 before it is first watched).
     public func version(of path: String) throws(StorageError) -> UInt64 {
-        try state.withLock { (s) throws(StorageError) -> UInt64 in
+        let polled = try state.withLock { (s) throws(StorageError) -> Bool in
+            if s.polled.contains(path) { return true }
             if s.watches[path] == nil {
-                let wd = inotify_add_watch(inotify, path, UInt32(IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF))
+                let wd = inotify >= 0 ? inotify_add_watch(inotify, path, UInt32(IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF)) : -1
                 guard wd >= 0 else {
-                    let code = Glibc.errno
+                    let code = inotify >= 0 ? Glibc.errno : ENOSYS
                     if code == ENOENT { throw StorageError(.notFound, "no such file", path: path, errno: code) }
-                    throw StorageError(.io, "inotify_add_watch failed", path: path, errno: code)
+                    s.polled.insert(path)  // no watch to be had (ENOSPC: the per-user limit): poll it
+                    return true
                 }
                 s.descriptors[path] = wd
                 s.paths[wd] = path
                 s.watches[path] = Watch()
             }
-            return s.watches[path]!.version
+            return false
         }
+        if polled { return try Self.signature(of: path) }
+        return state.withLock { $0.watches[path]!.version }
+    }
+
+    /// A polled path's version: its inode, size and modification time, hashed.
+    private static func signature(of path: String) throws(StorageError) -> UInt64 {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            let code = Glibc.errno
+            if code == ENOENT { throw StorageError(.notFound, "no such file", path: path, errno: code) }
+            throw StorageError(.io, "stat failed", path: path, errno: code)
+        }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for part in [UInt64(st.st_ino), UInt64(bitPattern: Int64(st.st_size)), UInt64(bitPattern: Int64(st.st_mtim.tv_sec)), UInt64(bitPattern: Int64(st.st_mtim.tv_nsec))] {
+            hash = (hash ^ part) &* 0x100_0000_01b3
+        }
+        return hash
     }
 
     /// The monotonic-clock deadline (ns) `duration` from now, for ``wait(for:after:until:)``.
@@ -85,6 +121,13 @@ public final class FileWatcher: Sendable {
 
     /// Returns once `path` changes after `version`, or at `deadline` (monotonic ns), or on cancellation.
     public func wait(for path: String, after version: UInt64, until deadline: UInt64?) async {
+        if state.withLock({ $0.polled.contains(path) }) {
+            while !Task.isCancelled, (try? Self.signature(of: path)) == version {
+                if let deadline, SystemCall.monotonicNanoseconds() >= deadline { return }
+                try? await Task.sleep(for: Self.pollInterval)
+            }
+            return
+        }
         let id = state.withLock { s -> UInt64 in
             s.nextWaiter += 1
             return s.nextWaiter

@@ -29,6 +29,9 @@ public final class LogStore: Sendable {
         public var allowNetworkFilesystem = false
         /// Create the data directory if it does not exist (tools that only read turn this off).
         public var createIfMissing = true
+        /// Wake cross-process waiters with inotify (off: poll file metadata, as happens anyway
+        /// when the per-user inotify limits are reached).
+        public var watchWithInotify = true
         /// Replaces `fdatasync`/`fsync` for fault-injection tests; returns an errno or 0.
         var syncFunction: Durability.SyncFunction?
 
@@ -71,11 +74,11 @@ public final class LogStore: Sendable {
     }
 
     /// Wakes waiters when logs change (inotify; its thread starts on first use), for prompt
-    /// cross-process waits without a polling interval.
-    public func watcher() throws(StorageError) -> FileWatcher {
-        try lazyWatcher.withLock { (watcher) throws(StorageError) -> FileWatcher in
+    /// cross-process waits without a polling interval. Without inotify it polls (see ``FileWatcher``).
+    public func watcher() -> FileWatcher {
+        lazyWatcher.withLock { watcher -> FileWatcher in
             if let watcher { return watcher }
-            let created = try FileWatcher()
+            let created = FileWatcher(useInotify: options.watchWithInotify)
             watcher = created
             return created
         }
