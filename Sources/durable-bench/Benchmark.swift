@@ -32,7 +32,7 @@ struct Benchmark {
         mkdir(root, 0o755)
         defer { removeTree(root) }
         var json: [String] = []
-        if settings.only != "workflows" { json += try await storage(settings, root: root) }
+        if settings.only == "all" || settings.only == "storage" { json += try await storage(settings, root: root) }
         if settings.only == "queues" {
             json += try await queues(root: root)
         } else if settings.only != "storage" {
