@@ -206,4 +206,25 @@ struct QueueTests {
         #expect(engine.store.index.entry(forWorkflowID: "p-1")?.fields.queueName == "q")
         await engine.shutdown()
     }
+
+    @Test("hostile queue names and partition keys stay inside the data directory and round-trip")
+    func hostileQueueNames() async throws {
+        let dir = TemporaryDirectory()
+        let tracker = ActivityTracker()
+        let engine = try makeEngine(dir)
+        registerJob(engine, tracker)
+        let names = ["../../escape", "a/b", "üñí", String(repeating: "q", count: 10_000)]
+        for name in names { engine.register(WorkflowQueue(name, concurrency: 1)) }
+        try await engine.launch()
+        for (i, name) in names.enumerated() {
+            let handle = try await engine.enqueue(
+                name: "job", Job(id: "h\(i)"), on: name, options: EnqueueOptions(partitionKey: "../\(name)"), as: String.self)
+            #expect(try await handle.result() == "h\(i)")
+            #expect(engine.store.index.entry(forWorkflowID: handle.workflowID)?.fields.queueName == name)
+        }
+        let outside = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0 != "data" }
+        #expect(outside.isEmpty, "files escaped the data directory: \(outside)")
+        await #expect(throws: StorageError.self) { _ = try await engine.enqueue(name: "job", Job(id: "x"), on: "", as: String.self) }
+        await engine.shutdown()
+    }
 }
