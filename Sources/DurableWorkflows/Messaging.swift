@@ -120,24 +120,30 @@ extension DurableEngine {
     func waitForMessage(
         to id: String, topic: String?, excluding consumed: Set<String>, cleared: Set<String>, until wake: Int64, clock: any DurableClock
     ) async throws -> MessageRecord? {
-        let path = try store.inboxPath(name: id)
         try store.ensureInboxExists(name: id)
+        var cursor = try store.inboxCursor(name: id)
+        let path = cursor.path
         let watcher = store.watcher()
+        var waiting: [MessageRecord] = []  // on this topic, not yet consumed, oldest first
         while true {
             try Task.checkCancellation()
             let version = try watcher.version(of: path)
-            let records = try await store.readInbox(name: id)
-            for record in records where record.type == ControlRecord.recordType {
-                if let control = try? WorkflowJSON.decode(ControlRecord.self, from: record.payload),
-                    control.action == "cancel", !cleared.contains(control.id)
+            // Only what arrived since the last look is read and decoded.
+            for record in try await store.readNewRecords(&cursor) {
+                if record.type == ControlRecord.recordType {
+                    if let control = try? WorkflowJSON.decode(ControlRecord.self, from: record.payload),
+                        control.action == "cancel", !cleared.contains(control.id)
+                    {
+                        throw WorkflowCancelledError(workflowID: id)
+                    }
+                } else if record.type == MessageRecord.recordType,
+                    let message = try? WorkflowJSON.decode(MessageRecord.self, from: record.payload),
+                    message.topic == topic, !consumed.contains(message.id)
                 {
-                    throw WorkflowCancelledError(workflowID: id)
+                    waiting.append(message)
                 }
             }
-            for record in records where record.type == MessageRecord.recordType {
-                guard let message = try? WorkflowJSON.decode(MessageRecord.self, from: record.payload) else { continue }
-                if message.topic == topic && !consumed.contains(message.id) { return message }
-            }
+            if let message = waiting.first { return message }
             let remaining = wake - clock.nowMilliseconds()
             if remaining <= 0 { return nil }
             // Woken by inotify; the re-check at least every second bounds any lost wake-up.

@@ -14,21 +14,24 @@ extension LogStore {
     func waitForLog<T: Sendable>(
         of id: String, until deadline: UInt64?, _ decide: (WorkflowHistory) throws -> WaitDecision<T?>
     ) async throws -> T? {
-        let path = try logPath(name: id)
+        // Follows the log with a cursor: each wake-up reads and decodes only what was appended.
+        var cursor = try logCursor(name: id)
+        var history = WorkflowHistory(workflowID: id)
         let watcher = watcher()
         while true {
             try Task.checkCancellation()
             // Read the version before the log, so a change in between ends the wait at once.
-            let version = try? watcher.version(of: path)
-            if version != nil, let contents = try? await read(name: id) {
-                if case .done(let value) = try decide(try WorkflowHistory(contents)) { return value }
+            let version = try? watcher.version(of: cursor.path)
+            if version != nil, let records = try? await readNewRecords(&cursor) {
+                try history.apply(records)
+                if cursor.lastSeq > 0, case .done(let value) = try decide(history) { return value }
             }
             if let deadline, FileWatcher.deadline(after: .zero) >= deadline { return nil }
             if let version {
                 // inotify wakes the wait at once; the re-check at least every second bounds the
                 // damage of any lost wake-up (a dropped event, an unwatchable file system).
                 let recheck = FileWatcher.deadline(after: .seconds(1))
-                await watcher.wait(for: path, after: version, until: min(deadline ?? recheck, recheck))
+                await watcher.wait(for: cursor.path, after: version, until: min(deadline ?? recheck, recheck))
             } else {
                 try await Task.sleep(for: .milliseconds(2))  // the log does not exist yet
             }

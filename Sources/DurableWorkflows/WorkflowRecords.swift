@@ -150,11 +150,22 @@ public struct WorkflowHistory: Sendable {
 
     /// Decodes verified records of a workflow's log.
     init(workflowID: String, records: [LogRecord], outcome: LogScan.Outcome = .clean) throws {
+        self.init(workflowID: workflowID, outcome: outcome)
+        try apply(records)
+    }
+
+    /// An empty history, to be built up with ``apply(_:)`` as the log grows.
+    init(workflowID: String, outcome: LogScan.Outcome = .clean) {
         self.workflowID = workflowID
         self.outcome = outcome
-        fields = IndexFields(folding: records)
+        fields = IndexFields()
+    }
+
+    /// Adds records that follow the ones applied so far (in log order).
+    mutating func apply(_ records: [LogRecord]) throws {
         for record in records {
             switch record.type {
+            case .indexUpdate: if let delta = IndexDelta(decoding: record.payload) { fields.apply(delta) }
             case WorkflowRecordType.start: start = try WorkflowJSON.decode(StartRecord.self, from: record.payload)
             case WorkflowRecordType.operation:
                 let operation = try WorkflowJSON.decode(OperationRecord.self, from: record.payload)

@@ -85,7 +85,8 @@ struct SleepAndEventTests {
         let start = ContinuousClock.now
         #expect(try await engine.getEvent("slow", key: "never", as: Int.self, timeout: .milliseconds(200)) == nil)
         let waited = ContinuousClock.now - start
-        #expect(waited >= .milliseconds(190) && waited < .seconds(2))
+        // Returns at its timeout, not when the hour-long sleep ends (generous: the suite runs loaded).
+        #expect(waited >= .milliseconds(190) && waited < .seconds(15))
         await engine.shutdown()
     }
 
