@@ -160,9 +160,10 @@ public final class DurableEngine: Sendable {
             let dispatcher = QueueDispatcher(queue: queue, files: files, engine: self)
             dispatchers.append(Task { await dispatcher.run() })
         }
+        let launchedAt = configuration.clock.nowMilliseconds()  // every schedule fires the ticks after this
         for (schedule, workflowName) in state.withLock({ Array($0.schedules.values) }) {
             let runner = ScheduleRunner(schedule: schedule, workflowName: workflowName, engine: self)
-            dispatchers.append(Task { await runner.run() })
+            dispatchers.append(Task { await runner.run(from: launchedAt) })
         }
         state.withLock {
             $0.sweeper = sweeper

@@ -78,12 +78,13 @@ final class ScheduleRunner: Sendable {
         self.engine = engine
     }
 
-    func run() async {
+    /// Fires every tick after `start` (the engine's launch) until cancelled.
+    func run(from start: Int64) async {
         guard let engine else { return }
         let clock = engine.configuration.clock
         do {
             let lastFired = try await publish(engine)
-            var cursor = clock.nowMilliseconds()
+            var cursor = start
             if case .latest(let count) = schedule.catchUp, count > 0, let lastFired {
                 let missed = schedule.ticks(after: max(lastFired, cursor - Self.catchUpWindow), through: cursor)
                 if missed.count > count {
