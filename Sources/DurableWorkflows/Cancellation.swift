@@ -187,8 +187,16 @@ extension DurableEngine {
     }
 
     /// Resumes a `CANCELLED` or `MAX_RECOVERY_ATTEMPTS_EXCEEDED` workflow from its last completed
-    /// step (recorded steps are replayed, not run again) in this engine, and returns its handle.
+    /// step (recorded steps are replayed, not run again) and returns its handle. It runs in this
+    /// engine at once, unless it came from a queue (it goes back to its queue, to run within the
+    /// queue's limits) or this engine does not know it (it goes to the internal queue).
     public func resume<Output: Codable & Sendable>(_ id: String, as output: Output.Type = Output.self) async throws -> WorkflowHandle<Output> {
+        try await store.refreshIndex()
+        let fields = store.index.entry(forWorkflowID: id)?.fields
+        if fields?.queueName != nil || registeredWorkflow(named: fields?.name ?? "") == nil {
+            try await store.resumeWorkflowForRecovery(id, executorID: configuration.executorID, at: configuration.clock.nowMilliseconds())
+            return WorkflowHandle(workflowID: id, engine: self)
+        }
         let (writer, records) = try await store.resumeWorkflow(id, executorID: configuration.executorID, at: configuration.clock.nowMilliseconds())
         let history = try WorkflowHistory(workflowID: id, records: records)
         guard let start = history.start, let workflow = registeredWorkflow(named: start.name) else {
@@ -196,7 +204,7 @@ extension DurableEngine {
             return WorkflowHandle(workflowID: id, engine: self)
         }
         startResumed(
-            workflow, id: id, inputs: start.inputs, writer: writer, recorded: history.operations, cleared: history.clearedControls,
+            workflow, id: id, inputs: history.inputs ?? start.inputs, writer: writer, recorded: history.operations, cleared: history.clearedControls,
             deadline: history.fields.deadline)
         return WorkflowHandle(workflowID: id, engine: self)
     }

@@ -104,7 +104,8 @@ struct ZoneRules: Sendable {
     /// fall-back overlap, earliest first.
     func instants(of time: CivilTime) -> [Int] {
         let local = time.secondsAsUTC
-        let offsets = Set([offset(at: local - 43_200), offset(at: local), offset(at: local + 43_200)])
+        // Offsets in force a day either side cover every zone (UTC-12 to UTC+14) and transition.
+        let offsets = Set([offset(at: local - 86_400), offset(at: local), offset(at: local + 86_400)])
         return offsets.map { local - $0 }.filter { offset(at: $0) == local - $0 }.sorted()
     }
 }

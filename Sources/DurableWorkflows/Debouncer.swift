@@ -108,7 +108,10 @@ extension LogStore {
         defer { opened.writer.close() }
         let history = try WorkflowHistory(workflowID: id, records: opened.records)
         guard history.fields.isDebounced == true else { return .notDebounced }
-        guard history.end == nil, history.status == .delayed || history.status == .enqueued else { return .started }
+        guard history.end == nil, history.status == .delayed || history.status == .enqueued else {
+            try await reconcileIndex(forLogNamed: id, records: opened.records)  // so its deduplication ID is seen as free
+            return .started
+        }
         let startAt = min(now + period.milliseconds, history.fields.debounceDeadline ?? Int64.max)
         var delta = IndexDelta()
         delta.delayUntil = startAt

@@ -81,9 +81,10 @@ final class QueueDispatcher: Sendable {
             for (partition, entries) in groups {
                 var budget = entries.count
                 var starts: [Int64] = []
+                var recent: [Int64] = []
                 if let rate = queue.rateLimit {
                     let period = rate.period.milliseconds
-                    let recent = try await lock.recentStarts(partition: partition, limit: rate.limit, period: period, now: now) {
+                    recent = try await lock.recentStarts(partition: partition, limit: rate.limit, period: period, now: now) {
                         QueueSelection.recentStarts(index, queue: queueName, partition: partition, limit: rate.limit)
                     }
                     budget = min(budget, rate.limit - recent.count)
@@ -111,6 +112,11 @@ final class QueueDispatcher: Sendable {
                         remaining = remaining.dropFirst()
                         batch.append((entry, slot))
                     }
+                    if let rate = queue.rateLimit, !batch.isEmpty {
+                        // Counted before claiming: a crash mid-claim over-counts (safe), never under-counts.
+                        let planned = recent + starts + Array(repeating: now, count: batch.count)
+                        try await lock.writeStarts(planned, partition: partition, limit: rate.limit, period: rate.period.milliseconds, now: now)
+                    }
                     let claimed = await withTaskGroup(of: Bool.self) { group in
                         for (entry, slot) in batch {
                             group.addTask {
@@ -130,7 +136,7 @@ final class QueueDispatcher: Sendable {
                     if slotsExhausted || batch.isEmpty { break }
                 }
                 if let rate = queue.rateLimit {
-                    try await lock.recordStarts(starts, partition: partition, limit: rate.limit, period: rate.period.milliseconds, now: now)
+                    try await lock.writeStarts(recent + starts, partition: partition, limit: rate.limit, period: rate.period.milliseconds, now: now)
                     if budget == 0 && !starts.isEmpty { wake = min(wake ?? now + rate.period.milliseconds, now + rate.period.milliseconds) }
                 }
             }
@@ -155,6 +161,9 @@ final class QueueDispatcher: Sendable {
         guard history.end == nil, history.status == .enqueued || history.status == .delayed, let start = history.start,
             (history.fields.delayUntil ?? 0) <= now, let workflow = engine.registeredWorkflow(named: start.name)
         else {
+            // If the index still shows it waiting although its log moved on (a crash between a
+            // log append and its index append), repair the entry so no dequeue picks it again.
+            try? await engine.store.reconcileIndex(forLogNamed: id, records: opened.records)
             opened.writer.close()
             return false
         }

@@ -78,34 +78,54 @@ final class ScheduleRunner: Sendable {
         self.engine = engine
     }
 
-    /// Fires every tick after `start` (the engine's launch) until cancelled.
+    /// Fires every tick after `start` (the engine's launch) until cancelled. A failure (a full
+    /// disk, say) is logged and the same tick retried a second later; it never stops the schedule.
     func run(from start: Int64) async {
         guard let engine else { return }
         let clock = engine.configuration.clock
-        do {
-            let lastFired = try await publish(engine)
-            var cursor = start
-            if case .latest(let count) = schedule.catchUp, count > 0, let lastFired {
-                let missed = schedule.ticks(after: max(lastFired, cursor - Self.catchUpWindow), through: cursor)
-                if missed.count > count {
-                    engine.logger.warning("catching up on the latest missed ticks only", metadata: [
-                        "schedule": "\(schedule.name)", "missed": "\(missed.count)", "firing": "\(count)",
-                    ])
-                }
-                for tick in missed.suffix(count) { try await fire(tick, engine) }
+        var lastFired: Int64?
+        while true {
+            do {
+                lastFired = try await publish(engine)
+                break
+            } catch {
+                engine.logger.error("could not record the schedule; retrying", metadata: ["schedule": "\(schedule.name)", "error": "\(error)"])
+                guard (try? await Task.sleep(for: .seconds(1))) != nil else { return }
             }
-            while !Task.isCancelled {
-                guard let tick = schedule.nextTick(after: cursor) else { return }
-                let wait = tick.milliseconds - clock.nowMilliseconds()
-                if wait > 0 { try await clock.sleep(for: .milliseconds(wait)) }
-                if try engine.store.scheduleState(schedule.name)?.paused != true { try await fire(tick, engine) }
-                cursor = tick.milliseconds
-            }
-        } catch is CancellationError {
-            return
-        } catch {
-            engine.logger.error("the schedule stopped", metadata: ["schedule": "\(schedule.name)", "error": "\(error)"])
         }
+        var cursor = start
+        if case .latest(let count) = schedule.catchUp, count > 0, let lastFired, !isPaused(engine) {
+            let missed = schedule.ticks(after: max(lastFired, cursor - Self.catchUpWindow), through: cursor)
+            if missed.count > count {
+                engine.logger.warning("catching up on the latest missed ticks only", metadata: [
+                    "schedule": "\(schedule.name)", "missed": "\(missed.count)", "firing": "\(count)",
+                ])
+            }
+            for tick in missed.suffix(count) { try? await fire(tick, engine) }
+        }
+        while !Task.isCancelled {
+            guard let tick = schedule.nextTick(after: cursor) else {
+                engine.logger.warning("the schedule has no further ticks", metadata: ["schedule": "\(schedule.name)"])
+                return
+            }
+            let wait = tick.milliseconds - clock.nowMilliseconds()
+            if wait > 0 {
+                do { try await clock.sleep(for: .milliseconds(wait)) } catch { return }
+            }
+            do {
+                // A paused schedule still moves its last fire time on, so a later catch-up does
+                // not replay the ticks it skipped.
+                if isPaused(engine) { try await recordFired(tick, engine) } else { try await fire(tick, engine) }
+                cursor = tick.milliseconds
+            } catch {
+                engine.logger.error("could not fire a tick; retrying", metadata: ["schedule": "\(schedule.name)", "tick": "\(tick.iso8601)", "error": "\(error)"])
+                guard (try? await Task.sleep(for: .seconds(1))) != nil else { return }
+            }
+        }
+    }
+
+    private func isPaused(_ engine: DurableEngine) -> Bool {
+        (try? engine.store.scheduleState(schedule.name))??.paused == true
     }
 
     /// Records the schedule's definition (keeping its last fire time and pause flag, or deriving
@@ -146,6 +166,11 @@ final class ScheduleRunner: Sendable {
             workflowName: workflowName, inputs: try WorkflowJSON.inputs(run), queueName: schedule.queue ?? WorkflowQueue.internalQueueName,
             options: EnqueueOptions(id: schedule.workflowID(for: tick)), executorID: engine.configuration.executorID)
         _ = try await engine.store.enqueueWorkflow(request, now: now)
+        try await recordFired(tick, engine)
+    }
+
+    /// Moves the schedule's last fire time on to `tick` (never back).
+    private func recordFired(_ tick: ScheduledTick, _ engine: DurableEngine) async throws {
         let firedAt = tick.milliseconds
         try await engine.store.updateScheduleRecord(name: schedule.name) { record in
             guard case .present(let bytes) = record, var state = try? WorkflowJSON.decode(ScheduleState.self, from: bytes) else { return nil }

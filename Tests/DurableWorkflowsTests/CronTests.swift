@@ -70,6 +70,12 @@ struct CronTests {
             == ["2026-10-24T02:30:00+02:00", "2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00"])
     }
 
+    @Test("Auckland (UTC+13 in summer): the repeated 02:00 fires once, at its first occurrence")
+    func aucklandDaylightSaving() throws {
+        #expect(try ticks("0 2 * * *", "Pacific/Auckland", from: "2026-04-03T00:00:00Z", to: "2026-04-06T00:00:00Z")
+            == ["2026-04-04T02:00:00+13:00", "2026-04-05T02:00:00+13:00", "2026-04-06T02:00:00+12:00"])
+    }
+
     @Test("tick workflow IDs follow DBOS: sched-<name>-<isoformat>")
     func workflowIDs() throws {
         let schedule = try CronSchedule("nightly", cron: "0 2 * * *", timeZone: "Europe/Berlin")

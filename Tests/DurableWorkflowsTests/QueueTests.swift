@@ -227,4 +227,26 @@ struct QueueTests {
         await #expect(throws: StorageError.self) { _ = try await engine.enqueue(name: "job", Job(id: "x"), on: "", as: String.self) }
         await engine.shutdown()
     }
+
+    @Test("a cancelled queued workflow, resumed by the engine, goes back to its queue and runs within its limits")
+    func resumeQueued() async throws {
+        let dir = TemporaryDirectory()
+        let engine = try makeEngine(dir)
+        engine.register(name: "waits") { (_: String, context: WorkflowContext) -> String in
+            try await context.recv(topic: "go", as: String.self, timeout: .seconds(60)) ?? "timeout"
+        }
+        engine.register(WorkflowQueue("q", concurrency: 1))
+        try await engine.launch()
+        let handle = try await engine.enqueue(name: "waits", "", on: "q", options: EnqueueOptions(id: "w"), as: String.self)
+        #expect(try await eventually { try engine.status(of: "w") == .pending })
+        try await engine.cancel("w")  // CANCELLED at once, or at its next operation if just claimed
+        #expect(try await eventually { try engine.status(of: "w") == .cancelled })
+        let resumed = try await engine.resume("w", as: String.self)
+        #expect(try await eventually { try engine.status(of: "w") == .pending })
+        #expect(engine.store.index.entry(forWorkflowID: "w")?.fields.queueName == "q")
+        try await engine.send(to: "w", topic: "go", "resumed")
+        #expect(try await resumed.result() == "resumed")
+        #expect(try await handle.result() == "resumed")
+        await engine.shutdown()
+    }
 }

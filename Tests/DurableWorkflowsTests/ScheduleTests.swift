@@ -94,7 +94,8 @@ struct ScheduleTests {
         await engine.shutdown()
         try await engine.store.setSchedulePaused("minutely", false)
         #expect(try engine.store.scheduleState("minutely")?.paused == false)
-        #expect(try engine.store.scheduleState("minutely")?.lastFiredAt == t0 + 70 * minute)
+        // Ticks skipped while paused count as fired, so a later catch-up does not replay them.
+        #expect(try engine.store.scheduleState("minutely")?.lastFiredAt == t0 + 85 * minute)
     }
 
     @Test("a damaged schedule state record is detected and rebuilt from the logs")

@@ -54,3 +54,15 @@ struct Checkout: Workflow {
         return Receipt(order: order.id, charged: charged, emailed: true)
     }
 }
+
+/// Real time that records every wait it is asked for.
+final class RecordingClock: DurableClock {
+    private let recorded = Mutex<[Duration]>([])
+    private let system = SystemDurableClock()
+    var sleeps: [Duration] { recorded.withLock { $0 } }
+    func nowMilliseconds() -> Int64 { system.nowMilliseconds() }
+    func sleep(for duration: Duration) async throws {
+        recorded.withLock { $0.append(duration) }
+        try await system.sleep(for: duration)
+    }
+}

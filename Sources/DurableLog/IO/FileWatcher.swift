@@ -14,11 +14,12 @@ import Synchronization
 ///
 /// When inotify is not available (the per-user limit of inotify instances or watches is
 /// reached, or the kernel lacks it), the watcher degrades to polling the file's size and
-/// modification time every few milliseconds instead of failing: slower and costlier, never wrong
-/// by more than a missed change within one timestamp tick, which the callers' re-checks bound.
+/// modification time instead of failing: every 2 ms at first, backing off to every 100 ms while
+/// nothing changes, so that many idle waiters cost little CPU. Slower, and blind to a second
+/// change within one timestamp tick, which the callers' re-checks bound.
 public final class FileWatcher: Sendable {
-    /// How often a path without inotify is polled.
-    static let pollInterval = Duration.milliseconds(5)
+    /// The first and the longest interval between two polls of a path without inotify.
+    static let pollIntervals = (first: Duration.milliseconds(2), longest: Duration.milliseconds(100))
 
     private struct Watch {
         var version: UInt64 = 0
@@ -122,9 +123,13 @@ public final class FileWatcher: Sendable {
     /// Returns once `path` changes after `version`, or at `deadline` (monotonic ns), or on cancellation.
     public func wait(for path: String, after version: UInt64, until deadline: UInt64?) async {
         if state.withLock({ $0.polled.contains(path) }) {
+            var interval = Self.pollIntervals.first
             while !Task.isCancelled, (try? Self.signature(of: path)) == version {
-                if let deadline, SystemCall.monotonicNanoseconds() >= deadline { return }
-                try? await Task.sleep(for: Self.pollInterval)
+                let now = SystemCall.monotonicNanoseconds()
+                if let deadline, now >= deadline { return }
+                let untilDeadline = deadline.map { Duration.nanoseconds(Int64($0 - now)) } ?? interval
+                try? await Task.sleep(for: min(interval, untilDeadline))
+                interval = min(interval * 2, Self.pollIntervals.longest)
             }
             return
         }

@@ -94,21 +94,30 @@ public final class QueueFiles: Sendable {
     /// taking are one decision across processes.
     public func tryTakeSlot(partition: String?, limit: Int) throws(StorageError) -> QueueSlot? {
         let base = try Self.slotBase(partition)
-        for index in 0..<Int64(min(limit, Self.maximumConcurrency)) {
-            let offset = base + index
-            if heldSlots.withLock({ $0.contains(offset) }) { continue }
-            if try FileLock.tryExclusive(slotsFD, start: offset, path: "\(directory)/slots.lock") {
-                heldSlots.withLock { _ = $0.insert(offset) }
-                return QueueSlot(offset: offset)
+        let path = "\(directory)/slots.lock"
+        let fd = slotsFD
+        // Checking, locking and noting a slot happen under one mutex, as do unlocking and
+        // forgetting it in `release`: the OFD lock is shared by the whole process, so a byte
+        // must never look free here while a release is between its two halves.
+        return try heldSlots.withLock { (held) throws(StorageError) -> QueueSlot? in
+            for index in 0..<Int64(min(limit, Self.maximumConcurrency)) {
+                let offset = base + index
+                if held.contains(offset) { continue }
+                if try FileLock.tryExclusive(fd, start: offset, path: path) {
+                    held.insert(offset)
+                    return QueueSlot(offset: offset)
+                }
             }
+            return nil
         }
-        return nil
     }
 
     /// Gives a slot back (when its workflow stops running here).
     public func release(_ slot: QueueSlot) {
-        let held = heldSlots.withLock { $0.remove(slot.offset) != nil }
-        if held { FileLock.unlock(slotsFD, start: slot.offset) }
+        let fd = slotsFD
+        heldSlots.withLock { held in
+            if held.remove(slot.offset) != nil { FileLock.unlock(fd, start: slot.offset) }
+        }
     }
 
     /// How many of the first `limit` slots of `partition` are taken by any process.
@@ -204,14 +213,12 @@ public final class QueueFiles: Sendable {
         }
     }
 
-    func recordStarts(_ starts: [Int64], partition: String?, limit: Int, period: Int64, now: Int64) async throws(StorageError) {
+    func writeStarts(_ starts: [Int64], partition: String?, limit: Int, period: Int64, now: Int64) async throws(StorageError) {
         let path = try ratePath(partition)
         try await io.run { () throws(StorageError) in
             let fd = try SystemCall.open(path, O_RDWR | O_CREAT)
             defer { SystemCall.close(fd) }
-            var window = QueueCounterFile.decodeRate(try SystemCall.readAll(fd, path: path), limit: limit, period: period)
-                ?? QueueCounterFile.RateWindow(limit: limit, period: period, starts: [])
-            window.starts = Array((window.starts.filter { $0 > now - period } + starts).sorted().suffix(limit))
+            let window = QueueCounterFile.RateWindow(limit: limit, period: period, starts: Array(starts.filter { $0 > now - period }.sorted().suffix(limit)))
             let bytes = QueueCounterFile.encodeRate(window)
             try SystemCall.write(fd, bytes, at: 0, path: path)
             try SystemCall.truncate(fd, to: bytes.count, path: path)
@@ -248,9 +255,9 @@ public struct QueueLock: Sendable {
         try await files.recentStarts(partition: partition, limit: limit, period: period, now: now, rebuild: rebuild)
     }
 
-    /// Adds start times to `partition`'s rate-limit window.
-    public func recordStarts(_ starts: [Int64], partition: String?, limit: Int, period: Int64, now: Int64) async throws(StorageError) {
-        guard !starts.isEmpty else { return }
-        try await files.recordStarts(starts, partition: partition, limit: limit, period: period, now: now)
+    /// Replaces `partition`'s rate-limit window with `starts` (the window read under this lock
+    /// plus the starts decided since), so a rebuilt window is written back, never dropped.
+    public func writeStarts(_ starts: [Int64], partition: String?, limit: Int, period: Int64, now: Int64) async throws(StorageError) {
+        try await files.writeStarts(starts, partition: partition, limit: limit, period: period, now: now)
     }
 }

@@ -23,6 +23,19 @@ extension LogStore {
         return entries.count
     }
 
+    /// Records in the index the updates among `records` (the log of `name`, read under its lease)
+    /// that the index has not seen: the repair for a crash between a log append and its index
+    /// append, found by whoever next holds the workflow's lease.
+    public func reconcileIndex(forLogNamed name: String, records: [LogRecord]) async throws(StorageError) {
+        let key = try LogKey(name: name)
+        let known = index.entry(for: key)?.logSeq ?? 0
+        let items = records.compactMap { record -> WorkflowIndex.Item? in
+            guard record.type == .indexUpdate, record.seq > known, let delta = IndexDelta(decoding: record.payload) else { return nil }
+            return (key, record.seq, delta)
+        }
+        try await index.record(items)
+    }
+
     /// Brings the index up to date with the logs after a crash between a log append and its
     /// index append: replays newer index updates of every unfinished workflow, and (with
     /// `sweepOrphans`) adopts logs the index has never seen.
