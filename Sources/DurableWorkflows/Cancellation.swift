@@ -191,6 +191,8 @@ extension DurableEngine {
     /// engine at once, unless it came from a queue (it goes back to its queue, to run within the
     /// queue's limits) or this engine does not know it (it goes to the internal queue).
     public func resume<Output: Codable & Sendable>(_ id: String, as output: Output.Type = Output.self) async throws -> WorkflowHandle<Output> {
+        // An execution here that just recorded its end may still hold the lease: let it let go.
+        if let execution = runningExecution(id) { _ = await execution.wait() }
         try await store.refreshIndex()
         let fields = store.index.entry(forWorkflowID: id)?.fields
         if fields?.queueName != nil || registeredWorkflow(named: fields?.name ?? "") == nil {

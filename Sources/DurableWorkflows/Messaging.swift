@@ -129,7 +129,10 @@ extension DurableEngine {
             try Task.checkCancellation()
             let version = try watcher.version(of: path)
             // Only what arrived since the last look is read and decoded.
-            for record in try await store.readNewRecords(&cursor) {
+            let resets = cursor.resets
+            let records = try await store.readNewRecords(&cursor)
+            if cursor.resets != resets { waiting = [] }  // read again from the start
+            for record in records {
                 if record.type == ControlRecord.recordType {
                     if let control = try? WorkflowJSON.decode(ControlRecord.self, from: record.payload),
                         control.action == "cancel", !cleared.contains(control.id)

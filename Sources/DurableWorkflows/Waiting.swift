@@ -22,7 +22,9 @@ extension LogStore {
             try Task.checkCancellation()
             // Read the version before the log, so a change in between ends the wait at once.
             let version = try? watcher.version(of: cursor.path)
+            let resets = cursor.resets
             if version != nil, let records = try? await readNewRecords(&cursor) {
+                if cursor.resets != resets { history = WorkflowHistory(workflowID: id) }  // read again from the start
                 try history.apply(records)
                 if cursor.lastSeq > 0, case .done(let value) = try decide(history) { return value }
             }

@@ -25,7 +25,14 @@ func samplePayload(size: Int, seed: UInt64, compressible: Bool) -> [UInt8] {
 func fileBytes(_ path: String) -> [UInt8] { Array(FileManager.default.contents(atPath: path) ?? Data()) }
 
 /// Writes a file's bytes.
-func writeFile(_ path: String, _ bytes: [UInt8]) { _ = FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
+/// Replaces a file's bytes in place; a failure is recorded with its reason (never ignored).
+func writeFile(_ path: String, _ bytes: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) {
+    do {
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    } catch {
+        Issue.record("could not write \(path): \(error)", sourceLocation: sourceLocation)
+    }
+}
 
 extension IndexFields {
     static func started(_ name: String, status: WorkflowStatus = .pending) -> IndexFields {
