@@ -1,5 +1,6 @@
 import DurableLog
 import FoundationEssentials
+import Synchronization
 
 /// A message in a workflow's inbox (JSON payload of an inbox record).
 struct MessageRecord: Codable, Sendable, Equatable {
@@ -84,7 +85,7 @@ extension WorkflowContext {
         if let recorded = try replayed(recvID, kind: "recv", name: "DBOS.recv") {
             return try decodeMessage(recorded.output, as: type)
         }
-        guard let engine else { throw WorkflowError("this context has no engine", workflowID: workflowID) }
+        guard let engine, let inbox else { throw WorkflowError("this context has no engine", workflowID: workflowID) }
         try await append([])  // a pending recovery attempt is recorded before anything new happens
         let wakeMilliseconds: Int64
         if let recorded = try replayed(sleepID, kind: "sleep", name: "DBOS.sleep") {
@@ -100,7 +101,7 @@ extension WorkflowContext {
         let startedAt = clock.nowMilliseconds()
         let message = try await engine.waitForMessage(
             to: workflowID, topic: topic, excluding: consumedMessages, cleared: clearedControls,
-            until: min(wakeMilliseconds, deadline ?? Int64.max), clock: clock)
+            until: min(wakeMilliseconds, deadline ?? Int64.max), clock: clock, follower: inbox)
         if message == nil { try await checkCancellation() }  // the workflow's deadline may have ended the wait
         try await record(OperationRecord(
             functionID: recvID, name: "DBOS.recv", kind: "recv", output: message?.value ?? "null", error: nil,
@@ -114,39 +115,68 @@ extension WorkflowContext {
     }
 }
 
+/// What a workflow has read of its inbox so far: each `recv` reads and decodes only what arrived
+/// since the previous look (a workflow runs one operation at a time, so one follower per context).
+final class InboxFollower: Sendable {
+    private struct State {
+        var cursor: LogCursor
+        var messages: [MessageRecord] = []
+        var cancels: [String] = []
+    }
+
+    private let state: Mutex<State>
+
+    init(cursor: LogCursor) { state = Mutex(State(cursor: cursor)) }
+
+    /// Reads new records, then returns the oldest message on `topic` not in `consumed`, and
+    /// whether a cancel request not voided by `cleared` is present.
+    func look(
+        in store: LogStore, topic: String?, excluding consumed: Set<String>, cleared: Set<String>
+    ) async throws -> (message: MessageRecord?, cancelRequested: Bool) {
+        var cursor = state.withLock { $0.cursor }
+        let resets = cursor.resets
+        let records = try await store.readNewRecords(&cursor)
+        var messages: [MessageRecord] = []
+        var cancels: [String] = []
+        for record in records {
+            if record.type == ControlRecord.recordType,
+                let control = try? WorkflowJSON.decode(ControlRecord.self, from: record.payload), control.action == "cancel"
+            {
+                cancels.append(control.id)
+            } else if record.type == MessageRecord.recordType, let message = try? WorkflowJSON.decode(MessageRecord.self, from: record.payload) {
+                messages.append(message)
+            }
+        }
+        let next = cursor
+        return state.withLock { s in
+            if next.resets != resets {  // the inbox was read again from its start
+                s.messages = []
+                s.cancels = []
+            }
+            s.cursor = next
+            s.messages += messages
+            s.cancels += cancels
+            return (s.messages.first { $0.topic == topic && !consumed.contains($0.id) }, s.cancels.contains { !cleared.contains($0) })
+        }
+    }
+}
+
 extension DurableEngine {
     /// The oldest message on `topic` in `id`'s inbox not in `consumed`, waiting (on the file
     /// watcher) until `wake` (Unix ms on `clock`); nil on timeout.
     func waitForMessage(
-        to id: String, topic: String?, excluding consumed: Set<String>, cleared: Set<String>, until wake: Int64, clock: any DurableClock
+        to id: String, topic: String?, excluding consumed: Set<String>, cleared: Set<String>, until wake: Int64, clock: any DurableClock,
+        follower: InboxFollower
     ) async throws -> MessageRecord? {
         try store.ensureInboxExists(name: id)
-        var cursor = try store.inboxCursor(name: id)
-        let path = cursor.path
+        let path = try store.inboxPath(name: id)
         let watcher = store.watcher()
-        var waiting: [MessageRecord] = []  // on this topic, not yet consumed, oldest first
         while true {
             try Task.checkCancellation()
             let version = try watcher.version(of: path)
-            // Only what arrived since the last look is read and decoded.
-            let resets = cursor.resets
-            let records = try await store.readNewRecords(&cursor)
-            if cursor.resets != resets { waiting = [] }  // read again from the start
-            for record in records {
-                if record.type == ControlRecord.recordType {
-                    if let control = try? WorkflowJSON.decode(ControlRecord.self, from: record.payload),
-                        control.action == "cancel", !cleared.contains(control.id)
-                    {
-                        throw WorkflowCancelledError(workflowID: id)
-                    }
-                } else if record.type == MessageRecord.recordType,
-                    let message = try? WorkflowJSON.decode(MessageRecord.self, from: record.payload),
-                    message.topic == topic, !consumed.contains(message.id)
-                {
-                    waiting.append(message)
-                }
-            }
-            if let message = waiting.first { return message }
+            let (message, cancelRequested) = try await follower.look(in: store, topic: topic, excluding: consumed, cleared: cleared)
+            if cancelRequested { throw WorkflowCancelledError(workflowID: id) }
+            if let message { return message }
             let remaining = wake - clock.nowMilliseconds()
             if remaining <= 0 { return nil }
             // Woken by inotify; the re-check at least every second bounds any lost wake-up.

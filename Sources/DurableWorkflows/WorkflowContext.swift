@@ -25,6 +25,8 @@ public final class WorkflowContext: Sendable {
     weak let engine: DurableEngine?
     /// This workflow's inbox file, derived once (hashing the ID on every operation would be waste).
     let inboxPath: String?
+    /// What `recv` has read of the inbox so far.
+    let inbox: InboxFollower?
     private let state: Mutex<State>
 
     struct State {
@@ -48,6 +50,7 @@ public final class WorkflowContext: Sendable {
         self.deadline = deadline
         self.engine = engine
         inboxPath = try? engine?.store.inboxPath(name: workflowID)
+        inbox = (try? engine?.store.inboxCursor(name: workflowID)).map(InboxFollower.init)
         self.workflowID = workflowID
         self.workflowName = workflowName
         self.writer = writer
