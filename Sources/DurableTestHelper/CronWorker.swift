@@ -28,10 +28,6 @@ extension TestHelper {
         engine.schedule(workflowNamed: "tick-job", try CronSchedule("ny-hourly", cron: "0 * * * *", timeZone: "America/New_York"))
         engine.schedule(workflowNamed: "tick-job", try CronSchedule("berlin", cron: "30 */2 * * *", timeZone: "Europe/Berlin"))
         try await engine.launch()
-        print("ready")
-        fflush(stdout)
-        let parent = getppid()
-        while getppid() == parent { try await Task.sleep(for: .milliseconds(100)) }
-        await engine.shutdown()
+        try await serveUntilParentGoes(engine)
     }
 }

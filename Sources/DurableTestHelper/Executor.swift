@@ -45,10 +45,6 @@ extension TestHelper {
         HelperWorkflows.register(on: engine)
         for queue in queues { engine.register(WorkflowQueue(queue, concurrency: 2)) }
         try await engine.launch()
-        print("ready")
-        fflush(stdout)
-        let parent = getppid()
-        while getppid() == parent { try await Task.sleep(for: .milliseconds(100)) }
-        await engine.shutdown()
+        try await serveUntilParentGoes(engine)
     }
 }

@@ -53,10 +53,6 @@ extension TestHelper {
             queue, concurrency: concurrency > 0 ? concurrency : nil, workerConcurrency: workerConcurrency > 0 ? workerConcurrency : nil,
             rateLimit: rate))
         try await engine.launch()
-        print("ready")
-        fflush(stdout)
-        let parent = getppid()
-        while getppid() == parent { try await Task.sleep(for: .milliseconds(100)) }
-        await engine.shutdown()
+        try await serveUntilParentGoes(engine)
     }
 }

@@ -82,6 +82,15 @@ struct TestHelper {
         exit(0)
     }
 
+    /// Prints "ready", then keeps `engine` serving until the test that spawned us is gone.
+    static func serveUntilParentGoes(_ engine: DurableEngine) async throws {
+        print("ready")
+        fflush(stdout)
+        let parent = getppid()
+        while getppid() == parent { try await Task.sleep(for: .milliseconds(100)) }
+        await engine.shutdown()
+    }
+
     static func fail(_ message: String) -> Never {
         fputs(message + "\n", stderr)
         exit(64)

@@ -14,7 +14,7 @@ import FoundationEssentials
 /// A client registers nothing and never runs workflow code: executors (``DurableEngine``s on the
 /// same directory, in any process) run what it starts. It is cheap: no threads beyond the
 /// store's, no recovery sweep.
-public final class DurableClient: Sendable {
+public final class DurableClient: WorkflowReading {
     /// The storage engine underneath.
     public let store: LogStore
     /// The identity recorded on what this client writes.
@@ -82,22 +82,6 @@ public final class DurableClient: Sendable {
             at: clock.nowMilliseconds())
     }
 
-    /// Waits up to `timeout` for workflow `id` to set event `key` and returns its latest value
-    /// (`nil` on timeout, or if the workflow ended without setting it).
-    public func getEvent<Value: Decodable & Sendable>(
-        _ id: String, key: String, as type: Value.Type = Value.self, timeout: Duration = .seconds(60)
-    ) async throws -> Value? {
-        try await store.eventJSON(of: id, key: key, timeout: timeout).map { try WorkflowJSON.decode(Value.self, fromText: $0) }
-    }
-
-    /// Reads stream `key` of workflow `id` from `offset`, following it until it is closed or the
-    /// workflow ends.
-    public func readStream<Value: Decodable & Sendable>(
-        _ id: String, key: String, from offset: Int = 0, as type: Value.Type = Value.self
-    ) -> AsyncThrowingStream<Value, any Error> {
-        store.followStream(of: id, key: key, from: offset, as: type)
-    }
-
     // MARK: Control
 
     /// Cancels workflow `id` (and, with `includingChildren`, its descendants): see
@@ -121,24 +105,5 @@ public final class DurableClient: Sendable {
     ) async throws -> WorkflowHandle<Output> {
         let forkID = try await store.forkWorkflowForRecovery(id, fromStep: fromStep, newID: newID, executorID: clientID, at: clock.nowMilliseconds())
         return WorkflowHandle(workflowID: forkID, store: store)
-    }
-
-    // MARK: Reading
-
-    /// Lists workflows.
-    public func listWorkflows(_ filter: WorkflowFilter = WorkflowFilter()) throws -> [WorkflowSummary] {
-        try store.index.refresh()
-        return store.index.workflows(matching: filter)
-    }
-
-    /// The status of workflow `id` (`nil` if it does not exist).
-    public func status(of id: String) throws -> WorkflowStatus? {
-        try store.index.refresh()
-        return store.index.entry(forWorkflowID: id)?.status
-    }
-
-    /// The completed operations of workflow `id`, in order.
-    public func steps(of id: String) throws -> [StepInfo] {
-        try WorkflowHistory(store.readLog(name: id)).steps
     }
 }

@@ -21,7 +21,7 @@ import Synchronization
 ///
 /// An engine is an instance: several engines on different directories can live in one process,
 /// and several processes can share one directory.
-public final class DurableEngine: Sendable {
+public final class DurableEngine: WorkflowReading {
     /// How an engine behaves.
     public struct Configuration: Sendable {
         /// The application version recorded on every workflow; recovery only resumes workflows
@@ -445,17 +445,6 @@ public final class DurableEngine: Sendable {
 
     /// Why this process stopped workflow `id` without an outcome (non-determinism), if it did.
     func blockedReason(_ id: String) -> NonDeterminismError? { state.withLock { $0.blocked[id] } }
-
-    /// The completed operations of workflow `id`, in order, with timings, outputs and errors.
-    public func steps(of id: String) throws -> [StepInfo] {
-        try WorkflowHistory(store.readLog(name: id)).steps
-    }
-
-    /// The status of workflow `id`, from the index (`nil` if it does not exist).
-    public func status(of id: String) throws -> WorkflowStatus? {
-        try store.index.refresh()
-        return store.index.entry(forWorkflowID: id)?.status
-    }
 }
 
 /// One in-process execution of a workflow, and whoever waits for its outcome.

@@ -57,7 +57,7 @@ extension LogStore {
             var summary = summary
             var list = Array((partitions[summary.name] ?? [:]).values)
             if list.isEmpty { list = [QueueSummary.Partition(key: nil)] }
-            list.sort { ($0.key ?? "") < ($1.key ?? "") || ($0.key == nil && $1.key != nil) }
+            list.sort { ($0.key == nil ? 0 : 1, $0.key ?? "") < ($1.key == nil ? 0 : 1, $1.key ?? "") }  // no partition first
             if let limit = summary.configuration?.concurrency {
                 let files = try queueFiles(named: summary.name)
                 for i in list.indices { list[i].busySlots = try files.busySlotCount(partition: list[i].key, limit: limit) }

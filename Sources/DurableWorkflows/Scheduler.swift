@@ -131,10 +131,6 @@ final class ScheduleRunner: Sendable {
     /// Records the schedule's definition (keeping its last fire time and pause flag, or deriving
     /// the fire time from the logs if the record is damaged); returns the last fire time.
     private func publish(_ engine: DurableEngine) async throws -> Int64? {
-        let prefix = "sched-\(schedule.name)-"
-        try engine.store.index.refresh()
-        let fromLogs = engine.store.index.entries { $0.workflowID.hasPrefix(prefix) && !$0.workflowID.hasPrefix(prefix + "trigger-") }
-            .compactMap(\.fields.createdAt).max()
         var state = ScheduleState(
             name: schedule.name, cron: schedule.expression.description, timeZone: schedule.timeZone, workflowName: workflowName,
             queue: schedule.queue, lastFiredAt: nil, paused: false)
@@ -145,7 +141,11 @@ final class ScheduleRunner: Sendable {
             state.lastFiredAt = old.lastFiredAt
             state.paused = old.paused
         } else {
-            state.lastFiredAt = fromLogs
+            // No readable record: the latest tick's workflow says when it last fired.
+            let prefix = "sched-\(schedule.name)-"
+            try engine.store.index.refresh()
+            state.lastFiredAt = engine.store.index.entries { $0.workflowID.hasPrefix(prefix) && !$0.workflowID.hasPrefix(prefix + "trigger-") }
+                .compactMap(\.fields.createdAt).max()
         }
         let published = state
         try await engine.store.updateScheduleRecord(name: schedule.name) { record in

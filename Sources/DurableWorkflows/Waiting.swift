@@ -44,8 +44,12 @@ extension LogStore {
     /// `blocked` reports an error that the caller knows keeps the workflow from progressing
     /// (checked on each look), which is then thrown.
     func outputJSON(of id: String, blocked: () -> (any Error)? = { nil }) async throws -> String {
-        if (try? await read(name: id)) == nil, index.entry(forWorkflowID: id) == nil {
-            throw WorkflowError("no workflow has this ID", workflowID: id)
+        if index.entry(forWorkflowID: id) == nil {
+            // Not known here yet: another process's index update, or (after a crash) only its log.
+            try await refreshIndex()
+            if index.entry(forWorkflowID: id) == nil, (try? await read(name: id)) == nil {
+                throw WorkflowError("no workflow has this ID", workflowID: id)
+            }
         }
         let outcome: Result<String, PortableError>? = try await waitForLog(of: id, until: nil) { history in
             if let error = blocked() { throw error }
@@ -92,27 +96,6 @@ extension LogStore {
 }
 
 extension DurableEngine {
-    /// Waits up to `timeout` for workflow `id` to set event `key`, and returns its latest value.
-    ///
-    /// Works for workflows in this process or another, running or finished. Returns `nil` if the
-    /// timeout passes, or if the workflow finished without setting the key. Waiting uses the
-    /// store's file watcher (inotify), so a value set by another process is seen within
-    /// milliseconds, without a polling interval.
-    public func getEvent<Value: Decodable & Sendable>(
-        _ id: String, key: String, as type: Value.Type = Value.self, timeout: Duration = .seconds(60)
-    ) async throws -> Value? {
-        try await store.eventJSON(of: id, key: key, timeout: timeout).map { try WorkflowJSON.decode(Value.self, fromText: $0) }
-    }
-
-    /// Reads stream `key` of workflow `id` from `offset`, following it live: the sequence yields
-    /// every item as it is written (in this process or another) and finishes when the stream is
-    /// closed or the workflow has ended.
-    public func readStream<Value: Decodable & Sendable>(
-        _ id: String, key: String, from offset: Int = 0, as type: Value.Type = Value.self
-    ) -> AsyncThrowingStream<Value, any Error> {
-        store.followStream(of: id, key: key, from: offset, as: type)
-    }
-
     /// Waits for workflow `id` to finish and returns its output JSON, or throws its error.
     func outputJSON(of id: String) async throws -> String {
         if let execution = runningExecution(id) { return try await execution.wait().get() }

@@ -90,11 +90,3 @@ extension WorkflowIndex {
         return Array(filter.limit.map { page.prefix($0) } ?? page)
     }
 }
-
-extension DurableEngine {
-    /// Lists workflows (from this and every other process sharing the directory).
-    public func listWorkflows(_ filter: WorkflowFilter = WorkflowFilter()) throws -> [WorkflowSummary] {
-        try store.index.refresh()
-        return store.index.workflows(matching: filter)
-    }
-}
