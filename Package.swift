@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .library(name: "DurableLog", targets: ["DurableLog"]),
         .library(name: "DurableWorkflows", targets: ["DurableWorkflows"]),
+        .library(name: "DurableExport", targets: ["DurableExport"]),
         .library(name: "DurableCLI", targets: ["DurableCLI"]),
         .library(name: "DurableTesting", targets: ["DurableTesting"]),
         .executable(name: "durable", targets: ["durable"]),
@@ -43,10 +44,13 @@ let package = Package(
             dependencies: ["DurableLog", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // DBOS system-table rows from workflow histories, and a psql-loadable SQL writer (no driver).
+        .target(name: "DurableExport", dependencies: ["DurableWorkflows"], swiftSettings: strict),
         .target(
             name: "DurableCLI",
             dependencies: [
                 "DurableWorkflows",
+                "DurableExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -73,6 +77,11 @@ let package = Package(
         .testTarget(
             name: "DurableLogTests",
             dependencies: ["DurableLog", "DurableCLI", "DurableTesting", "DurableTestHelper", "durable"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "DurableExportTests",
+            dependencies: ["DurableExport", "DurableTesting", "DurableTestHelper", "durable"],
             swiftSettings: strict
         ),
         .testTarget(

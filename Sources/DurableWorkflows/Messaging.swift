@@ -16,6 +16,32 @@ struct MessageRecord: Codable, Sendable, Equatable {
     static let recordType = RecordType(rawValue: 0x20)
 }
 
+/// A message sent to a workflow, as its inbox keeps it (what readers such as the DBOS export see).
+public struct InboxMessage: Sendable, Equatable {
+    /// The message's ID: its idempotency key, or `<sender>-<position>` for a send from a workflow.
+    public var id: String
+    /// The topic (`nil` for the default topic).
+    public var topic: String?
+    /// The value as JSON text.
+    public var value: String
+    /// When it was sent, Unix ms.
+    public var sentAt: Int64
+}
+
+extension LogStore {
+    /// The messages in workflow `id`'s inbox, in arrival order, read on the calling thread
+    /// (for tools that run on a thread of their own; never call it from the cooperative pool).
+    ///
+    /// - Throws: a ``StorageError`` with code `corrupted` if the inbox is damaged.
+    public func inboxMessagesBlocking(of id: String) throws -> [InboxMessage] {
+        try readInboxBlocking(name: id).compactMap { record in
+            guard record.type == MessageRecord.recordType else { return nil }
+            let message = try WorkflowJSON.decode(MessageRecord.self, from: record.payload)
+            return InboxMessage(id: message.id, topic: message.topic, value: message.value, sentAt: message.sentAt)
+        }
+    }
+}
+
 extension DurableEngine {
     /// Sends `value` to workflow `destination` on `topic` (from outside any workflow, from this
     /// process or any other). The message is durable when this returns; the recipient's

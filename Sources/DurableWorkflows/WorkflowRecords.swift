@@ -194,6 +194,23 @@ public struct WorkflowHistory: Sendable {
     /// The error, for a workflow that failed.
     public var error: PortableError? { end?.error }
 
+    /// When the workflow ended, Unix ms (nil while it has not).
+    public var completedAt: Int64? { end?.completedAt }
+
+    /// Every item written to a stream, in order: (position, key, value JSON text, whether it
+    /// closed the stream). A close carries no value.
+    public var streamItems: [(functionID: Int, key: String, value: String?, closes: Bool)] {
+        operations.keys.sorted().compactMap { id in
+            let operation = operations[id]!
+            guard let key = operation.key else { return nil }
+            switch operation.kind {
+            case "writeStream": return (id, key, operation.output ?? "null", false)
+            case "closeStream": return (id, key, nil, true)
+            default: return nil
+            }
+        }
+    }
+
     /// Every event set by the workflow, in order: (position, key, value JSON text).
     public var eventHistory: [(functionID: Int, key: String, value: String)] {
         operations.keys.sorted().compactMap { id in
@@ -217,7 +234,7 @@ public struct WorkflowHistory: Sendable {
             return StepInfo(
                 functionID: id, name: operation.name, kind: operation.kind, output: operation.output, error: operation.error,
                 startedAt: operation.startedAt, completedAt: operation.completedAt, attempts: operation.attempts,
-                childWorkflowID: operation.childWorkflowID)
+                childWorkflowID: operation.childWorkflowID, key: operation.key)
         }
     }
 }
@@ -241,6 +258,9 @@ public struct StepInfo: Sendable, Equatable {
     public var attempts: Int
     /// The child workflow, for child operations.
     public var childWorkflowID: String?
+    /// What the operation was about: the event key (`setEvent`), the stream key (`writeStream`,
+    /// `closeStream`), the destination (`send`) or the received message's ID (`recv`).
+    public var key: String? = nil
 
     /// How long it took, in ms.
     public var durationMilliseconds: Int64 { completedAt - startedAt }

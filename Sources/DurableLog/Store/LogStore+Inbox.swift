@@ -84,22 +84,26 @@ extension LogStore {
 
     /// The messages in the inbox of workflow `name` (none if it has no inbox), read without a lock.
     public func readInbox(name: String) async throws(StorageError) -> [LogRecord] {
+        try await io.run { [self] () throws(StorageError) -> [LogRecord] in try readInboxBlocking(name: name) }
+    }
+
+    /// ``readInbox(name:)`` on the calling thread, for callers that run on a thread of their own
+    /// (never call it from the cooperative pool).
+    public func readInboxBlocking(name: String) throws(StorageError) -> [LogRecord] {
         let key = try LogKey(name: name)
         let path = layout.inboxPath(key)
-        return try await io.run { [self] () throws(StorageError) -> [LogRecord] in
-            let fd: Int32
-            do throws(StorageError) {
-                fd = try SystemCall.open(path, O_RDONLY_FLAG)
-            } catch {
-                if error.code == .notFound { return [] }
-                throw error
-            }
-            defer { SystemCall.close(fd) }
-            let scan = LogScanner.scan(try SystemCall.readAll(fd, path: path), expectedKind: .inbox)
-            if case .corrupted(let reason) = scan.outcome {
-                throw StorageError(.corrupted, "the inbox is damaged: \(reason)", path: path)
-            }
-            return try contents(of: scan, key: key, path: path).records
+        let fd: Int32
+        do throws(StorageError) {
+            fd = try SystemCall.open(path, O_RDONLY_FLAG)
+        } catch {
+            if error.code == .notFound { return [] }
+            throw error
         }
+        defer { SystemCall.close(fd) }
+        let scan = LogScanner.scan(try SystemCall.readAll(fd, path: path), expectedKind: .inbox)
+        if case .corrupted(let reason) = scan.outcome {
+            throw StorageError(.corrupted, "the inbox is damaged: \(reason)", path: path)
+        }
+        return try contents(of: scan, key: key, path: path).records
     }
 }

@@ -1,0 +1,144 @@
+/// Writes DBOS rows as one psql-loadable SQL script.
+///
+/// The script is one transaction: it checks (or creates) the DBOS schema, bulk-loads the rows
+/// with `COPY` into temporary staging tables, then merges them into the real tables, so a load
+/// that fails anywhere leaves the database as it was. Merging makes a re-export idempotent and
+/// incremental:
+///
+/// - a `workflow_status` row is replaced only by one at least as recent (`updated_at`), so
+///   state that DBOS itself advanced after an earlier export is never rolled back;
+/// - the other rows of a workflow (input, output, operations, messages, events, streams) are
+///   written only for workflows whose status row this load wrote, replacing earlier copies
+///   (messages are merged by ID: one sent to the workflow in DBOS since is kept);
+/// - queues and schedules are replaced by name.
+///
+/// Rows are buffered per table and flushed as `COPY` blocks every ``flushThreshold`` bytes, so
+/// memory stays bounded however many workflows are written.
+public struct SQLScriptWriter: ~Copyable {
+    /// What to write into: called with consecutive chunks of the script.
+    public typealias Sink = ([UInt8]) throws -> Void
+
+    /// Buffered COPY data above which the buffers are written out.
+    public var flushThreshold = 4 << 20
+
+    let schema: DBOSSchema
+    let sink: Sink
+    private var buffers: [DBOSTable: [UInt8]] = [:]
+    private var buffered = 0
+    private var started = false
+
+    /// A writer for `schema`; `createSchema` adds the statements that create it if missing.
+    public init(schema: DBOSSchema, createSchema: Bool, header: String, sink: @escaping Sink) throws {
+        self.schema = schema
+        self.sink = sink
+        var text = header.split(separator: "\n", omittingEmptySubsequences: false).map { "-- \($0)" }.joined(separator: "\n")
+        text += """
+
+            \\set ON_ERROR_STOP on
+            SET client_encoding = 'UTF8';
+            SET standard_conforming_strings = on;
+            BEGIN;
+
+            """
+        if createSchema { text += schema.creation }
+        text += schema.versionCheck
+        for table in DBOSTable.all {
+            text += "CREATE TEMPORARY TABLE \(Self.stage(table)) (LIKE \(schema.qualified(table.name)) INCLUDING DEFAULTS) ON COMMIT DROP;\n"
+        }
+        try write(text)
+    }
+
+    /// Adds `rows` (of one workflow, or a queue or schedule row).
+    ///
+    /// - Throws: ``ExportError/Code/unrepresentable`` if a value holds NUL; nothing of `rows` is kept then.
+    public mutating func add(_ rows: [DBOSRow], workflowID: String? = nil) throws {
+        var encoded: [(DBOSTable, [UInt8])] = []
+        for row in rows {
+            var line: [UInt8] = []
+            line.reserveCapacity(256)
+            for (index, value) in row.values.enumerated() {
+                if index > 0 { line.append(0x09) }
+                guard SQLText.appendCopyField(value, to: &line) else {
+                    throw ExportError(
+                        .unrepresentable, "a value of \(row.table.name).\(row.table.columns[index]) contains NUL", workflowID: workflowID)
+                }
+            }
+            line.append(0x0a)
+            encoded.append((row.table, line))
+        }
+        for (table, line) in encoded {
+            buffers[table, default: []] += line
+            buffered += line.count
+        }
+        if buffered >= flushThreshold { try flush() }
+    }
+
+    /// Writes the buffered rows as `COPY` blocks.
+    public mutating func flush() throws {
+        for table in DBOSTable.all {
+            guard let data = buffers[table], !data.isEmpty else { continue }
+            let columns = table.columns.map(SQLText.identifier).joined(separator: ", ")
+            try write("COPY \(Self.stage(table)) (\(columns)) FROM STDIN;\n")
+            try sink(data)
+            try write("\\.\n")
+        }
+        buffers = [:]
+        buffered = 0
+    }
+
+    /// Flushes, merges the staged rows into the DBOS tables and commits.
+    public consuming func finish() throws {
+        try flush()
+        try write(mergeStatements() + "COMMIT;\n")
+    }
+
+    private func write(_ text: String) throws { try sink(Array(text.utf8)) }
+
+    static func stage(_ table: DBOSTable) -> String { "durable_stage_\(table.name)" }
+
+    func mergeStatements() -> String {
+        let status = DBOSTable.workflowStatus
+        var sql = "\n-- Merge: a status row wins if it is at least as recent; a workflow's other rows follow its status row.\n"
+        sql += upsert(status, from: "SELECT * FROM \(Self.stage(status))", where: "\(schema.qualified(status.name)).updated_at <= EXCLUDED.updated_at")
+        sql += """
+            CREATE TEMPORARY TABLE durable_written ON COMMIT DROP AS
+                SELECT s.workflow_uuid FROM \(Self.stage(status)) s JOIN \(schema.qualified(status.name)) w USING (workflow_uuid)
+                WHERE w.updated_at = s.updated_at AND w.status IS NOT DISTINCT FROM s.status;
+            UPDATE \(schema.qualified(status.name)) SET was_forked_from = true
+                WHERE workflow_uuid IN (SELECT forked_from FROM \(Self.stage(status)) WHERE forked_from IS NOT NULL);
+
+            """
+        for table in DBOSTable.all {
+            guard let column = table.workflowColumn, table != status else { continue }
+            if table != .notifications {  // messages are keyed by their own ID; others may have been sent since
+                sql += "DELETE FROM \(schema.qualified(table.name)) WHERE \(SQLText.identifier(column)) IN (SELECT workflow_uuid FROM durable_written);\n"
+            }
+            sql += upsert(table, from: "SELECT * FROM \(Self.stage(table)) WHERE \(SQLText.identifier(column)) IN (SELECT workflow_uuid FROM durable_written)", where: nil)
+        }
+        let queues = DBOSTable.queues
+        sql += upsert(queues, from: "SELECT * FROM \(Self.stage(queues))", where: nil)
+        sql += """
+            UPDATE \(schema.qualified(queues.name)) q SET partition_queue = true
+                WHERE q.name IN (SELECT name FROM \(Self.stage(queues)))
+                AND EXISTS (SELECT 1 FROM \(schema.qualified(status.name)) w WHERE w.queue_name = q.name AND w.queue_partition_key IS NOT NULL);
+
+            """
+        sql += upsert(.workflowSchedules, from: "SELECT * FROM \(Self.stage(.workflowSchedules))", where: nil)
+        return sql
+    }
+
+    /// `INSERT ... SELECT ... ON CONFLICT DO UPDATE` of every exported column.
+    private func upsert(_ table: DBOSTable, from select: String, where condition: String?) -> String {
+        let columns = table.columns.map(SQLText.identifier)
+        let updates = table.columns.filter { !table.conflictKey.contains($0) }.map(SQLText.identifier)
+            .map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
+        let list = columns.joined(separator: ", ")
+        let source = select.replacingAll("SELECT *", with: "SELECT \(list)")
+        return """
+            INSERT INTO \(schema.qualified(table.name)) (\(list))
+                \(source)
+                ON CONFLICT (\(table.conflictKey.map(SQLText.identifier).joined(separator: ", "))) DO UPDATE SET \(updates)\(condition.map { " WHERE \($0)" } ?? "");
+
+            """
+    }
+}
