@@ -1,0 +1,100 @@
+import DurableTesting
+import Foundation
+import Testing
+
+/// The real peers the interop tests use: a PostgreSQL server started for the test, psql, and a
+/// Python with `dbos==3.4.0` (`DURABLE_DBOS_PYTHON`, set by `tools/test`).
+enum Interop {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+    static var python: String? { ProcessInfo.processInfo.environment["DURABLE_DBOS_PYTHON"] }
+    /// `tools/test` sets this: a missing peer then fails the run instead of skipping.
+    static var required: Bool { ProcessInfo.processInfo.environment["DURABLE_INTEROP_REQUIRED"] == "1" }
+    static var available: Bool {
+        guard let python, FileManager.default.isExecutableFile(atPath: python) else { return false }
+        return FileManager.default.fileExists(atPath: "/usr/bin/psql")
+    }
+    /// Whether to run; prints a visible notice when skipping.
+    static var enabled: Bool {
+        if !available && !required {
+            print("NOTICE: DBOS interop tests skipped: set DURABLE_DBOS_PYTHON to a Python with dbos==3.4.0 (tools/test does)")
+        }
+        return available || required
+    }
+
+    /// Runs a command; returns (status, stdout, stderr).
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var merged = ProcessInfo.processInfo.environment
+        merged.merge(environment) { $1 }
+        process.environment = merged
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        // Reap the child here: Foundation's own exit monitor was seen to miss a short-lived child.
+        var status: Int32 = 0
+        while waitpid(process.processIdentifier, &status, 0) < 0 && errno == EINTR {}
+        let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (code, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
+    static func durable(_ arguments: [String]) throws -> String {
+        let (status, out, err) = try run(builtExecutable("durable"), arguments)
+        guard status == 0 else { throw InteropError("durable \(arguments.joined(separator: " ")) failed: \(err)") }
+        return out
+    }
+}
+
+struct InteropError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A PostgreSQL server on loopback, alive as long as the value.
+final class ThrowawayPostgres {
+    let directory: String
+    let port: Int
+
+    init() throws {
+        guard Interop.available else { throw InteropError("psql or DURABLE_DBOS_PYTHON with dbos==3.4.0 is missing (run tools/test)") }
+        directory = NSTemporaryDirectory() + "durable-pg-\(UUID().uuidString.prefix(8))"
+        var lastError = ""
+        for _ in 0..<5 {
+            let port = Int.random(in: 20_000...60_000)
+            let (status, _, err) = try Interop.run(Interop.root + "/tools/interop/postgres", ["start", directory, "\(port)"])
+            if status == 0 {
+                self.port = port
+                return
+            }
+            lastError = err
+            try Interop.run(Interop.root + "/tools/interop/postgres", ["stop", directory])
+        }
+        throw InteropError("PostgreSQL did not start: \(lastError)")
+    }
+
+    deinit { _ = try? Interop.run(Interop.root + "/tools/interop/postgres", ["stop", directory]) }
+
+    func url(_ database: String) -> String { "postgresql://postgres@127.0.0.1:\(port)/\(database)" }
+
+    func createDatabase(_ name: String) throws { try psql("postgres", ["-c", "CREATE DATABASE \(name)"]) }
+
+    /// Runs psql with ON_ERROR_STOP; throws with its stderr on failure.
+    @discardableResult
+    func psql(_ database: String, _ arguments: [String]) throws -> String {
+        let (status, out, err) = try Interop.run(
+            "/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", database] + arguments)
+        guard status == 0 else { throw InteropError("psql failed (\(status)): \(err)") }
+        return out
+    }
+
+    /// One value per line of a query's result.
+    func query(_ database: String, _ sql: String) throws -> [String] {
+        try psql(database, ["-At", "-c", sql]).split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
+    }
+}
