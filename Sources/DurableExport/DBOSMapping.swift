@@ -109,7 +109,7 @@ public enum DBOSMapping {
         DBOSRow(.workflowSchedules, [
             .string(stableUUID("schedule", schedule.name)), .string(schedule.name), .string(schedule.workflowName),
             .string(schedule.cron), .string(schedule.paused ? "PAUSED" : "ACTIVE"), .string(pickledNone),
-            .string(schedule.lastFiredAt.map(isoTimestamp)), .boolean(false), .string(schedule.timeZone), .string(schedule.queue),
+            .string(schedule.lastFiredAtISO8601), .boolean(false), .string(schedule.timeZone), .string(schedule.queue),
         ])
     }
 
@@ -161,26 +161,5 @@ public enum DBOSMapping {
     /// DBOS's portable error object.
     static func encode(_ error: PortableError) throws -> String {
         String(decoding: try PortableJSON.encode(error), as: UTF8.self)
-    }
-
-    /// An ISO 8601 UTC timestamp with offset, as Python's `datetime.isoformat()` writes one.
-    static func isoTimestamp(_ milliseconds: Int64) -> String {
-        let seconds = milliseconds / 1000
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        let ms = milliseconds - seconds * 1000
-        let fraction = ms == 0 ? "" : "." + String(String(ms * 1000 + 1_000_000).dropFirst())
-        return "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))\(fraction)+00:00"
     }
 }

@@ -188,3 +188,11 @@ extension DurableEngine {
         self.schedule(workflowNamed: W.name, schedule)
     }
 }
+
+extension ScheduleState {
+    /// The last fire time as Python's `datetime.isoformat()` writes it in UTC (ticks are whole
+    /// seconds), the form of DBOS's `workflow_schedules.last_fired_at`.
+    public var lastFiredAtISO8601: String? {
+        lastFiredAt.map { CivilTime(secondsAsUTC: Int($0 / 1000)).iso8601(offsetSeconds: 0) }
+    }
+}
