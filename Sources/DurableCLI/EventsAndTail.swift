@@ -9,11 +9,18 @@ extension DurableCommand {
         @OptionGroup var directory: DirectoryOptions
         @Argument(help: "The workflow ID.") var workflowID: String
         @Flag(help: "Every value set, in order, with its step position.") var history = false
+        @Flag(help: "Print JSON: an object of the latest values, or with --history an array of {functionID, key, value}.") var json = false
 
         func run() async throws {
             let store = try directory.openStore()
             let workflow = try WorkflowHistory(await store.read(name: workflowID))
-            if history {
+            if json, history {
+                print(JSONText.array(workflow.eventHistory.map { event in
+                    .object([("functionID", .number(event.functionID)), ("key", .string(event.key)), ("value", .raw(event.value))])
+                }).rendered)
+            } else if json {
+                print(JSONText.object(workflow.events.sorted { $0.key < $1.key }.map { ($0.key, .raw($0.value)) }).rendered)
+            } else if history {
                 for (functionID, key, value) in workflow.eventHistory { print("#\(functionID) \(key) = \(value)") }
             } else {
                 for (key, value) in workflow.events.sorted(by: { $0.key < $1.key }) { print("\(key) = \(value)") }

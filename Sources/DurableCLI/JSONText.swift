@@ -8,6 +8,8 @@ indirect enum JSONText: Sendable {
     case null
     case array([JSONText])
     case object([(String, JSONText)])
+    /// JSON text recorded by the engine, inserted as it is.
+    case raw(String)
 
     var rendered: String {
         switch self {
@@ -17,6 +19,7 @@ indirect enum JSONText: Sendable {
         case .null: return "null"
         case .array(let items): return "[" + items.map(\.rendered).joined(separator: ",") + "]"
         case .object(let pairs): return "{" + pairs.map { Self.quote($0.0) + ":" + $0.1.rendered }.joined(separator: ",") + "}"
+        case .raw(let json): return json
         }
     }
 
@@ -89,7 +92,7 @@ extension JSONText {
             ("output", s.output.map(JSONText.string) ?? .null),
             ("error", s.error.map { .object([("name", .string($0.name)), ("message", .string($0.message))]) } ?? .null),
             ("startedAt", .number(Int(s.startedAt))), ("completedAt", .number(Int(s.completedAt))), ("attempts", .number(s.attempts)),
-            ("childWorkflowID", s.childWorkflowID.map(JSONText.string) ?? .null),
+            ("childWorkflowID", s.childWorkflowID.map(JSONText.string) ?? .null), ("key", s.key.map(JSONText.string) ?? .null),
         ])
     }
 }

@@ -113,6 +113,18 @@ public enum DBOSMapping {
         ])
     }
 
+    /// The `application_versions` row of a version that workflows created from `firstSeen` to
+    /// `lastSeen` (Unix ms) ran under: the latest time is its `version_timestamp`, so the version
+    /// of the newest workflows is DBOS's latest.
+    public static func applicationVersionRow(
+        _ version: String, firstSeen: Int64, lastSeen: Int64, options: DBOSMappingOptions = .init()
+    ) -> DBOSRow {
+        DBOSRow(.applicationVersions, [
+            .string(stableUUID("version", version)), .string(version), .bigint(lastSeen), .bigint(firstSeen),
+            .string(options.applicationName),
+        ])
+    }
+
     /// A UUID-shaped identifier derived from `parts` (SHA-256, version 8), so a re-export names
     /// the same row the same way.
     public static func stableUUID(_ parts: String...) -> String {

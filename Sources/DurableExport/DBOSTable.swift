@@ -75,10 +75,16 @@ public struct DBOSTable: Sendable, Hashable, CustomStringConvertible {
         ],
         conflictKey: ["schedule_name"], workflowColumn: nil)
 
+    /// The application versions the workflows ran under (DBOS's version registry).
+    public static let applicationVersions = DBOSTable(
+        name: "application_versions",
+        columns: ["version_id", "version_name", "version_timestamp", "created_at", "application_name"],
+        conflictKey: ["version_name"], workflowColumn: nil)
+
     /// Every table, in the order rows are loaded (`workflow_status` first: the others refer to it).
     public static let all: [DBOSTable] = [
         .workflowStatus, .workflowInput, .workflowOutput, .operationOutputs, .notifications, .workflowEvents,
-        .workflowEventsHistory, .streams, .queues, .workflowSchedules,
+        .workflowEventsHistory, .streams, .queues, .workflowSchedules, .applicationVersions,
     ]
 }
 

@@ -51,7 +51,8 @@ public struct DataDirectoryExporter: Sendable {
         self.mapping = mapping
     }
 
-    /// Hands the rows of every selected workflow, then of every queue and schedule, to `emit`.
+    /// Hands the rows of every selected workflow, then of every queue, schedule and application
+    /// version, to `emit`.
     public func export(
         _ selection: ExportSelection, emit: (_ rows: [DBOSRow], _ workflowID: String?) throws -> Void
     ) throws -> ExportReport {
@@ -59,6 +60,7 @@ public struct DataDirectoryExporter: Sendable {
         let schedules = try store.scheduleStates()
         var options = mapping
         options.scheduleNames = schedules.map(\.name)
+        var versions: [String: (first: Int64, last: Int64)] = [:]
         for id in try selectedIDs(selection) {
             let rows: [DBOSRow]
             do {
@@ -71,6 +73,12 @@ public struct DataDirectoryExporter: Sendable {
             }
             report.count(rows)
             report.workflows += 1
+            if let status = rows.first, case .text(let version) = status["application_version"], !version.isEmpty,
+                case .integer(let created) = status["created_at"]
+            {
+                let span = versions[version] ?? (created, created)
+                versions[version] = (min(span.first, created), max(span.last, created))
+            }
         }
         var extra: [DBOSRow] = []
         for bytes in try store.recordedQueueConfigurations() {
@@ -78,6 +86,9 @@ public struct DataDirectoryExporter: Sendable {
             if let row = DBOSMapping.queueRow(queue) { extra.append(row) }
         }
         extra += schedules.map(DBOSMapping.scheduleRow)
+        extra += versions.sorted { $0.key < $1.key }.map {
+            DBOSMapping.applicationVersionRow($0.key, firstSeen: $0.value.first, lastSeen: $0.value.last, options: options)
+        }
         for row in extra { try emit([row], nil) }
         report.count(extra)
         return report

@@ -10,7 +10,8 @@
 /// - the other rows of a workflow (input, output, operations, messages, events, streams) are
 ///   written only for workflows whose status row this load wrote, replacing earlier copies
 ///   (messages are merged by ID: one sent to the workflow in DBOS since is kept);
-/// - queues and schedules are replaced by name.
+/// - queues and schedules are replaced by name; an application version already registered keeps
+///   its ID, and its first and latest times widen to include the exported ones.
 ///
 /// Rows are buffered per table and flushed as `COPY` blocks every ``flushThreshold`` bytes, so
 /// memory stays bounded however many workflows are written.
@@ -98,46 +99,54 @@ public struct SQLScriptWriter: ~Copyable {
 
     func mergeStatements() -> String {
         let status = DBOSTable.workflowStatus
+        let statusTable = schema.qualified(status.name)
         var sql = "\n-- Merge: a status row wins if it is at least as recent; a workflow's other rows follow its status row.\n"
-        sql += upsert(status, from: "SELECT * FROM \(Self.stage(status))", where: "\(schema.qualified(status.name)).updated_at <= EXCLUDED.updated_at")
+        sql += upsert(status, winsIf: "\(statusTable).updated_at <= EXCLUDED.updated_at")
         sql += """
             CREATE TEMPORARY TABLE durable_written ON COMMIT DROP AS
-                SELECT s.workflow_uuid FROM \(Self.stage(status)) s JOIN \(schema.qualified(status.name)) w USING (workflow_uuid)
+                SELECT s.workflow_uuid FROM \(Self.stage(status)) s JOIN \(statusTable) w USING (workflow_uuid)
                 WHERE w.updated_at = s.updated_at AND w.status IS NOT DISTINCT FROM s.status;
-            UPDATE \(schema.qualified(status.name)) SET was_forked_from = true
+            UPDATE \(statusTable) SET was_forked_from = true
                 WHERE workflow_uuid IN (SELECT forked_from FROM \(Self.stage(status)) WHERE forked_from IS NOT NULL);
 
             """
         for table in DBOSTable.all {
             guard let column = table.workflowColumn, table != status else { continue }
+            let written = "\(SQLText.identifier(column)) IN (SELECT workflow_uuid FROM durable_written)"
             if table != .notifications {  // messages are keyed by their own ID; others may have been sent since
-                sql += "DELETE FROM \(schema.qualified(table.name)) WHERE \(SQLText.identifier(column)) IN (SELECT workflow_uuid FROM durable_written);\n"
+                sql += "DELETE FROM \(schema.qualified(table.name)) WHERE \(written);\n"
             }
-            sql += upsert(table, from: "SELECT * FROM \(Self.stage(table)) WHERE \(SQLText.identifier(column)) IN (SELECT workflow_uuid FROM durable_written)", where: nil)
+            sql += upsert(table, staged: written)
         }
         let queues = DBOSTable.queues
-        sql += upsert(queues, from: "SELECT * FROM \(Self.stage(queues))", where: nil)
+        sql += upsert(queues)
         sql += """
             UPDATE \(schema.qualified(queues.name)) q SET partition_queue = true
                 WHERE q.name IN (SELECT name FROM \(Self.stage(queues)))
-                AND EXISTS (SELECT 1 FROM \(schema.qualified(status.name)) w WHERE w.queue_name = q.name AND w.queue_partition_key IS NOT NULL);
+                AND EXISTS (SELECT 1 FROM \(statusTable) w WHERE w.queue_name = q.name AND w.queue_partition_key IS NOT NULL);
 
             """
-        sql += upsert(.workflowSchedules, from: "SELECT * FROM \(Self.stage(.workflowSchedules))", where: nil)
+        sql += upsert(.workflowSchedules)
+        // A version DBOS (or an earlier export) registered keeps its ID; its span only widens.
+        let versions = schema.qualified(DBOSTable.applicationVersions.name)
+        sql += upsert(
+            .applicationVersions,
+            updates: "version_timestamp = GREATEST(\(versions).version_timestamp, EXCLUDED.version_timestamp), "
+                + "created_at = LEAST(\(versions).created_at, EXCLUDED.created_at)")
         return sql
     }
 
-    /// `INSERT ... SELECT ... ON CONFLICT DO UPDATE` of every exported column.
-    private func upsert(_ table: DBOSTable, from select: String, where condition: String?) -> String {
-        let columns = table.columns.map(SQLText.identifier)
-        let updates = table.columns.filter { !table.conflictKey.contains($0) }.map(SQLText.identifier)
+    /// `INSERT ... SELECT ... ON CONFLICT DO UPDATE`: the staged rows of `table` (those matching
+    /// `staged`, if given) replace the rows they conflict with (those for which `winsIf` holds, if
+    /// given), column by column, or as `updates` says.
+    private func upsert(_ table: DBOSTable, staged: String? = nil, winsIf: String? = nil, updates: String? = nil) -> String {
+        let list = table.columns.map(SQLText.identifier).joined(separator: ", ")
+        let replaced = table.columns.filter { !table.conflictKey.contains($0) }.map(SQLText.identifier)
             .map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
-        let list = columns.joined(separator: ", ")
-        let source = select.replacingAll("SELECT *", with: "SELECT \(list)")
         return """
             INSERT INTO \(schema.qualified(table.name)) (\(list))
-                \(source)
-                ON CONFLICT (\(table.conflictKey.map(SQLText.identifier).joined(separator: ", "))) DO UPDATE SET \(updates)\(condition.map { " WHERE \($0)" } ?? "");
+                SELECT \(list) FROM \(Self.stage(table))\(staged.map { " WHERE \($0)" } ?? "")
+                ON CONFLICT (\(table.conflictKey.map(SQLText.identifier).joined(separator: ", "))) DO UPDATE SET \(updates ?? replaced)\(winsIf.map { " WHERE \($0)" } ?? "");
 
             """
     }

@@ -8,7 +8,8 @@
 //   durable-test-helper workflows <dir> <ledger-file> <id>...
 //       Launches an engine (recovering pending workflows), starts LedgerWorkflow for each id,
 //       waits for every started and recovered workflow and prints "<id> <result>" lines.
-//       Environment: KILL_AT, FIRED, STEP_SLEEP_MS (see LedgerWorkflow).
+//       Environment: KILL_AT, FIRED, STEP_SLEEP_MS (see LedgerWorkflow); MAX_RECOVERY sets
+//       maxRecoveryAttempts.
 //   durable-test-helper queue-worker <dir> <ledger-file> <queue> <concurrency> <worker-concurrency>
 //       Runs queue <queue>'s "ledger-job" workflows until the test is gone; each step appends
 //       "B <id> <pid>" and "E <id> <pid>" lines to <ledger-file> around STEP_SLEEP_MS of work.
@@ -21,6 +22,9 @@
 //   durable-test-helper primitives <dir> <ledger-file> <id>
 //       Runs PrimitivesWorkflow <id> to its end (recovering it if it is pending) and prints its
 //       result; KILL_AT and FIRED as for LedgerWorkflow (see PrimitivesWorkflow).
+//   durable-test-helper features <dir>
+//       Builds a directory whose workflows use every feature the export maps (see runFeatures)
+//       and prints their IDs.
 //   durable-test-helper cron <dir> <ledger-file> <start-ms> <horizon-ms>
 //       Fires two schedules across DST changes on a fast-forwarding manual clock (see CronWorker).
 //   durable-test-helper hold-lease <dir> <name>
@@ -38,6 +42,10 @@ struct TestHelper {
         let arguments = CommandLine.arguments
         if arguments.count >= 3, arguments[1] == "executor" {
             try await runExecutor(directory: arguments[2], queues: Array(arguments.dropFirst(3)))
+            return
+        }
+        if arguments.count == 3, arguments[1] == "features" {
+            try await runFeatures(directory: arguments[2])
             return
         }
         guard arguments.count >= 4 else { fail("usage: durable-test-helper append-loop|hold-lease <dir> <name> ...") }
@@ -102,6 +110,7 @@ struct TestHelper {
         var configuration = DurableEngine.Configuration(applicationVersion: "crash-test")
         configuration.recoveryInterval = .milliseconds(20)
         configuration.logger.logLevel = .warning
+        if let limit = environment("MAX_RECOVERY").flatMap({ Int($0) }) { configuration.maxRecoveryAttempts = limit }
         let engine = try DurableEngine(directory: directory, configuration: configuration)
         engine.register(
             LedgerWorkflow(

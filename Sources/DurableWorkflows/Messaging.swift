@@ -113,17 +113,7 @@ extension WorkflowContext {
         }
         guard let engine, let inbox else { throw WorkflowError("this context has no engine", workflowID: workflowID) }
         try await append([])  // a pending recovery attempt is recorded before anything new happens
-        let wakeMilliseconds: Int64
-        if let recorded = try replayed(sleepID, kind: "sleep", name: "DBOS.sleep") {
-            wakeMilliseconds = Int64(((Double(recorded.output ?? "0") ?? 0) * 1000).rounded())
-        } else {
-            let now = clock.nowMilliseconds()
-            let total = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
-            wakeMilliseconds = now + total
-            try await record(OperationRecord(
-                functionID: sleepID, name: "DBOS.sleep", kind: "sleep", output: String(Double(wakeMilliseconds) / 1000),
-                error: nil, startedAt: now, completedAt: now, attempts: 1))
-        }
+        let wakeMilliseconds = try await recordedDeadline(at: sleepID, after: timeout)
         let startedAt = clock.nowMilliseconds()
         let message = try await engine.waitForMessage(
             to: workflowID, topic: topic, excluding: consumedMessages, cleared: clearedControls,

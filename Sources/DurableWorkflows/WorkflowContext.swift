@@ -142,6 +142,48 @@ public final class WorkflowContext: Sendable {
         _ = try await operation(kind: "setEvent", name: "DBOS.setEvent", retry: .none, key: key) { json }
     }
 
+    /// Waits up to `timeout` for workflow `id` to set event `key` and returns its latest value
+    /// (`nil` on timeout, or if `id` finished without setting it), as a recorded operation.
+    ///
+    /// As in DBOS, it takes two positions: the deadline is recorded first (`DBOS.sleep`), so a
+    /// workflow recovered mid-wait waits only the remainder, and the value read (`DBOS.getEvent`)
+    /// after, so replay returns the same value without reading again.
+    public func getEvent<Value: Decodable & Sendable>(
+        of id: String, key: String, as type: Value.Type = Value.self, timeout: Duration = .seconds(60)
+    ) async throws -> Value? {
+        try await checkCancellation()
+        let getID = takePositions(2)
+        let sleepID = getID + 1
+        if let recorded = try replayed(getID, kind: "getEvent", name: "DBOS.getEvent") {
+            return try recorded.output.flatMap { $0 == "null" ? nil : try WorkflowJSON.decode(Value.self, fromText: $0) }
+        }
+        guard let engine else { throw WorkflowError("this context has no engine", workflowID: workflowID) }
+        try await append([])  // a pending recovery attempt is recorded before anything new happens
+        let wakeMilliseconds = try await recordedDeadline(at: sleepID, after: timeout)
+        let startedAt = clock.nowMilliseconds()
+        let remaining = max(0, min(wakeMilliseconds, deadline ?? .max) - startedAt)
+        let json = try await interruptibleByCancel { try await engine.store.eventJSON(of: id, key: key, timeout: .milliseconds(remaining)) }
+        if json == nil { try await checkCancellation() }  // the workflow's deadline may have ended the wait
+        try await record(OperationRecord(
+            functionID: getID, name: "DBOS.getEvent", kind: "getEvent", output: json ?? "null", error: nil,
+            startedAt: startedAt, completedAt: clock.nowMilliseconds(), attempts: 1, key: key))
+        return try json.map { try WorkflowJSON.decode(Value.self, fromText: $0) }
+    }
+
+    /// The deadline of a wait that takes position `sleepID` for it (`recv`, `getEvent`): the one
+    /// recorded there, or `timeout` from now, recorded now as `DBOS.sleep` (epoch seconds).
+    func recordedDeadline(at sleepID: Int, after timeout: Duration) async throws -> Int64 {
+        if let recorded = try replayed(sleepID, kind: "sleep", name: "DBOS.sleep") {
+            return Int64(((Double(recorded.output ?? "0") ?? 0) * 1000).rounded())
+        }
+        let now = clock.nowMilliseconds()
+        let wake = now + timeout.milliseconds
+        try await record(OperationRecord(
+            functionID: sleepID, name: "DBOS.sleep", kind: "sleep", output: String(Double(wake) / 1000),
+            error: nil, startedAt: now, completedAt: now, attempts: 1))
+        return wake
+    }
+
     // MARK: The operation protocol
 
     /// Takes the next position; returns the recorded output or runs `execute` and records it.

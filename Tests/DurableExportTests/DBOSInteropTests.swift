@@ -50,41 +50,170 @@ struct DBOSInteropTests {
         #expect(ran == ["run pending-1 4", "run pending-1 5", "run queued-1 3", "run queued-1 4", "run queued-1 5"])
     }
 
-    @Test func dbosReadsExactlyWhatDurableReports() throws {
-        let temp = TemporaryDirectory()
-        let data = try interruptedWorkflows(in: temp)
+    /// Every feature the export maps, in one directory: the helper's `features` fixture, a
+    /// workflow that ran out of recovery attempts, and the interrupted PENDING and ENQUEUED pair.
+    func everyFeatureDirectory(in directory: TemporaryDirectory) throws -> String {
         let helper = builtExecutable("DurableTestHelper")
-        try Interop.run(helper, ["workflows", data, temp.path + "/ledger", "done-1"])
+        let (status, _, err) = try Interop.run(helper, ["features", directory.data])
+        guard status == 0 else { throw InteropError("features fixture failed: \(err)") }
+        let ledger = directory.path + "/ledger", fired = directory.path + "/fired"
+        try Interop.run(helper, ["workflows", directory.data, ledger, "maxed-1"], environment: ["KILL_AT": "maxed-1:2:ack", "FIRED": fired])
+        try Interop.run(helper, ["workflows", directory.data, ledger], environment: ["MAX_RECOVERY": "0"])
+        return try interruptedWorkflows(in: directory)
+    }
+
+    /// Operations DBOS records without an output (the Export article's mapping table).
+    static let withoutOutput: Set<String> = ["send", "setEvent", "writeStream", "closeStream", "child"]
+
+    @Test func dbosReadsEveryFeatureExactlyAsDurableReportsIt() throws {
+        let temp = TemporaryDirectory()
+        let data = try everyFeatureDirectory(in: temp)
+        let ours = try Interop.durable(["list", "--dir", data, "--json"]).split(separator: "\n").map { try object(String($0)) }
+        let ids = ours.map { $0["workflowID"] as! String }
+        #expect(Set(ours.map { $0["status"] as! String }) == [
+            "SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED", "PENDING", "ENQUEUED", "DELAYED",
+        ])
+
         let pg = try ThrowawayPostgres()
-        try pg.createDatabase("readback")
+        try pg.createDatabase("features")
         let script = temp.path + "/export.sql"
         _ = try Interop.durable(["export", "--dir", data, "--create-schema", "-o", script])
-        try pg.psql("readback", ["-f", script])
-        let ids = ["done-1", "pending-1", "queued-1"]
-        let (status, out, err) = try Interop.run(Interop.python!, [Interop.root + "/tools/interop/dbos_read.py", pg.url("readback")] + ids)
-        #expect(status == 0, "\(err)")
-        let seen = try json(out) as! [String: Any]
-        let listed = Dictionary(uniqueKeysWithValues: (seen["list"] as! [[String: Any]]).map { ($0["workflowID"] as! String, $0) })
-        let workflows = seen["workflows"] as! [String: [String: Any]]
+        try pg.psql("features", ["-f", script])
+        let counts = "SELECT " + ["workflow_status", "workflow_input", "workflow_output", "operation_outputs", "notifications",
+            "workflow_events", "workflow_events_history", "streams", "queues", "workflow_schedules", "application_versions",
+        ].map { "(SELECT count(*) FROM dbos.\($0))" }.joined(separator: " || ',' || ")
+        let once = try pg.query("features", counts)
+        try pg.psql("features", ["-f", script])
+        #expect(try pg.query("features", counts) == once, "a second load duplicated rows")
+
+        var steps: [String: [[String: Any]]] = [:]
+        var events: [String: [String]] = [:], streams: [String: [String]] = [:]
         for id in ids {
-            let ours = try json(try Interop.durable(["inspect", "--dir", data, id, "--json"])) as! [String: Any]
-            let theirs = try #require(listed[id])
-            for key in ["name", "status", "applicationVersion", "executorID", "createdAt", "updatedAt", "recoveryAttempts"] {
-                #expect("\(theirs[key]!)" == "\(ours[key]!)", "\(id) \(key)")
-            }
-            let ourSteps = try Interop.durable(["steps", "--dir", data, id, "--json"]).split(separator: "\n").map { try json(String($0)) as! [String: Any] }
-            let theirSteps = workflows[id]!["steps"] as! [[String: Any]]
-            #expect(ourSteps.count == theirSteps.count, "\(id) steps")
-            for (a, b) in zip(ourSteps, theirSteps) {
-                #expect("\(a["functionID"]!)" == "\(b["functionID"]!)")
-                #expect(a["name"] as? String == b["name"] as? String)
-                #expect("\(try json(a["output"] as! String))" == "\(b["output"]!)")
-            }
-            let input = workflows[id]!["input"] as! [String: Any]
-            #expect((input["args"] as? [String]) == [id])
+            steps[id] = try Interop.durable(["steps", "--dir", data, id, "--json"]).split(separator: "\n").map { try object(String($0)) }
+            let keys = try object(try Interop.durable(["events", "--dir", data, id, "--json"])).keys.sorted()
+            if !keys.isEmpty { events[id] = keys }
+            let streamed = Set(steps[id]!.filter { ["writeStream", "closeStream"].contains($0["kind"] as! String) }.map { $0["key"] as! String })
+            if !streamed.isEmpty { streams[id] = streamed.sorted() }
         }
-        #expect(workflows["done-1"]?["result"] as? Int == 55)
+        #expect(steps.values.contains { $0.contains { $0["kind"] as? String == "getEvent" } })
+        #expect(steps.values.contains { $0.contains { ($0["attempts"] as? Int ?? 0) > 1 } })
+        #expect(ours.contains { !($0["name"] as! String).isEmpty && ($0["workflowID"] as! String).hasPrefix("sched-features-cron-") })
+        let spec = temp.path + "/spec.json"
+        try JSONSerialization.data(withJSONObject: ["ids": ids, "events": events, "streams": streams]).write(to: URL(fileURLWithPath: spec))
+        let (status, out, err) = try Interop.run(Interop.python!, [Interop.root + "/tools/interop/dbos_read.py", pg.url("features"), spec])
+        try #require(status == 0, "\(err)")
+        let seen = try object(out)
+        let listed = Dictionary(uniqueKeysWithValues: (seen["list"] as! [[String: Any]]).map { ($0["workflowID"] as! String, $0) })
+        let cliListed = Dictionary(uniqueKeysWithValues: ((seen["cli"] as! [String: Any])["list"] as! [[String: Any]]).map { ($0["workflow_id"] as! String, $0) })
+        let cliGot = (seen["cli"] as! [String: Any])["get"] as! [String: [String: Any]]
+        let cliSteps = (seen["cli"] as! [String: Any])["steps"] as! [String: [[String: Any]]]
+        let workflows = seen["workflows"] as! [String: [String: Any]]
+        #expect(Set(listed.keys) == Set(ids))
+        #expect(Set(cliListed.keys) == Set(ids))
+
+        // durable's field, DBOS's column (the CLI's JSON keys)
+        let fields = [
+            ("name", "name"), ("status", "status"), ("applicationVersion", "app_version"), ("executorID", "executor_id"),
+            ("createdAt", "created_at"), ("updatedAt", "updated_at"), ("recoveryAttempts", "recovery_attempts"),
+            ("queueName", "queue_name"), ("priority", "priority"), ("deduplicationID", "deduplication_id"),
+            ("partitionKey", "queue_partition_key"), ("delayUntil", "delay_until_epoch_ms"),
+            ("timeoutMilliseconds", "workflow_timeout_ms"), ("deadline", "workflow_deadline_epoch_ms"),
+            ("forkedFrom", "forked_from"), ("parentWorkflowID", "parent_workflow_id"),
+        ]
+        for id in ids {
+            let mine = try object(try Interop.durable(["inspect", "--dir", data, id, "--json"]))
+            let client = try #require(listed[id]), listedByCLI = try #require(cliListed[id]), got = try #require(cliGot[id])
+            let workflow = try #require(workflows[id])
+            for (ourKey, column) in fields {
+                #expect(canonical(client[ourKey]) == canonical(mine[ourKey]), "\(id) \(ourKey): DBOSClient")
+                #expect(canonical(listedByCLI[column]) == canonical(mine[ourKey]), "\(id) \(column): dbos workflow list")
+                #expect(canonical(got[column]) == canonical(mine[ourKey]), "\(id) \(column): dbos workflow get")
+            }
+            let positional = (try object(mine["inputs"] as! String))["positionalArgs"]
+            #expect(canonical((workflow["input"] as? [String: Any])?["args"]) == canonical(positional), "\(id) input")
+            #expect(canonical((got["input"] as? [String: Any])?["args"]) == canonical(positional), "\(id) input: dbos workflow get")
+            let output = (mine["output"] as? String).map { try? JSONSerialization.jsonObject(with: Data($0.utf8), options: .fragmentsAllowed) } ?? nil
+            if mine["status"] as? String == "SUCCESS" {
+                #expect(canonical(workflow["result"]) == canonical(output), "\(id) get_result()")
+                #expect(canonical(got["output"]) == canonical(output), "\(id) output: dbos workflow get")
+            }
+            if let error = mine["error"] as? [String: Any], mine["status"] as? String == "ERROR" {
+                let raised = workflow["error"] as? [String: Any]
+                #expect(raised?["name"] as? String == error["name"] as? String, "\(id) error name")
+                #expect(raised?["message"] as? String == error["message"] as? String, "\(id) error message")
+                #expect(got["error"] as? String == error["message"] as? String, "\(id) error: dbos workflow get")
+            }
+            let theirSteps = workflow["steps"] as! [[String: Any]], theirCLISteps = try #require(cliSteps[id])
+            #expect(theirSteps.count == steps[id]!.count, "\(id) steps: DBOSClient")
+            #expect(theirCLISteps.count == steps[id]!.count, "\(id) steps: dbos workflow steps")
+            for (index, step) in steps[id]!.enumerated() where index < min(theirSteps.count, theirCLISteps.count) {
+                let client = theirSteps[index], cli = theirCLISteps[index]
+                let expected: Any? = Self.withoutOutput.contains(step["kind"] as! String) || step["error"] is [String: Any]
+                    ? nil : try JSONSerialization.jsonObject(with: Data((step["output"] as! String).utf8), options: .fragmentsAllowed)
+                let label = "\(id) #\(step["functionID"]!) \(step["name"]!)"
+                for (ours, client, cli) in [
+                    ("functionID", "functionID", "function_id"), ("name", "name", "function_name"), ("childWorkflowID", "childWorkflowID", "child_workflow_id"),
+                    ("startedAt", "startedAt", "started_at_epoch_ms"), ("completedAt", "completedAt", "completed_at_epoch_ms"),
+                ] {
+                    #expect(canonical(theirSteps[index][client]) == canonical(step[ours]), "\(label) \(ours)")
+                    #expect(canonical(theirCLISteps[index][cli]) == canonical(step[ours]), "\(label) \(cli): CLI")
+                }
+                #expect(canonical(client["output"]) == canonical(expected), "\(label) output")
+                #expect(canonical(cli["output"]) == canonical(expected), "\(label) output: CLI")
+                let error = step["error"] as? [String: Any]
+                #expect((client["error"] as? [String: Any])?["name"] as? String == error?["name"] as? String, "\(label) error")
+                #expect((client["error"] as? [String: Any])?["message"] as? String == error?["message"] as? String, "\(label) error")
+                #expect(cli["error"] as? String == error?["message"] as? String, "\(label) error: CLI")
+            }
+            if events[id] != nil {
+                let latest = try JSONSerialization.jsonObject(with: Data(try Interop.durable(["events", "--dir", data, id, "--json"]).utf8))
+                #expect(canonical(workflow["events"]) == canonical(latest), "\(id) get_event")
+                let history = try JSONSerialization.jsonObject(with: Data(try Interop.durable(["events", "--dir", data, id, "--history", "--json"]).utf8))
+                let stored = try pg.query("features", """
+                    SELECT json_agg(json_build_object('functionID', function_id, 'key', key, 'value', value::json) ORDER BY function_id, key)
+                    FROM dbos.workflow_events_history WHERE workflow_uuid = \(sqlLiteral(id))
+                    """).joined()
+                #expect(canonical(try JSONSerialization.jsonObject(with: Data(stored.utf8))) == canonical(history), "\(id) event history")
+            }
+            for key in streams[id] ?? [] {
+                let items = try Interop.durable(["stream", "--dir", data, id, key]).split(separator: "\n").map {
+                    try JSONSerialization.jsonObject(with: Data($0.utf8), options: .fragmentsAllowed)
+                }
+                #expect(canonical((workflow["streams"] as? [String: Any])?[key]) == canonical(items), "\(id) read_stream \(key)")
+            }
+        }
+
+        let queues = try JSONSerialization.jsonObject(with: Data(try Interop.durable(["queues", "--dir", data, "--json"]).utf8)) as! [[String: Any]]
+        let declared = queues.filter { $0["concurrency"] is Int || $0["rateLimit"] is Int }
+        #expect(canonical((seen["queues"] as! [[String: Any]])) == canonical(declared.map { q in
+            ["name", "concurrency", "workerConcurrency", "rateLimit", "rateLimitPeriodMs"].reduce(into: [String: Any]()) { $0[$1] = q[$1] ?? NSNull() }
+        }), "queues")
+        let schedules = try JSONSerialization.jsonObject(with: Data(try Interop.durable(["schedules", "--dir", data, "--json"]).utf8)) as! [[String: Any]]
+        let theirSchedules = seen["schedules"] as! [[String: Any]]
+        #expect(theirSchedules.count == schedules.count)
+        for (a, b) in zip(schedules, theirSchedules) {
+            for key in ["name", "cron", "timeZone", "workflow", "queue", "paused"] { #expect(canonical(a[key]) == canonical(b[key]), "schedule \(key)") }
+            let fired = (a["lastFiredAt"] as! Int) / 1000
+            #expect(b["lastFiredAt"] as? String == ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(fired))).replacingOccurrences(of: "Z", with: "+00:00"))
+        }
+        #expect(Set(seen["versions"] as! [String]) == Set(ours.compactMap { $0["applicationVersion"] as? String }))
+        let newest = ours.filter { $0["applicationVersion"] is String }.max { ($0["createdAt"] as! Int) < ($1["createdAt"] as! Int) }
+        #expect(seen["latestVersion"] as? String == newest?["applicationVersion"] as? String)
     }
+
+    func object(_ text: String) throws -> [String: Any] {
+        guard let value = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { throw InteropError("not a JSON object: \(text)") }
+        return value
+    }
+
+    /// One spelling of a JSON value (sorted keys), so values from two sources compare equal.
+    func canonical(_ value: Any?) -> String {
+        guard let value, !(value is NSNull) else { return "null" }
+        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]) else { return "\(value)" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func sqlLiteral(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
 
     @Test func hostileIDsRoundTripExactlyAndCannotInjectSQL() throws {
         let temp = TemporaryDirectory()
