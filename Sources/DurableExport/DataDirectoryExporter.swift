@@ -136,6 +136,6 @@ public struct DataDirectoryExporter: Sendable {
         filter.name = selection.name
         filter.createdAfter = selection.createdAfter
         filter.createdBefore = selection.createdBefore
-        return store.index.workflows(matching: filter).map(\.workflowID)
+        return store.index.workflowIDs(matching: filter)
     }
 }

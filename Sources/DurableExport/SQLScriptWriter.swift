@@ -10,8 +10,8 @@
 /// - the other rows of a workflow (input, output, operations, messages, events, streams) are
 ///   written only for workflows whose status row this load wrote, replacing earlier copies
 ///   (messages are merged by ID: one sent to the workflow in DBOS since is kept);
-/// - queues and schedules are replaced by name; an application version already registered keeps
-///   its ID, and its first and latest times widen to include the exported ones.
+/// - queues and schedules are replaced by name; application versions are only added, dated so
+///   that none becomes newer than a version the database already had.
 ///
 /// Rows are buffered per table and flushed as `COPY` blocks every ``flushThreshold`` bytes, so
 /// memory stays bounded however many workflows are written.
@@ -127,26 +127,37 @@ public struct SQLScriptWriter: ~Copyable {
 
             """
         sql += upsert(.workflowSchedules)
-        // A version DBOS (or an earlier export) registered keeps its ID; its span only widens.
-        let versions = schema.qualified(DBOSTable.applicationVersions.name)
-        sql += upsert(
-            .applicationVersions,
-            updates: "version_timestamp = GREATEST(\(versions).version_timestamp, EXCLUDED.version_timestamp), "
-                + "created_at = LEAST(\(versions).created_at, EXCLUDED.created_at)")
+        // Versions are added, never retimed or demoted: a version already registered (by DBOS or
+        // an earlier export) is left as it is, and a new one is dated before every version this
+        // export does not name, so a running DBOS deployment stays the latest version (it alone
+        // dequeues version-less work).
+        let versions = DBOSTable.applicationVersions
+        let registry = schema.qualified(versions.name), staged = Self.stage(versions)
+        let list = versions.columns.map(SQLText.identifier).joined(separator: ", ")
+        sql += """
+            INSERT INTO \(registry) (\(list))
+                SELECT version_id, version_name, LEAST(version_timestamp,
+                        COALESCE((SELECT min(r.version_timestamp) - 1 FROM \(registry) r
+                            WHERE r.version_name NOT IN (SELECT version_name FROM \(staged))), version_timestamp)),
+                    created_at, application_name
+                FROM \(staged)
+                ON CONFLICT DO NOTHING;
+
+            """
         return sql
     }
 
     /// `INSERT ... SELECT ... ON CONFLICT DO UPDATE`: the staged rows of `table` (those matching
     /// `staged`, if given) replace the rows they conflict with (those for which `winsIf` holds, if
-    /// given), column by column, or as `updates` says.
-    private func upsert(_ table: DBOSTable, staged: String? = nil, winsIf: String? = nil, updates: String? = nil) -> String {
+    /// given), column by column.
+    private func upsert(_ table: DBOSTable, staged: String? = nil, winsIf: String? = nil) -> String {
         let list = table.columns.map(SQLText.identifier).joined(separator: ", ")
         let replaced = table.columns.filter { !table.conflictKey.contains($0) }.map(SQLText.identifier)
             .map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
         return """
             INSERT INTO \(schema.qualified(table.name)) (\(list))
                 SELECT \(list) FROM \(Self.stage(table))\(staged.map { " WHERE \($0)" } ?? "")
-                ON CONFLICT (\(table.conflictKey.map(SQLText.identifier).joined(separator: ", "))) DO UPDATE SET \(updates ?? replaced)\(winsIf.map { " WHERE \($0)" } ?? "");
+                ON CONFLICT (\(table.conflictKey.map(SQLText.identifier).joined(separator: ", "))) DO UPDATE SET \(replaced)\(winsIf.map { " WHERE \($0)" } ?? "");
 
             """
     }

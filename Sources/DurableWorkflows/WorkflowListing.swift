@@ -73,20 +73,30 @@ public struct WorkflowSummary: Sendable, Equatable {
 extension WorkflowIndex {
     /// The workflows matching `filter`, from the in-memory index (no log is read).
     public func workflows(matching filter: WorkflowFilter) -> [WorkflowSummary] {
-        var matches = allEntries().filter { entry in
+        matchingKeys(filter).compactMap { entry(for: $0.key) }.map(WorkflowSummary.init)
+    }
+
+    /// The IDs of the workflows matching `filter`, in the same order as
+    /// ``workflows(matching:)``, without building a summary of each (for walking every workflow).
+    public func workflowIDs(matching filter: WorkflowFilter) -> [String] { matchingKeys(filter).map(\.id) }
+
+    /// The page of matching workflows, ordered by creation time then ID; only the sort keys of
+    /// the matches are copied out of the index, not their entries.
+    private func matchingKeys(_ filter: WorkflowFilter) -> ArraySlice<(createdAt: Int64, id: String, key: LogKey)> {
+        var matches = compactMapEntries { entry -> (createdAt: Int64, id: String, key: LogKey)? in
             let f = entry.fields
-            if !filter.statuses.isEmpty && !filter.statuses.contains(entry.status) { return false }
-            if let name = filter.name, f.name != name { return false }
-            if let prefix = filter.idPrefix, !entry.workflowID.hasPrefix(prefix) { return false }
-            if let after = filter.createdAfter, (f.createdAt ?? 0) < after { return false }
-            if let before = filter.createdBefore, (f.createdAt ?? 0) >= before { return false }
-            if let version = filter.applicationVersion, f.applicationVersion != version { return false }
-            if let parent = filter.parentWorkflowID, f.parentWorkflowID != parent { return false }
-            return true
-        }.map(WorkflowSummary.init)
-        matches.sort { ($0.createdAt, $0.workflowID) < ($1.createdAt, $1.workflowID) }
+            if !filter.statuses.isEmpty && !filter.statuses.contains(entry.status) { return nil }
+            if let name = filter.name, f.name != name { return nil }
+            if let prefix = filter.idPrefix, !entry.workflowID.hasPrefix(prefix) { return nil }
+            if let after = filter.createdAfter, (f.createdAt ?? 0) < after { return nil }
+            if let before = filter.createdBefore, (f.createdAt ?? 0) >= before { return nil }
+            if let version = filter.applicationVersion, f.applicationVersion != version { return nil }
+            if let parent = filter.parentWorkflowID, f.parentWorkflowID != parent { return nil }
+            return (f.createdAt ?? 0, entry.workflowID, entry.key)
+        }
+        matches.sort { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
         if filter.newestFirst { matches.reverse() }
         let page = matches.dropFirst(filter.offset)
-        return Array(filter.limit.map { page.prefix($0) } ?? page)
+        return filter.limit.map { page.prefix($0) } ?? page
     }
 }

@@ -1,10 +1,12 @@
 // durable-bench: durable append throughput and latency of DurableLog, next to the raw
 // write+fdatasync limit of the same disk measured in the same run, and the peer's workflow
 // workloads (W1 one client, W2 32 clients, W3 queue drain, W4 recovery after SIGKILL, W5 messaging latency,
-// W6 bytes per workflow).
+// W6 bytes per workflow), and the DBOS export (N completed workflows exported to SQL by the
+// `durable` binary built beside it, then loaded with psql into a throwaway PostgreSQL).
 // Build in release:
 //   swift run -c release durable-bench [--seconds S] [--dir D] [--record-bytes N]
-//                                      [--recovery-count N] [--only storage|workflows|queues]
+//                                      [--recovery-count N] [--export-count N] [--keep]
+//                                      [--only storage|workflows|queues|export]
 // Prints a human summary and one JSON object (the last line) for scripts.
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -30,13 +32,16 @@ struct Benchmark {
         let settings = Settings(arguments)
         let root = settings.directory
         mkdir(root, 0o755)
-        defer { removeTree(root) }
+        defer { if !settings.keep { removeTree(root) } }
         var json: [String] = []
         if settings.only == "all" || settings.only == "storage" { json += try await storage(settings, root: root) }
         if settings.only == "queues" {
             json += try await queues(root: root)
-        } else if settings.only != "storage" {
+        } else if settings.only == "all" || settings.only == "workflows" {
             json += try await workflows(settings, root: root)
+        }
+        if settings.only == "all" || settings.only == "export" {
+            json += try await ExportWorkloads.run(directory: root + "/export", count: settings.exportCount).report()
         }
         print("{" + json.joined(separator: ",") + "}")
     }
@@ -121,16 +126,26 @@ struct Settings {
     var directory = ".durable-bench-\(getpid())"
     var recordBytes = 200
     var recoveryCount = 1000
+    var exportCount = 100_000
     var only = "all"
+    /// Leave the benchmark's directories behind (for inspecting them).
+    var keep = false
 
     init(_ arguments: [String]) {
         var i = 1
-        while i + 1 < arguments.count {
+        while i < arguments.count {
+            if arguments[i] == "--keep" {
+                keep = true
+                i += 1
+                continue
+            }
+            guard i + 1 < arguments.count else { break }
             switch arguments[i] {
             case "--seconds": seconds = Double(arguments[i + 1]) ?? seconds
             case "--dir": directory = arguments[i + 1]
             case "--record-bytes": recordBytes = Int(arguments[i + 1]) ?? recordBytes
             case "--recovery-count": recoveryCount = Int(arguments[i + 1]) ?? recoveryCount
+            case "--export-count": exportCount = Int(arguments[i + 1]) ?? exportCount
             case "--only": only = arguments[i + 1]
             default: break
             }

@@ -242,6 +242,35 @@ struct DBOSInteropTests {
         #expect(try pg.query("hostile", #"SELECT count(*) FROM "swift ""durable""".operation_outputs"#) == ["\(5 * hostile.count)"])
     }
 
+    @Test func exportedApplicationVersionsNeverDemoteAVersionTheDatabaseRegistered() throws {
+        let temp = TemporaryDirectory()
+        let helper = builtExecutable("DurableTestHelper")
+        try Interop.run(helper, ["workflows", temp.data, temp.path + "/ledger", "v-1"])
+        let pg = try ThrowawayPostgres()
+        try pg.createDatabase("versions")
+        let script = temp.path + "/export.sql"
+        _ = try Interop.durable(["export", "--dir", temp.data, "--create-schema", "-o", script])
+        try pg.psql("versions", ["-f", script])
+        let registry = "SELECT string_agg(version_name || ' ' || version_id || ' ' || version_timestamp, ',' ORDER BY version_name) FROM dbos.application_versions"
+        let first = try pg.query("versions", registry)
+        #expect(first.first?.hasPrefix("crash-test ") == true)
+        // A DBOS app of another version launches: its row is the newest.
+        try pg.psql("versions", ["-c", """
+            INSERT INTO dbos.application_versions (version_id, version_name, version_timestamp, created_at)
+            VALUES (gen_random_uuid()::text, 'py-v9', (extract(epoch FROM now()) * 1000)::bigint, (extract(epoch FROM now()) * 1000)::bigint)
+            """])
+        // More Swift workflows, of a newer version, exported again.
+        let (status, _, err) = try Interop.run(helper, ["features", temp.data])
+        try #require(status == 0, "\(err)")
+        _ = try Interop.durable(["export", "--dir", temp.data, "-o", script])
+        try pg.psql("versions", ["-f", script])
+        let latest = "SELECT version_name FROM dbos.application_versions ORDER BY version_timestamp DESC LIMIT 1"
+        #expect(try pg.query("versions", latest) == ["py-v9"])
+        let rows = try pg.query("versions", registry).joined().split(separator: ",").map(String.init)
+        #expect(rows.map { $0.split(separator: " ")[0] } == ["crash-test", "features", "py-v9"])
+        #expect(rows.first == first.first, "a registered version is neither re-identified nor retimed")
+    }
+
     @Test func aLoadThatFailsLeavesTheDatabaseAsItWas() throws {
         let temp = TemporaryDirectory()
         try Interop.run(builtExecutable("DurableTestHelper"), ["workflows", temp.data, temp.path + "/ledger", "a-1", "a-2"])

@@ -205,19 +205,35 @@ extension IndexFields {
 }
 
 /// One workflow as the index knows it.
+///
+/// The fields live in a copy-on-write box: the index keeps one entry per workflow in a hash map,
+/// and a map of ~500-byte values spends most of its memory on empty buckets and, while growing,
+/// holds two copies of them. Boxed, a bucket is a few words and each entry is allocated once.
 public struct IndexEntry: Sendable, Equatable {
     /// The log's key.
     public var key: LogKey
-    /// The accumulated fields.
-    public var fields: IndexFields
     /// The sequence number, in the workflow's own log, of the last index update applied.
     public var logSeq: UInt64
+    private var box: FieldsBox
+
+    /// The accumulated fields.
+    public var fields: IndexFields {
+        get { box.fields }
+        _modify {
+            if !isKnownUniquelyReferenced(&box) { box = FieldsBox(box.fields) }
+            yield &box.fields
+        }
+    }
 
     /// Creates an entry.
     public init(key: LogKey, fields: IndexFields = IndexFields(), logSeq: UInt64 = 0) {
         self.key = key
-        self.fields = fields
         self.logSeq = logSeq
+        box = FieldsBox(fields)
+    }
+
+    public static func == (a: IndexEntry, b: IndexEntry) -> Bool {
+        a.key == b.key && a.logSeq == b.logSeq && (a.box === b.box || a.box.fields == b.box.fields)
     }
 
     /// The workflow ID (empty only for a log whose first record was lost).
@@ -226,4 +242,14 @@ public struct IndexEntry: Sendable, Equatable {
     public var status: WorkflowStatus { fields.status ?? .pending }
     /// Whether the log is quarantined.
     public var isQuarantined: Bool { fields.corruption != nil }
+}
+
+/// The storage of ``IndexEntry/fields``.
+///
+/// `@unchecked Sendable` is sound because the box is copy-on-write: ``IndexEntry`` mutates it
+/// only when it holds the sole reference (`isKnownUniquelyReferenced`), so a box another entry
+/// (or another thread) can see is never written again; shared boxes are only read.
+private final class FieldsBox: @unchecked Sendable {
+    var fields: IndexFields
+    init(_ fields: IndexFields) { self.fields = fields }
 }

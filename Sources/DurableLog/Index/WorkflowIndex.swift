@@ -105,6 +105,12 @@ public final class WorkflowIndex: Sendable {
     /// The names of the queues that have waiting entries.
     public var queuesWithWaitingEntries: [String] { state.withLock { Array($0.waiting.keys) } }
 
+    /// `transform` of every entry it does not map to nil, in no particular order (no copy of the
+    /// whole map). It runs under the index's lock: keep it short and free of I/O.
+    public func compactMapEntries<T: Sendable>(_ transform: (IndexEntry) -> T?) -> [T] {
+        state.withLock { $0.entries.values.compactMap(transform) }
+    }
+
     /// The entries that satisfy `isIncluded`, in no particular order (no copy of the whole map).
     public func entries(where isIncluded: (IndexEntry) -> Bool) -> [IndexEntry] {
         state.withLock { $0.entries.values.filter(isIncluded) }
