@@ -242,6 +242,33 @@ struct DBOSInteropTests {
         #expect(try pg.query("hostile", #"SELECT count(*) FROM "swift ""durable""".operation_outputs"#) == ["\(5 * hostile.count)"])
     }
 
+    @Test func aReExportAdvancesWhatProgressedAndNeverRollsBackWhatDBOSAdvanced() throws {
+        let temp = TemporaryDirectory()
+        let data = try interruptedWorkflows(in: temp)
+        let pg = try ThrowawayPostgres()
+        try pg.createDatabase("incremental")
+        let early = temp.path + "/early.sql", late = temp.path + "/late.sql"
+        _ = try Interop.durable(["export", "--dir", data, "--create-schema", "-o", early])
+        try pg.psql("incremental", ["-f", early])
+        let state = "SELECT w.workflow_uuid || '=' || w.status || ':' || (SELECT count(*) FROM dbos.operation_outputs o WHERE o.workflow_uuid = w.workflow_uuid) FROM dbos.workflow_status w ORDER BY 1"
+        #expect(try pg.query("incremental", state) == ["pending-1=PENDING:3", "queued-1=ENQUEUED:2"])
+
+        // DBOS cancels the enqueued workflow; loading the earlier export again does not undo it.
+        let dbos = URL(fileURLWithPath: Interop.python!).deletingLastPathComponent().appendingPathComponent("dbos").path
+        let (cancelled, _, cancelError) = try Interop.run(dbos, ["workflow", "cancel", "-s", pg.url("incremental"), "queued-1"])
+        try #require(cancelled == 0, "\(cancelError)")
+        try pg.psql("incremental", ["-f", early])
+        #expect(try pg.query("incremental", state) == ["pending-1=PENDING:3", "queued-1=CANCELLED:2"])
+
+        // The Swift side goes on: both finish there, later than DBOS's cancel, and a new export wins.
+        try Interop.run(builtExecutable("DurableTestHelper"), ["workflows", data, temp.path + "/ledger", "queued-1"])
+        _ = try Interop.durable(["export", "--dir", data, "-o", late])
+        try pg.psql("incremental", ["-f", late])
+        try pg.psql("incremental", ["-f", late])
+        #expect(try pg.query("incremental", state) == ["pending-1=SUCCESS:5", "queued-1=SUCCESS:5"])
+        #expect(try pg.query("incremental", "SELECT count(*) FROM dbos.workflow_output") == ["2"])
+    }
+
     @Test func exportedApplicationVersionsNeverDemoteAVersionTheDatabaseRegistered() throws {
         let temp = TemporaryDirectory()
         let helper = builtExecutable("DurableTestHelper")

@@ -1,0 +1,60 @@
+import DurableTesting
+import DurableWorkflows
+import Foundation
+import Testing
+
+@Suite("Managing workflows from a workflow", .timeLimit(.minutes(1)))
+struct ManagementTests {
+    @Test("status, cancel, resume and fork from inside a workflow are recorded under DBOS's names and not repeated on replay")
+    func managementCallsAreRecordedOperations() async throws {
+        let dir = TemporaryDirectory()
+        let engine = try makeEngine(dir)
+        engine.register(name: "target") { (_: Int, context: WorkflowContext) -> String in
+            try await context.recv(topic: "go", as: String.self, timeout: .seconds(30)) ?? "timed out"
+        }
+        engine.register(name: "manager") { (target: String, context: WorkflowContext) -> String in
+            let before = try await context.status(of: target)
+            try await context.cancelWorkflow(target)
+            let after = try await context.status(of: target)
+            try await context.resumeWorkflow(target)
+            let fork = try await context.forkWorkflow(target, fromStep: 1)
+            let missing = try await context.status(of: "no-such-workflow")
+            return "\(before?.rawValue ?? "-") \(after?.rawValue ?? "-") \(fork) \(missing?.rawValue ?? "nil")"
+        }
+        try await engine.launch()
+        let target = try await engine.start(name: "target", 0, id: "target", as: String.self)
+        #expect(try await eventually { try engine.steps(of: "target").count == 1 })  // waiting in recv
+        let result = try await engine.start(name: "manager", "target", id: "manager", as: String.self).result()
+        #expect(result == "PENDING CANCELLED manager-5-fork nil")
+        #expect(try engine.steps(of: "manager").map(\.name) == [
+            "DBOS.getStatus", "DBOS.cancelWorkflow", "DBOS.getStatus", "DBOS.resumeWorkflow", "DBOS.forkWorkflow", "DBOS.getStatus",
+        ])
+        try await engine.send(to: "target", topic: "go", "resumed")
+        #expect(try await target.result() == "resumed")
+        try await engine.send(to: "manager-5-fork", topic: "go", "forked")
+        #expect(try await engine.handle(for: "manager-5-fork", as: String.self).result() == "forked")
+
+        // Replaying the manager (a fork from its last step) acts on nothing again: the target
+        // stays SUCCESS instead of being cancelled, and no second fork appears.
+        let replay = try await engine.fork("manager", fromStep: 6, newID: "manager-replay", as: String.self).result()
+        #expect(replay == result)
+        #expect(try engine.status(of: "target") == .success)
+        #expect(try engine.listWorkflows().filter { $0.workflowID.hasSuffix("-fork") }.count == 1)
+        await engine.shutdown()
+    }
+
+    @Test("a workflow cannot cancel, resume or fork itself from inside")
+    func selfManagementIsRefused() async throws {
+        let dir = TemporaryDirectory()
+        let engine = try makeEngine(dir)
+        engine.register(name: "self-cancel") { (_: Int, context: WorkflowContext) -> String in
+            try await context.cancelWorkflow(context.workflowID)
+            return "cancelled itself"
+        }
+        try await engine.launch()
+        await #expect { try await engine.start(name: "self-cancel", 0, id: "me", as: String.self).result() } throws: {
+            "\($0)".contains("cannot manage itself")
+        }
+        await engine.shutdown()
+    }
+}
