@@ -15,7 +15,7 @@ enum SystemCall {
         StorageError(.io, "\(operation) failed", path: path, errno: code)
     }
 
-    static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws(StorageError) -> Int32 {
+    static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o600) throws(StorageError) -> Int32 {
         while true {
             let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
             if fd >= 0 { return fd }
@@ -112,8 +112,8 @@ enum SystemCall {
         return 0
     }
 
-    static func makeDirectory(_ path: String) throws(StorageError) {
-        if mkdir(path, 0o755) != 0 && Glibc.errno != EEXIST { throw error("mkdir", path) }
+    static func makeDirectory(_ path: String, mode: mode_t = 0o700) throws(StorageError) {
+        if mkdir(path, mode) != 0 && Glibc.errno != EEXIST { throw error("mkdir", path) }
     }
 
     /// Publishes `source` under the new name `target`; fails with `.alreadyExists` if `target` exists.

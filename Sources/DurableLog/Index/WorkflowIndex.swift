@@ -18,6 +18,7 @@ public final class WorkflowIndex: Sendable {
     typealias Completion = @Sendable (Result<Void, StorageError>) -> Void
 
     let directory: String
+    private let permissions: FilePermissions
     private let io: IOThreads
     private let durability: Durability
     private let codec: PayloadCodec
@@ -59,12 +60,13 @@ public final class WorkflowIndex: Sendable {
         }
     }
 
-    init(directory: String, io: IOThreads, durability: Durability, codec: PayloadCodec, writable: Bool) throws(StorageError) {
+    init(directory: String, io: IOThreads, durability: Durability, codec: PayloadCodec, permissions: FilePermissions) throws(StorageError) {
         self.directory = directory
+        self.permissions = permissions
         self.io = io
         self.durability = durability
         self.codec = codec
-        lockFD = try SystemCall.open(IndexFiles.appendLock(directory), O_RDWR | O_CREAT)
+        lockFD = try SystemCall.open(IndexFiles.appendLock(directory), O_RDWR | O_CREAT, mode: permissions.fileMode)
         state = Mutex(State())
         if !SystemCall.exists(IndexFiles.current(directory)) {
             try withAppendLock { () throws(StorageError) in
@@ -297,7 +299,7 @@ public final class WorkflowIndex: Sendable {
     /// temp file + fdatasync + rename (the directory fsync follows in the caller).
     private func writeAtomically(_ path: String, _ bytes: [UInt8]) throws(StorageError) {
         let temporary = "\(path).tmp.\(getpid())"
-        let fd = try SystemCall.open(temporary, O_RDWR | O_CREAT | O_TRUNC)
+        let fd = try SystemCall.open(temporary, O_RDWR | O_CREAT | O_TRUNC, mode: permissions.fileMode)
         defer { SystemCall.close(fd) }
         try SystemCall.write(fd, bytes, at: 0, path: temporary)
         try durability.dataSync(fd, path: temporary)

@@ -38,24 +38,27 @@ public final class QueueFiles: Sendable {
 
     /// The largest concurrency limit a queue may have (slots of one partition are 16-bit offsets).
     public static let maximumConcurrency = 65_535
+    /// The mode of the files it creates.
+    let fileMode: mode_t
 
-    init(name: String, queuesDirectory: String, io: IOThreads, lockWaiters: IOThreads) throws(StorageError) {
+    init(name: String, queuesDirectory: String, io: IOThreads, lockWaiters: IOThreads, permissions: FilePermissions) throws(StorageError) {
         self.name = name
+        fileMode = permissions.fileMode
         self.io = io
         self.lockWaiters = lockWaiters
         directory = "\(queuesDirectory)/\(try LogKey(name: name).hex)"
         bellPath = "\(directory)/bell"
-        try SystemCall.makeDirectory(queuesDirectory)
-        try SystemCall.makeDirectory(directory)
-        lockFD = try SystemCall.open("\(directory)/queue.lock", O_RDWR | O_CREAT)
+        try SystemCall.makeDirectory(queuesDirectory, mode: permissions.directoryMode)
+        try SystemCall.makeDirectory(directory, mode: permissions.directoryMode)
+        lockFD = try SystemCall.open("\(directory)/queue.lock", O_RDWR | O_CREAT, mode: fileMode)
         do throws(StorageError) {
-            slotsFD = try SystemCall.open("\(directory)/slots.lock", O_RDWR | O_CREAT)
+            slotsFD = try SystemCall.open("\(directory)/slots.lock", O_RDWR | O_CREAT, mode: fileMode)
         } catch {
             SystemCall.close(lockFD)
             throw error
         }
         do throws(StorageError) {
-            bellFD = try SystemCall.open(bellPath, O_RDWR | O_CREAT)
+            bellFD = try SystemCall.open(bellPath, O_RDWR | O_CREAT, mode: fileMode)
         } catch {
             SystemCall.close(lockFD)
             SystemCall.close(slotsFD)
@@ -158,7 +161,7 @@ public final class QueueFiles: Sendable {
         let path = "\(directory)/config.json"
         try await io.run { () throws(StorageError) in
             let temporary = "\(path).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-            let fd = try SystemCall.open(temporary, O_RDWR | O_CREAT | O_TRUNC)
+            let fd = try SystemCall.open(temporary, O_RDWR | O_CREAT | O_TRUNC, mode: self.fileMode)
             defer { SystemCall.close(fd) }
             try SystemCall.write(fd, bytes, at: 0, path: temporary)
             try SystemCall.rename(temporary, path)
@@ -186,7 +189,7 @@ public final class QueueFiles: Sendable {
         // first use in each process takes the larger of the file and what the index has seen.
         let minimum = check ? floor() : 0
         return try await io.run { () throws(StorageError) -> Int64 in
-            let fd = try SystemCall.open(path, O_RDWR | O_CREAT)
+            let fd = try SystemCall.open(path, O_RDWR | O_CREAT, mode: self.fileMode)
             defer { SystemCall.close(fd) }
             let stored = QueueCounterFile.decodeSequence(try SystemCall.readAll(fd, path: path))
             let next = max(stored ?? floor(), minimum)
@@ -216,7 +219,7 @@ public final class QueueFiles: Sendable {
     func writeStarts(_ starts: [Int64], partition: String?, limit: Int, period: Int64, now: Int64) async throws(StorageError) {
         let path = try ratePath(partition)
         try await io.run { () throws(StorageError) in
-            let fd = try SystemCall.open(path, O_RDWR | O_CREAT)
+            let fd = try SystemCall.open(path, O_RDWR | O_CREAT, mode: self.fileMode)
             defer { SystemCall.close(fd) }
             let window = QueueCounterFile.RateWindow(limit: limit, period: period, starts: Array(starts.filter { $0 > now - period }.sorted().suffix(limit)))
             let bytes = QueueCounterFile.encodeRate(window)

@@ -17,6 +17,10 @@ import CDurableLinux
 /// ```
 struct DataDirectory: Sendable {
     let path: String
+    /// The modes of the files and directories it creates.
+    var permissions = FilePermissions.ownerOnly
+    var fileMode: mode_t { permissions.fileMode }
+    var directoryMode: mode_t { permissions.directoryMode }
 
     var formatFile: String { "\(path)/FORMAT" }
     var workflowsDirectory: String { "\(path)/wf" }
@@ -41,7 +45,7 @@ struct DataDirectory: Sendable {
             throw StorageError(
                 .notFound, "there is no swift-durable data directory here (pass --dir or set DURABLE_DIR)", path: path)
         }
-        try Self.makeDirectories(path)
+        try makeDirectories(path)
         let type = durable_filesystem_type(path)
         if !allowNetworkFilesystem, let fsName = Self.networkFilesystems[type] {
             throw StorageError(
@@ -70,17 +74,17 @@ struct DataDirectory: Sendable {
                     + "choose another directory", path: path)
         }
         for directory in [workflowsDirectory, indexDirectory, dictionariesDirectory, inboxDirectory] {
-            try SystemCall.makeDirectory(directory)
+            try SystemCall.makeDirectory(directory, mode: directoryMode)
         }
         for shard in 0..<256 {
             let hex = String(shard, radix: 16)
-            try SystemCall.makeDirectory("\(workflowsDirectory)/\(hex.count == 1 ? "0" + hex : hex)")
+            try SystemCall.makeDirectory("\(workflowsDirectory)/\(hex.count == 1 ? "0" + hex : hex)", mode: directoryMode)
         }
         try durability.syncDirectory(workflowsDirectory)
         try durability.syncDirectory(path)
         let text = "swift-durable data directory\nformat-version: \(LogFormat.version)\ncreated-ms: \(SystemCall.nowMilliseconds())\n"
         let temporary = "\(path)/.FORMAT.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
-        let fd = try SystemCall.open(temporary, O_CREATE_EXCLUSIVE_RDWR)
+        let fd = try SystemCall.open(temporary, O_CREATE_EXCLUSIVE_RDWR, mode: fileMode)
         defer {
             SystemCall.close(fd)
             try? SystemCall.unlink(temporary)
@@ -113,11 +117,11 @@ struct DataDirectory: Sendable {
         }
     }
 
-    private static func makeDirectories(_ path: String) throws(StorageError) {
+    private func makeDirectories(_ path: String) throws(StorageError) {
         var prefix = path.hasPrefix("/") ? "/" : ""
         for component in path.split(separator: "/") {
             prefix += component
-            try SystemCall.makeDirectory(prefix)
+            try SystemCall.makeDirectory(prefix, mode: directoryMode)
             prefix += "/"
         }
     }

@@ -15,9 +15,12 @@ final class DictionaryStore: Sendable {
     let level: Int32
     private let loaded = Mutex<[UInt16: ZstdDictionary]>([:])
 
-    init(directory: String, level: Int32) {
+    let fileMode: mode_t
+
+    init(directory: String, level: Int32, fileMode: mode_t) {
         self.directory = directory
         self.level = level
+        self.fileMode = fileMode
     }
 
     func path(for id: UInt16) -> String { "\(directory)/\(id).zdict" }
@@ -60,7 +63,7 @@ final class DictionaryStore: Sendable {
         }
         var id = (existing.max() ?? 0) &+ 1
         let temporary = "\(directory)/.dict.tmp.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
-        let fd = try SystemCall.open(temporary, O_CREATE_EXCLUSIVE_RDWR)
+        let fd = try SystemCall.open(temporary, O_CREATE_EXCLUSIVE_RDWR, mode: fileMode)
         defer {
             SystemCall.close(fd)
             try? SystemCall.unlink(temporary)

@@ -30,10 +30,10 @@ extension LogStore {
         return try await io.run { [self] () throws(StorageError) -> Bool in
             try durability.checkHealthy()
             if !SystemCall.exists(directory) {
-                try SystemCall.makeDirectory(directory)
+                try SystemCall.makeDirectory(directory, mode: layout.directoryMode)
                 try durability.syncDirectory(directory.directoryName)
             }
-            let fd = try SystemCall.open(path, O_RDWR | O_CREAT)
+            let fd = try SystemCall.open(path, O_RDWR | O_CREAT, mode: layout.fileMode)
             defer { SystemCall.close(fd) }
             try FileLock.exclusive(fd, path: path)
             defer { FileLock.unlock(fd) }
@@ -78,8 +78,8 @@ extension LogStore {
     public func ensureInboxExists(name: String) throws(StorageError) {
         let path = layout.inboxPath(try LogKey(name: name))
         if SystemCall.exists(path) { return }
-        if !SystemCall.exists(layout.inboxDirectory) { try SystemCall.makeDirectory(layout.inboxDirectory) }
-        SystemCall.close(try SystemCall.open(path, O_RDWR | O_CREAT))
+        if !SystemCall.exists(layout.inboxDirectory) { try SystemCall.makeDirectory(layout.inboxDirectory, mode: layout.directoryMode) }
+        SystemCall.close(try SystemCall.open(path, O_RDWR | O_CREAT, mode: layout.fileMode))
     }
 
     /// The messages in the inbox of workflow `name` (none if it has no inbox), read without a lock.

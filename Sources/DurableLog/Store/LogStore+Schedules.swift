@@ -60,14 +60,14 @@ extension LogStore {
         let (path, lockPath) = try schedulePaths(name)
         let directory = layout.schedulesDirectory
         try await io.run { [self] () throws(StorageError) in
-            try SystemCall.makeDirectory(directory)
-            let lock = try SystemCall.open(lockPath, O_RDWR | O_CREAT)
+            try SystemCall.makeDirectory(directory, mode: layout.directoryMode)
+            let lock = try SystemCall.open(lockPath, O_RDWR | O_CREAT, mode: layout.fileMode)
             defer { SystemCall.close(lock) }
             try FileLock.exclusive(lock, path: lockPath)
             defer { FileLock.unlock(lock) }
             guard let payload = update(try readScheduleRecord(name: name)) else { return }
             let temporary = "\(path).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-            let fd = try SystemCall.open(temporary, O_RDWR | O_CREAT | O_TRUNC)
+            let fd = try SystemCall.open(temporary, O_RDWR | O_CREAT | O_TRUNC, mode: layout.fileMode)
             defer { SystemCall.close(fd) }
             try SystemCall.write(fd, ScheduleRecord.encode(payload), at: 0, path: temporary)
             // Not fsynced: the state is a hint (last fire time, pause flag); ticks are

@@ -32,6 +32,9 @@ public final class LogStore: Sendable {
         /// Wake cross-process waiters with inotify (off: poll file metadata, as happens anyway
         /// when the per-user inotify limits are reached).
         public var watchWithInotify = true
+        /// Who may read the files it creates (the owner alone by default: they hold inputs,
+        /// outputs and messages).
+        public var permissions = FilePermissions.ownerOnly
         /// Replaces `fdatasync`/`fsync` for fault-injection tests; returns an errno or 0.
         var syncFunction: Durability.SyncFunction?
 
@@ -61,10 +64,11 @@ public final class LogStore: Sendable {
         self.options = options
         self.io = io
         self.durability = durability
-        let dictionaries = DictionaryStore(directory: layout.dictionariesDirectory, level: options.compressionLevel)
+        let dictionaries = DictionaryStore(
+            directory: layout.dictionariesDirectory, level: options.compressionLevel, fileMode: layout.fileMode)
         codec = PayloadCodec(dictionaries: dictionaries, level: options.compressionLevel)
         index = try WorkflowIndex(
-            directory: layout.indexDirectory, io: io, durability: durability, codec: codec, writable: true)
+            directory: layout.indexDirectory, io: io, durability: durability, codec: codec, permissions: layout.permissions)
     }
 
     deinit {
@@ -89,7 +93,8 @@ public final class LogStore: Sendable {
     public func queueFiles(named name: String) throws(StorageError) -> QueueFiles {
         try queues.withLock { (queues) throws(StorageError) -> QueueFiles in
             if let files = queues[name] { return files }
-            let files = try QueueFiles(name: name, queuesDirectory: layout.queuesDirectory, io: io, lockWaiters: lockWaiters)
+            let files = try QueueFiles(
+                name: name, queuesDirectory: layout.queuesDirectory, io: io, lockWaiters: lockWaiters, permissions: layout.permissions)
             queues[name] = files
             return files
         }
@@ -117,7 +122,7 @@ public final class LogStore: Sendable {
     ///   for a directory written by a newer format.
     public static func open(directory: String, options: Options = Options()) throws(StorageError) -> LogStore {
         let durability = Durability(syncFunction: options.syncFunction)
-        let layout = DataDirectory(path: directory)
+        let layout = DataDirectory(path: directory, permissions: options.permissions)
         try layout.prepare(
             allowNetworkFilesystem: options.allowNetworkFilesystem, create: options.createIfMissing, durability: durability)
         let io = IOThreads(threadCount: options.ioThreadCount)
@@ -162,16 +167,16 @@ public final class LogStore: Sendable {
                 dictionaryID: stored.dictionaryID, rawLength: record.payload.count, stored: stored.stored)
         }
         let fileBytes = bytes
-        let fd = try await io.run { [durability] () throws(StorageError) -> Int32 in
+        let fd = try await io.run { [durability, layout] () throws(StorageError) -> Int32 in
             try durability.checkHealthy()
             if SystemCall.exists(path) { throw StorageError(.alreadyExists, "a log for this workflow ID exists", path: path) }
             let temporary = "\(shard)/.\(key.hex).\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp"
             if !SystemCall.exists(shard) {
                 // Shard directories are made at initialisation; a copied directory may lack empty ones.
-                try SystemCall.makeDirectory(shard)
+                try SystemCall.makeDirectory(shard, mode: layout.directoryMode)
                 try durability.syncDirectory(shard.directoryName)
             }
-            let fd = try SystemCall.open(temporary, O_CREATE_EXCLUSIVE_RDWR)
+            let fd = try SystemCall.open(temporary, O_CREATE_EXCLUSIVE_RDWR, mode: layout.fileMode)
             do throws(StorageError) {
                 guard try FileLock.tryExclusive(fd, path: temporary) else {
                     throw StorageError(.leaseHeld, "a fresh log file is locked by someone else", path: temporary)
@@ -269,7 +274,7 @@ public final class LogStore: Sendable {
         let tail = Array(file[validEnd...])
         if tail.contains(where: { $0 != 0 }) {
             let aside = "\(path).torn-\(SystemCall.nowMilliseconds())"
-            let sideFD = try SystemCall.open(aside, O_RDWR | O_CREAT | O_TRUNC)
+            let sideFD = try SystemCall.open(aside, O_RDWR | O_CREAT | O_TRUNC, mode: layout.fileMode)
             defer { SystemCall.close(sideFD) }
             try SystemCall.write(sideFD, tail, at: 0, path: aside)
             try durability.dataSync(sideFD, path: aside)

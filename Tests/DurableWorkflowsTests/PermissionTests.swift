@@ -1,0 +1,50 @@
+import DurableTesting
+import DurableWorkflows
+import Foundation
+import Testing
+
+@Suite("File permissions", .timeLimit(.minutes(1)))
+struct PermissionTests {
+    /// The mode of every file and directory under `root` (the root included), by relative path.
+    func modes(under root: String) throws -> [String: Int] {
+        var modes: [String: Int] = [".": try FileManager.default.attributesOfItem(atPath: root)[.posixPermissions] as! Int]
+        for path in try FileManager.default.subpathsOfDirectory(atPath: root) {
+            modes[path] = try FileManager.default.attributesOfItem(atPath: root + "/" + path)[.posixPermissions] as? Int
+        }
+        return modes
+    }
+
+    @Test("every file and directory a data directory gets is private to its owner by default")
+    func everythingIsPrivateByDefault() throws {
+        let dir = TemporaryDirectory()
+        // The helper's fixture touches every kind of file: logs, inboxes, index, queues, schedules.
+        let helper = try ChildProcess("DurableTestHelper", ["features", dir.data])
+        _ = helper.allOutput()
+        try #require(helper.wait().status == 0)
+        let modes = try modes(under: dir.data)
+        #expect(modes.count > 300)
+        let open = modes.filter { $0.value & 0o077 != 0 }
+        #expect(open.isEmpty, "readable by others: \(open.sorted { $0.key < $1.key }.prefix(5))")
+        #expect(modes.contains { $0.key.hasSuffix(".inbox") } && modes.contains { $0.key.hasPrefix("queues/") })
+        #expect(modes.contains { $0.key.hasPrefix("schedules/") } && modes.contains { $0.key.hasSuffix(".wlog") })
+    }
+
+    @Test("group-readable permissions apply to what the engine creates")
+    func groupReadableWhenConfigured() async throws {
+        let dir = TemporaryDirectory()
+        var configuration = DurableEngine.Configuration(applicationVersion: "1")
+        configuration.storage.permissions = .groupReadable
+        let engine = try DurableEngine(directory: dir.data, configuration: configuration)
+        engine.register(name: "hello") { (name: String, context: WorkflowContext) -> String in
+            try await context.step("greet") { "hello \(name)" }
+        }
+        try await engine.launch()
+        #expect(try await engine.start(name: "hello", "you", id: "hello-1", as: String.self).result() == "hello you")
+        await engine.shutdown()
+        let modes = try modes(under: dir.data)
+        let log = try #require(modes.first { $0.key.hasSuffix(".wlog") })
+        #expect(log.value == 0o640)
+        #expect(modes["wf"] == 0o750 && modes["index"] == 0o750)
+        #expect(modes.allSatisfy { $0.value & 0o007 == 0 })
+    }
+}
