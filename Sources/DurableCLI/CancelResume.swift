@@ -13,7 +13,7 @@ extension DurableCommand {
         @Flag(help: "Also cancel every child workflow it started or enqueued (and theirs) that has not ended.") var children = false
 
         func run() async throws {
-            let store = try directory.openStore()
+            let store = try directory.openStore(writing: true)
             let status = try await store.cancelWorkflowTree(
                 workflowID, includingChildren: children, executorID: "durable-cli", at: Int64(Date().timeIntervalSince1970 * 1000))
             switch status {
@@ -34,7 +34,7 @@ extension DurableCommand {
         @Argument(help: "The workflow ID.") var workflowID: String
 
         func run() async throws {
-            let store = try directory.openStore()
+            let store = try directory.openStore(writing: true)
             try await store.resumeWorkflowForRecovery(workflowID, executorID: "durable-cli", at: Int64(Date().timeIntervalSince1970 * 1000))
             print("\(workflowID): ENQUEUED (resumed; an executor of its version will start it)")
         }

@@ -29,9 +29,12 @@ struct DirectoryOptions: ParsableArguments {
     var path: String { dir ?? Environment.value("DURABLE_DIR") ?? ".durable" }
 
     /// Opens the store without creating anything.
-    func openStore() throws -> LogStore {
+    /// Opens the directory (never creating it). Read-only unless `writing`: a command that only
+    /// reads creates nothing, takes no lease and works on a directory it cannot write.
+    func openStore(writing: Bool = false) throws -> LogStore {
         var options = LogStore.Options()
         options.createIfMissing = false
+        options.readOnly = !writing
         options.ioThreadCount = 2
         return try LogStore.open(directory: path, options: options)
     }

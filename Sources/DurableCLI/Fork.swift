@@ -15,7 +15,7 @@ extension DurableCommand {
         @Option(name: .customLong("new-id"), help: "The new workflow's ID (default: a UUID).") var newID: String?
 
         func run() async throws {
-            let store = try directory.openStore()
+            let store = try directory.openStore(writing: true)
             let id = try await store.forkWorkflowForRecovery(
                 workflowID, fromStep: fromStep, newID: newID, executorID: "durable-cli", at: Int64(Date().timeIntervalSince1970 * 1000))
             print(id)

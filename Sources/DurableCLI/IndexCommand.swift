@@ -16,7 +16,7 @@ extension DurableCommand {
             @OptionGroup var directory: DirectoryOptions
 
             func run() throws {
-                let store = try directory.openStore()
+                let store = try directory.openStore(writing: true)
                 let count = try store.rebuildIndex()
                 print("index rebuilt from \(count) logs (generation \(store.index.generation))")
             }

@@ -42,7 +42,7 @@ extension DurableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let summaries = try directory.openStore().queueSummaries()
+            let summaries = try directory.openStore(writing: true).queueSummaries()
             if json {
                 print(JSONText.array(summaries.map(JSONText.queue)).rendered)
                 return

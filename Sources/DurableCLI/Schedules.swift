@@ -47,7 +47,7 @@ extension DurableCommand {
             @Argument(help: "The schedule.") var name: String
 
             func run() async throws {
-                try await directory.openStore().setSchedulePaused(name, true)
+                try await directory.openStore(writing: true).setSchedulePaused(name, true)
                 print("\(name): paused")
             }
         }
@@ -58,7 +58,7 @@ extension DurableCommand {
             @Argument(help: "The schedule.") var name: String
 
             func run() async throws {
-                try await directory.openStore().setSchedulePaused(name, false)
+                try await directory.openStore(writing: true).setSchedulePaused(name, false)
                 print("\(name): active")
             }
         }
@@ -69,7 +69,7 @@ extension DurableCommand {
             @Argument(help: "The schedule.") var name: String
 
             func run() async throws {
-                print(try await directory.openStore().triggerSchedule(name, executorID: "durable-cli", at: Int64(Date().timeIntervalSince1970 * 1000)))
+                print(try await directory.openStore(writing: true).triggerSchedule(name, executorID: "durable-cli", at: Int64(Date().timeIntervalSince1970 * 1000)))
             }
         }
     }

@@ -15,7 +15,7 @@ extension DurableCommand {
         @Option(name: .customLong("idempotency-key"), help: "Deliver at most once per key.") var idempotencyKey: String?
 
         func run() async throws {
-            let store = try directory.openStore()
+            let store = try directory.openStore(writing: true)
             try await store.sendMessage(
                 to: workflowID, topic: topic.isEmpty ? nil : topic, json: json, idempotencyKey: idempotencyKey,
                 at: Int64(Date().timeIntervalSince1970 * 1000))

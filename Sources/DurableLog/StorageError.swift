@@ -14,7 +14,7 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         fileprivate enum Value: String, Sendable {
             case io, invalidName, payloadTooLarge, notFound, alreadyExists, leaseHeld
             case torn, corrupted, unsupportedVersion, notADataDirectory, networkFilesystem
-            case durabilityLost, dictionaryMissing, compression, closed
+            case durabilityLost, dictionaryMissing, compression, closed, readOnly
         }
         fileprivate let value: Value
         /// A system call failed with an `errno` (see ``StorageError/errno``).
@@ -47,6 +47,8 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let compression = Code(value: .compression)
         /// The log or store was closed.
         public static let closed = Code(value: .closed)
+        /// The store was opened read-only (``LogStore/Options/readOnly``) and was asked to write.
+        public static let readOnly = Code(value: .readOnly)
 
         public var description: String { value.rawValue }
     }

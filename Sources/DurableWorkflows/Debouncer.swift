@@ -109,8 +109,7 @@ extension LogStore {
         let history = try WorkflowHistory(workflowID: id, records: opened.records)
         guard history.fields.isDebounced == true else { return .notDebounced }
         guard history.end == nil, history.status == .delayed || history.status == .enqueued else {
-            try await reconcileIndex(forLogNamed: id, records: opened.records)  // so its deduplication ID is seen as free
-            return .started
+            return .started  // opening it brought the index up to date, so its deduplication ID is seen as free
         }
         let startAt = min(now + period.milliseconds, history.fields.debounceDeadline ?? Int64.max)
         var delta = IndexDelta()

@@ -34,6 +34,10 @@ public final class DurableEngine: WorkflowReading {
         public var maxRecoveryAttempts: Int = 100
         /// How often to look for workflows whose executor died, after ``DurableEngine/launch()``.
         public var recoveryInterval: Duration = .seconds(1)
+        /// How often to bring the index up to date with logs nobody holds (what an executor that
+        /// died between a log append and its index append left behind: a child the index has
+        /// never seen, a finished workflow still listed as running), after ``DurableEngine/launch()``.
+        public var indexCatchUpInterval: Duration = .seconds(10)
         /// The source of time (inject a manual clock in tests).
         public var clock: any DurableClock = SystemDurableClock()
         /// Where the engine logs; workflow and step metadata are attached.
@@ -135,14 +139,27 @@ public final class DurableEngine: WorkflowReading {
             return s.launched
         }
         if already { return [] }
+        if let repaired = store.index.repaired {
+            logger.warning("the workflow index was unusable and was rebuilt from the logs", metadata: ["reason": "\(repaired)"])
+        }
         try await store.reconcileIndex()
         let recovered = await recoverPendingWorkflows()
         if !recovered.isEmpty { logger.info("recovering workflows", metadata: ["count": "\(recovered.count)"]) }
-        let interval = configuration.recoveryInterval
+        let interval = configuration.recoveryInterval, catchUpInterval = configuration.indexCatchUpInterval
         let sweeper = Task { [weak self] in
+            var lastCatchUp = ContinuousClock.now
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 guard let self else { return }
+                if ContinuousClock.now - lastCatchUp >= catchUpInterval {
+                    lastCatchUp = .now
+                    do {
+                        let repaired = try await self.store.reconcileIndex(sweepOrphans: true, skippingHeld: true)
+                        if repaired > 0 { self.logger.info("index caught up with logs left by a dead executor", metadata: ["count": "\(repaired)"]) }
+                    } catch {
+                        self.logger.warning("index catch-up failed", metadata: ["error": "\(error)"])
+                    }
+                }
                 _ = await self.recoverPendingWorkflows()
             }
         }

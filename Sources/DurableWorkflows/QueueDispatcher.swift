@@ -161,9 +161,7 @@ final class QueueDispatcher: Sendable {
         guard history.end == nil, history.status == .enqueued || history.status == .delayed, let start = history.start,
             (history.fields.delayUntil ?? 0) <= now, let workflow = engine.registeredWorkflow(named: start.name)
         else {
-            // If the index still shows it waiting although its log moved on (a crash between a
-            // log append and its index append), repair the entry so no dequeue picks it again.
-            try? await engine.store.reconcileIndex(forLogNamed: id, records: opened.records)
+            // (Opening it brought the index up to date if its log had moved on.)
             opened.writer.close()
             return false
         }

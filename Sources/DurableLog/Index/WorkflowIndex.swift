@@ -19,12 +19,17 @@ public final class WorkflowIndex: Sendable {
 
     let directory: String
     private let permissions: FilePermissions
+    /// False for a read-only store: nothing is created, published or appended.
+    private let writable: Bool
+    /// Derives every entry from the logs, for a rebuild.
+    private let rebuild: @Sendable () throws(StorageError) -> [IndexEntry]
     private let io: IOThreads
     private let durability: Durability
     private let codec: PayloadCodec
     private let lockFD: Int32
     private let state: Mutex<State>
     private let syncQueued = Mutex(false)
+    private let appending = Mutex(())
 
     private struct OpenLog {
         var fd: Int32
@@ -39,6 +44,10 @@ public final class WorkflowIndex: Sendable {
         var generation: UInt64 = 0
         var log: OpenLog?
         var damage: String?
+        /// What was wrong with the index files when this process rebuilt them, if it did.
+        var repaired: String?
+        /// The size of the current snapshot, in bytes (the index log is compacted past it).
+        var snapshotBytes = 0
         var pending: [(items: [Item], completion: Completion)] = []
         var flushScheduled = false
         /// Queue name → the entries waiting in it (`ENQUEUED` or `DELAYED`), kept with `entries`
@@ -60,27 +69,59 @@ public final class WorkflowIndex: Sendable {
         }
     }
 
-    init(directory: String, io: IOThreads, durability: Durability, codec: PayloadCodec, permissions: FilePermissions) throws(StorageError) {
+    /// Opens the index in `directory`, rebuilding it from the logs (`rebuild`) if it is missing
+    /// or damaged: the index is derived, so no state of its files may keep a directory closed.
+    init(
+        directory: String, io: IOThreads, durability: Durability, codec: PayloadCodec, permissions: FilePermissions,
+        writable: Bool, rebuild: @escaping @Sendable () throws(StorageError) -> [IndexEntry]
+    ) throws(StorageError) {
         self.directory = directory
+        self.writable = writable
         self.permissions = permissions
+        self.rebuild = rebuild
         self.io = io
         self.durability = durability
         self.codec = codec
-        lockFD = try SystemCall.open(IndexFiles.appendLock(directory), O_RDWR | O_CREAT, mode: permissions.fileMode)
         state = Mutex(State())
-        if !SystemCall.exists(IndexFiles.current(directory)) {
-            try withAppendLock { () throws(StorageError) in
-                if !SystemCall.exists(IndexFiles.current(directory)) {
-                    try publishGeneration(1, entries: [])
-                }
-            }
+        guard writable else {
+            lockFD = -1
+            if (try? loadWhole()) != true { try deriveInMemory() }
+            return
         }
-        try state.withLock { (s) throws(StorageError) in try reload(&s) }
+        if !SystemCall.exists(directory) {  // a deleted index/ comes back
+            try SystemCall.makeDirectory(directory, mode: permissions.directoryMode)
+            try durability.syncDirectory(directory.directoryName)
+        }
+        lockFD = try SystemCall.open(IndexFiles.appendLock(directory), O_RDWR | O_CREAT, mode: permissions.fileMode)
+        if (try? loadWhole()) == true { return }
+        try withAppendLock { () throws(StorageError) in try repairLocked() }
+    }
+
+    /// Read-only and the index files are unusable: the entries come from the logs, in memory.
+    private func deriveInMemory() throws(StorageError) {
+        var reason = "the index has no CURRENT file"
+        do throws(StorageError) {
+            _ = try loadWhole()
+            if let damage = state.withLock({ $0.damage }) { reason = damage }
+        } catch {
+            reason = error.message
+        }
+        let entries = try rebuild()
+        state.withLock { s in
+            s.entries = Dictionary(entries.map { ($0.key, $0) }, uniquingKeysWith: { $1 })
+            s.waiting = [:]
+            for entry in entries { s.noteWaiting(entry) }
+            if let log = s.log { SystemCall.close(log.fd) }
+            s.log = nil
+            s.generation = 0
+            s.damage = nil
+            s.repaired = "\(reason); read from \(entries.count) logs (read-only: nothing was written)"
+        }
     }
 
     deinit {
         state.withLock { s in if let log = s.log { SystemCall.close(log.fd) } }
-        SystemCall.close(lockFD)
+        if lockFD >= 0 { SystemCall.close(lockFD) }
     }
 
     // MARK: Queries
@@ -127,9 +168,21 @@ public final class WorkflowIndex: Sendable {
     /// Damage found in the index files when they were loaded, if any (rebuild to repair it).
     public var damage: String? { state.withLock { $0.damage } }
 
+    /// What was wrong with the index files when this process found them unusable and rebuilt
+    /// them from the logs, if it did.
+    public var repaired: String? { state.withLock { $0.repaired } }
+
+    /// Whether the entries were derived from the logs in memory because the files are unusable
+    /// and the store is read-only (they stay damaged on disk until a writer opens the directory).
+    public var isDerivedInMemory: Bool { !writable && state.withLock { $0.generation == 0 } }
+
     /// Reads what other processes appended since the last look (and follows a new generation).
     /// Takes no lock. Blocks on file I/O.
     public func refresh() throws(StorageError) {
+        if !writable, state.withLock({ $0.generation == 0 }) {  // derived in memory: reload once the files are whole
+            if (try? readCurrent()) != nil { _ = try? loadWhole() }
+            return
+        }
         let generation = try readCurrent()
         try state.withLock { (s) throws(StorageError) in
             if generation != s.generation { try reload(&s) } else { try readTail(&s, repair: false) }
@@ -149,6 +202,10 @@ public final class WorkflowIndex: Sendable {
 
     /// Queues deltas for the next group commit and calls `completion` once they are durable.
     func enqueue(_ items: [Item], completion: @escaping Completion) {
+        guard writable else {
+            completion(.failure(StorageError(.readOnly, "the data directory was opened read-only", path: directory)))
+            return
+        }
         let schedule = state.withLock { s in
             s.pending.append((items, completion))
             if s.flushScheduled { return false }
@@ -166,10 +223,16 @@ public final class WorkflowIndex: Sendable {
         var result: Result<Void, StorageError> = .success(())
         do throws(StorageError) {
             try durability.checkHealthy()
-            let (fd, path) = try withAppendLock { () throws(StorageError) -> (Int32, String) in
-                let generation = try readCurrent()
-                return try state.withLock { (s) throws(StorageError) -> (Int32, String) in
-                    if generation != s.generation { try reload(&s) } else { try readTail(&s, repair: true) }
+            let (fd, path, compact) = try withAppendLock { () throws(StorageError) -> (Int32, String, Bool) in
+                do throws(StorageError) {
+                    let generation = try readCurrent()
+                    try state.withLock { (s) throws(StorageError) in
+                        if generation != s.generation { try reload(&s) } else { try readTail(&s, repair: true) }
+                    }
+                } catch where Self.isRepairable(error) {
+                    try repairLocked()  // damaged under us: rebuild from the logs, then append
+                }
+                return try state.withLock { (s) throws(StorageError) -> (Int32, String, Bool) in
                     guard var log = s.log else { throw StorageError(.closed, "the index log is not open", path: directory) }
                     var bytes: [UInt8] = []
                     for (key, seq, delta) in batch.flatMap(\.items) {
@@ -190,7 +253,7 @@ public final class WorkflowIndex: Sendable {
                     }
                     log.end += bytes.count
                     s.log = log
-                    return (log.fd, log.path)
+                    return (log.fd, log.path, log.end > max(Self.compactionThreshold, s.snapshotBytes))
                 }
             }
             // The index is derived: a delta lost in a power failure is recovered from its
@@ -198,6 +261,7 @@ public final class WorkflowIndex: Sendable {
             // So acknowledging does not wait for the index's fdatasync; it runs in the
             // background, coalesced, on a duplicate descriptor that a reload cannot close.
             scheduleSync(fd: fd, path: path)
+            if compact { io.submit { try? self.compact() } }
         } catch {
             result = .failure(error)
         }
@@ -239,23 +303,94 @@ public final class WorkflowIndex: Sendable {
     /// Replaces the index with `entries` as a new generation (snapshot plus empty log).
     func replace(with entries: [IndexEntry]) throws(StorageError) {
         try withAppendLock { () throws(StorageError) in
-            let next = max(try readCurrent(), generation) + 1
-            try publishGeneration(next, entries: entries)
-            try state.withLock { (s) throws(StorageError) in try reload(&s) }
+            try publish(entries)
+            state.withLock { $0.repaired = nil }
         }
-        for name in try SystemCall.listDirectory(directory) {
+    }
+
+    /// An index log past this size (or past the snapshot's, if larger) is folded into a new
+    /// snapshot, so it does not grow forever and a process that opens the index reads little.
+    static let compactionThreshold = 4 << 20
+
+    /// Folds the index log into a new snapshot if it is still past the threshold.
+    func compact() throws(StorageError) {
+        try withAppendLock { () throws(StorageError) in
+            let generation = try readCurrent()
+            let entries = try state.withLock { (s) throws(StorageError) -> [IndexEntry]? in
+                if generation != s.generation { try reload(&s) } else { try readTail(&s, repair: true) }
+                guard let log = s.log, log.end > max(Self.compactionThreshold, s.snapshotBytes), s.damage == nil else { return nil }
+                return Array(s.entries.values)
+            }
+            if let entries { try publish(entries) }
+        }
+    }
+
+    /// Whether `error` from loading the index means its files are unusable (not an I/O failure).
+    private static func isRepairable(_ error: StorageError) -> Bool { error.code == .corrupted || error.code == .notFound }
+
+    /// Loads CURRENT's generation; true if it is whole (no damage found in its files).
+    private func loadWhole() throws(StorageError) -> Bool {
+        guard SystemCall.exists(IndexFiles.current(directory)) else { return false }
+        return try state.withLock { (s) throws(StorageError) -> Bool in
+            try reload(&s)
+            return s.damage == nil
+        }
+    }
+
+    /// With the append lock held: loads the index if another process repaired it meanwhile, or
+    /// else publishes a new generation rebuilt from the logs.
+    private func repairLocked() throws(StorageError) {
+        var reason = "the index has no CURRENT file"
+        do throws(StorageError) {
+            if try loadWhole() { return }
+            if let damage = state.withLock({ $0.damage }) { reason = damage }
+        } catch where Self.isRepairable(error) {
+            reason = error.message
+        }
+        let fresh = !SystemCall.exists(IndexFiles.current(directory)) && highestGenerationOnDisk() == 0
+        let entries = try rebuild()
+        try publish(entries)
+        if !(fresh && entries.isEmpty) {  // a new directory's first index is no repair
+            state.withLock { $0.repaired = "\(reason); rebuilt from \(entries.count) logs" }
+        }
+    }
+
+    /// Publishes `entries` as the next generation, loads it, and removes older generations and
+    /// temporary files left by crashed writers. Holds the append lock.
+    private func publish(_ entries: [IndexEntry]) throws(StorageError) {
+        let next = max((try? readCurrent()) ?? 0, generation, highestGenerationOnDisk()) + 1
+        try publishGeneration(next, entries: entries)
+        try state.withLock { (s) throws(StorageError) in try reload(&s) }
+        for name in (try? SystemCall.listDirectory(directory)) ?? [] {
             let stale = (name.hasPrefix("snap-") || name.hasPrefix("log-"))
-                && !name.hasPrefix("snap-\(generation).") && !name.hasPrefix("log-\(generation).")
-            if stale { try? SystemCall.unlink("\(directory)/\(name)") }
+                && !name.hasPrefix("snap-\(next).") && !name.hasPrefix("log-\(next).")
+            // Index temporary files are only written under the append lock, which we hold.
+            if stale || name.contains(".tmp.") { try? SystemCall.unlink("\(directory)/\(name)") }
         }
+    }
+
+    /// The highest generation any snapshot or log file in the directory names.
+    private func highestGenerationOnDisk() -> UInt64 {
+        ((try? SystemCall.listDirectory(directory)) ?? []).compactMap { name -> UInt64? in
+            guard name.hasPrefix("snap-") || name.hasPrefix("log-"), let dash = name.firstIndex(of: "-"),
+                let dot = name.firstIndex(of: ".")
+            else { return nil }
+            return UInt64(name[name.index(after: dash)..<dot])
+        }.max() ?? 0
     }
 
     // MARK: Files
 
-    private func withAppendLock<T>(_ body: () throws(StorageError) -> T) throws(StorageError) -> T {
-        try FileLock.exclusive(lockFD, path: IndexFiles.appendLock(directory))
-        defer { FileLock.unlock(lockFD) }
-        return try body()
+    /// Runs `body` holding the append lock: the OFD lock excludes other processes, and
+    /// `appending` the other threads of this one (they share the lock's open file description,
+    /// which an OFD lock does not exclude).
+    private func withAppendLock<T: Sendable>(_ body: () throws(StorageError) -> T) throws(StorageError) -> T {
+        guard writable else { throw StorageError(.readOnly, "the data directory was opened read-only", path: directory) }
+        return try appending.withLock { _ throws(StorageError) -> T in
+            try FileLock.exclusive(lockFD, path: IndexFiles.appendLock(directory))
+            defer { FileLock.unlock(lockFD) }
+            return try body()
+        }
     }
 
     private func readCurrent() throws(StorageError) -> UInt64 {
@@ -263,7 +398,7 @@ public final class WorkflowIndex: Sendable {
         let fd = try SystemCall.open(path, O_RDONLY_FLAG)
         defer { SystemCall.close(fd) }
         guard let generation = IndexFiles.decodeCurrent(try SystemCall.readAll(fd, path: path)) else {
-            throw StorageError(.corrupted, "the index's CURRENT file is damaged; run `durable index rebuild`", path: path)
+            throw StorageError(.corrupted, "the index's CURRENT file is damaged", path: path)
         }
         return generation
     }
@@ -292,6 +427,9 @@ public final class WorkflowIndex: Sendable {
             kind: .indexLog, salt: UInt64.random(in: 1...UInt64.max), key: [], createdAt: SystemCall.nowMilliseconds())
         try writeAtomically(IndexFiles.snapshot(directory, generation), snapshot)
         try writeAtomically(IndexFiles.log(directory, generation), logHeader.encoded())
+        // The new files' names must be durable before CURRENT names them: a crash in between
+        // then leaves the old generation current, never a CURRENT naming files that are lost.
+        try durability.syncDirectory(directory)
         try writeAtomically(IndexFiles.current(directory), IndexFiles.encodeCurrent(generation: generation))
         try durability.syncDirectory(directory)
     }
@@ -342,10 +480,10 @@ public final class WorkflowIndex: Sendable {
             }
         }
         if !scan.isClean || footerCount != UInt64(entries.count) {
-            damage = "the index snapshot \(snapshotPath) is damaged"
+            damage = "the index snapshot snap-\(generation).idx is damaged"
         }
         let logPath = IndexFiles.log(directory, generation)
-        let fd = try SystemCall.open(logPath, O_RDWR_FLAG)  // opened before the old one is closed: a failure leaves state intact
+        let fd = try SystemCall.open(logPath, writable ? O_RDWR_FLAG : O_RDONLY_FLAG)  // opened before the old one is closed: a failure leaves state intact
         if let old = s.log { SystemCall.close(old.fd) }
         s.log = OpenLog(fd: fd, path: logPath, salt: 0, end: 0, lastSeq: 0)
         s.entries = entries
@@ -353,6 +491,7 @@ public final class WorkflowIndex: Sendable {
         for entry in entries.values { s.noteWaiting(entry) }
         s.generation = generation
         s.damage = damage
+        s.snapshotBytes = (try? SystemCall.fileSize(snapshotFD, path: snapshotPath)) ?? 0
         try readTail(&s, repair: false)
     }
 
@@ -367,7 +506,7 @@ public final class WorkflowIndex: Sendable {
         if log.end == 0 {
             bytes = try SystemCall.read(log.fd, count: size, at: 0, path: log.path)
             guard case .success(let header) = FileHeader.decode(bytes[...]), header.kind == .indexLog else {
-                s.damage = "the index log \(log.path) has a damaged header"
+                s.damage = "the index log \(log.path.fileName) has a damaged header"
                 return
             }
             log.salt = header.salt
@@ -394,10 +533,8 @@ public final class WorkflowIndex: Sendable {
                 RecordFrame.parse(bytes, at: $0, salt: log.salt, minimumSeq: log.lastSeq + 1) != nil
             }
             if damaged {
-                s.damage = "the index log \(log.path) is damaged at offset \(log.end)"
-                if repair {
-                    throw StorageError(.corrupted, "the index log is damaged; run `durable index rebuild`", path: log.path)
-                }
+                s.damage = "the index log \(log.path.fileName) is damaged at offset \(log.end)"
+                if repair { throw StorageError(.corrupted, s.damage!, path: log.path) }
             } else if repair {
                 try SystemCall.truncate(log.fd, to: log.end, path: log.path)
             }

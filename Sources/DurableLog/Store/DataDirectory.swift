@@ -45,7 +45,7 @@ struct DataDirectory: Sendable {
             throw StorageError(
                 .notFound, "there is no swift-durable data directory here (pass --dir or set DURABLE_DIR)", path: path)
         }
-        try makeDirectories(path)
+        if create { try makeDirectories(path) }
         let type = durable_filesystem_type(path)
         if !allowNetworkFilesystem, let fsName = Self.networkFilesystems[type] {
             throw StorageError(

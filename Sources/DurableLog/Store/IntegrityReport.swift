@@ -43,7 +43,7 @@ extension LogStore {
     public func check() throws(StorageError) -> IntegrityReport {
         try index.refresh()
         var report = IntegrityReport()
-        report.indexDamage = index.damage
+        report.indexDamage = index.damage ?? (index.isDerivedInMemory ? index.repaired : nil)
         let keys = try allLogKeys()
         var onDisk = Set<LogKey>()
         for key in keys {
@@ -63,14 +63,20 @@ extension LogStore {
                     fileSize: contents.fileSize))
             var derived = contents.indexEntry
             derived.fields.corruption = nil  // the scan verdict above reports corruption
-            let indexed = index.entry(for: key)
-            // A live writer may be ahead of its index append by a moment; only a missing or
-            // diverging entry whose log has nothing newer counts as stale.
-            var comparable = indexed
-            comparable?.fields.corruption = nil
-            if comparable != derived && (indexed?.logSeq ?? 0) >= derived.logSeq || indexed == nil {
-                report.staleIndexEntries.append(contents.name ?? key.hex)
+            func agrees() -> Bool {
+                var indexed = index.entry(for: key)
+                indexed?.fields.corruption = nil
+                return indexed == derived
             }
+            if agrees() { continue }
+            // An entry behind its log (or missing) is a writer a moment from its index append,
+            // or one being created, only while a live process holds the log's lease; behind a
+            // log nobody holds, it is stale (its writer died between the two appends). Look
+            // again after a refresh: the writer may have appended and let go since.
+            let behind = (index.entry(for: key)?.logSeq ?? 0) < derived.logSeq
+            if behind, (try? isLeaseHeld(key: key)) == true { continue }
+            try index.refresh()
+            if !agrees() { report.staleIndexEntries.append(contents.name ?? key.hex) }
         }
         for entry in index.allEntries() where !onDisk.contains(entry.key) {
             report.orphanIndexEntries.append(entry.fields.workflowID ?? entry.key.hex)

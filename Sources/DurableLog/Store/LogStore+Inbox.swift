@@ -23,6 +23,7 @@ extension LogStore {
     public func appendToInbox(
         name: String, type: RecordType, payload: [UInt8], isDuplicate: @escaping @Sendable (LogRecord) -> Bool
     ) async throws(StorageError) -> Bool {
+        try checkWritable()
         let key = try LogKey(name: name)
         let path = layout.inboxPath(key)
         let directory = layout.inboxDirectory
@@ -76,6 +77,7 @@ extension LogStore {
     /// Creates an empty inbox file for workflow `name` if it has none, so that it can be watched
     /// before the first message arrives (the first sender writes its header under the lock).
     public func ensureInboxExists(name: String) throws(StorageError) {
+        try checkWritable()
         let path = layout.inboxPath(try LogKey(name: name))
         if SystemCall.exists(path) { return }
         if !SystemCall.exists(layout.inboxDirectory) { try SystemCall.makeDirectory(layout.inboxDirectory, mode: layout.directoryMode) }

@@ -11,14 +11,7 @@ extension LogStore {
     /// - Returns: the number of logs indexed.
     @discardableResult
     public func rebuildIndex() throws(StorageError) -> Int {
-        var entries: [IndexEntry] = []
-        for key in try allLogKeys() {
-            do throws(StorageError) {
-                entries.append(try derivedEntry(for: key))
-            } catch where error.code == .notFound {
-                continue  // deleted between listing and reading
-            }
-        }
+        let entries = try folder.derivedEntries()
         try index.replace(with: entries)
         return entries.count
     }
@@ -40,18 +33,24 @@ extension LogStore {
     /// index append: replays newer index updates of every unfinished workflow, and (with
     /// `sweepOrphans`) adopts logs the index has never seen.
     ///
+    /// With `skippingHeld`, logs whose lease a live process holds are left alone (their writer
+    /// is about to append to the index itself): running executors call it so, periodically, so
+    /// that what a dead executor left half-recorded (a child invisible to the index, a finished
+    /// workflow still listed as running) is repaired without waiting for the next launch.
+    ///
     /// - Returns: the number of entries that changed.
     @discardableResult
-    public func reconcileIndex(sweepOrphans: Bool = true) async throws(StorageError) -> Int {
+    public func reconcileIndex(sweepOrphans: Bool = true, skippingHeld: Bool = false) async throws(StorageError) -> Int {
         let items = try await io.run { [self] () throws(StorageError) -> [WorkflowIndex.Item] in
             try index.refresh()
-            var keys = index.allEntries().filter { !$0.status.isTerminal && !$0.isQuarantined }.map(\.key)
+            var keys = index.compactMapEntries { !$0.status.isTerminal && !$0.isQuarantined ? $0.key : nil }
             if sweepOrphans {
-                let known = Set(index.allEntries().map(\.key))
+                let known = Set(index.compactMapEntries(\.key))
                 keys += try allLogKeys().filter { !known.contains($0) }
             }
             var items: [WorkflowIndex.Item] = []
             for key in keys {
+                if skippingHeld, (try? isLeaseHeld(key: key)) != false { continue }
                 let current = index.entry(for: key)
                 guard let derived = try? derivedEntry(for: key), derived != current else { continue }
                 let contents = try readLog(key: key)

@@ -29,6 +29,10 @@ public final class LogStore: Sendable {
         public var allowNetworkFilesystem = false
         /// Create the data directory if it does not exist (tools that only read turn this off).
         public var createIfMissing = true
+        /// Never write: create no file or directory, take no lease, append nothing. A missing or
+        /// damaged index is then derived from the logs in memory instead of being rebuilt on disk.
+        /// Reading works on a directory this process may not write (a read-only mount).
+        public var readOnly = false
         /// Wake cross-process waiters with inotify (off: poll file metadata, as happens anyway
         /// when the per-user inotify limits are reached).
         public var watchWithInotify = true
@@ -52,6 +56,8 @@ public final class LogStore: Sendable {
     private let lockWaiters = IOThreads(threadCount: 2)
 
     let layout: DataDirectory
+    /// The logs, read without the index.
+    let folder: LogFolder
     let io: IOThreads
     let durability: Durability
     let codec: PayloadCodec
@@ -67,8 +73,11 @@ public final class LogStore: Sendable {
         let dictionaries = DictionaryStore(
             directory: layout.dictionariesDirectory, level: options.compressionLevel, fileMode: layout.fileMode)
         codec = PayloadCodec(dictionaries: dictionaries, level: options.compressionLevel)
+        let folder = LogFolder(layout: layout, codec: codec)
+        self.folder = folder
         index = try WorkflowIndex(
-            directory: layout.indexDirectory, io: io, durability: durability, codec: codec, permissions: layout.permissions)
+            directory: layout.indexDirectory, io: io, durability: durability, codec: codec, permissions: layout.permissions,
+            writable: !options.readOnly, rebuild: folder.derivedEntries)
     }
 
     deinit {
@@ -91,7 +100,8 @@ public final class LogStore: Sendable {
     /// The coordination files of queue `name` (created on first use), shared by everything in
     /// this process that uses the queue.
     public func queueFiles(named name: String) throws(StorageError) -> QueueFiles {
-        try queues.withLock { (queues) throws(StorageError) -> QueueFiles in
+        try checkWritable()
+        return try queues.withLock { (queues) throws(StorageError) -> QueueFiles in
             if let files = queues[name] { return files }
             let files = try QueueFiles(
                 name: name, queuesDirectory: layout.queuesDirectory, io: io, lockWaiters: lockWaiters, permissions: layout.permissions)
@@ -124,7 +134,8 @@ public final class LogStore: Sendable {
         let durability = Durability(syncFunction: options.syncFunction)
         let layout = DataDirectory(path: directory, permissions: options.permissions)
         try layout.prepare(
-            allowNetworkFilesystem: options.allowNetworkFilesystem, create: options.createIfMissing, durability: durability)
+            allowNetworkFilesystem: options.allowNetworkFilesystem, create: options.createIfMissing && !options.readOnly,
+            durability: durability)
         let io = IOThreads(threadCount: options.ioThreadCount)
         do {
             return try LogStore(layout: layout, options: options, io: io, durability: durability)
@@ -132,6 +143,11 @@ public final class LogStore: Sendable {
             io.shutdown()
             throw error
         }
+    }
+
+    /// Throws ``StorageError/Code/readOnly`` if the store was opened read-only.
+    func checkWritable() throws(StorageError) {
+        if options.readOnly { throw StorageError(.readOnly, "the data directory was opened read-only", path: directory) }
     }
 
     /// The error that stopped this store from acknowledging writes, if an `fsync` ever failed.
@@ -150,6 +166,7 @@ public final class LogStore: Sendable {
     public func createLog(name: String, fields: IndexFields, records: [RecordDraft] = []) async throws(StorageError)
         -> LogWriter
     {
+        try checkWritable()
         let key = try LogKey(name: name)
         var identity = fields
         identity.workflowID = name
@@ -213,6 +230,7 @@ public final class LogStore: Sendable {
     ///   ``StorageError/Code/notFound``, or ``StorageError/Code/corrupted`` (the log is then
     ///   quarantined in the index and left byte for byte as it was).
     public func openLog(name: String) async throws(StorageError) -> (writer: LogWriter, records: [LogRecord]) {
+        try checkWritable()
         let key = try LogKey(name: name)
         let path = layout.logPath(key)
         let acknowledged = index.entry(for: key)?.logSeq ?? 0
@@ -248,6 +266,14 @@ public final class LogStore: Sendable {
         }
         switch opened {
         case .ready(let fd, let contents, let salt):
+            // The previous writer may have died between a log append and its index append: whoever
+            // takes the lease next brings the index up to date with what the log says.
+            do {
+                try await reconcileIndex(forLogNamed: name, records: contents.records)
+            } catch {
+                SystemCall.close(fd)
+                throw error
+            }
             let writer = LogWriter(
                 name: name, key: key, path: path, fd: fd, salt: salt, store: self,
                 lastSeq: contents.records.last?.seq ?? 0, end: contents.validEnd)
@@ -305,49 +331,23 @@ public final class LogStore: Sendable {
     }
 
     /// Reads the log with `key` without taking any lock.
-    public func readLog(key: LogKey) throws(StorageError) -> LogContents {
-        let path = layout.logPath(key)
-        let fd = try SystemCall.open(path, O_RDONLY_FLAG)
-        defer { SystemCall.close(fd) }
-        let file = try SystemCall.readAll(fd, path: path)
-        let scan = LogScanner.scan(file, expectedKind: .workflowLog)
-        return try contents(of: scan, key: key, path: path)
-    }
+    public func readLog(key: LogKey) throws(StorageError) -> LogContents { try folder.readLog(key: key) }
 
     /// Whether some live process holds the lease of the log for `name`.
-    public func isLeaseHeld(name: String) throws(StorageError) -> Bool {
-        let path = layout.logPath(try LogKey(name: name))
+    public func isLeaseHeld(name: String) throws(StorageError) -> Bool { try isLeaseHeld(key: try LogKey(name: name)) }
+
+    func isLeaseHeld(key: LogKey) throws(StorageError) -> Bool {
+        let path = layout.logPath(key)
         let fd = try SystemCall.open(path, O_RDONLY_FLAG)
         defer { SystemCall.close(fd) }
         return try FileLock.isHeld(fd, path: path)
     }
 
     /// The keys of every log file in the directory (one `readdir` per shard; no file is opened).
-    public func allLogKeys() throws(StorageError) -> [LogKey] {
-        var keys: [LogKey] = []
-        for shard in try SystemCall.listDirectory(layout.workflowsDirectory).sorted() {
-            for file in try SystemCall.listDirectory("\(layout.workflowsDirectory)/\(shard)") where file.hasSuffix(".wlog") {
-                if let key = LogKey(hex: String(file.dropLast(5))) { keys.append(key) }
-            }
-        }
-        return keys.sorted()
-    }
+    public func allLogKeys() throws(StorageError) -> [LogKey] { try folder.allLogKeys() }
 
     func contents(of scan: LogScan, key: LogKey, path: String) throws(StorageError) -> LogContents {
-        var records: [LogRecord] = []
-        records.reserveCapacity(scan.frames.count)
-        for frame in scan.frames {
-            records.append(
-                LogRecord(
-                    seq: frame.seq, type: RecordType(rawValue: frame.type), payload: try codec.decode(frame, path: path),
-                    offset: frame.offset, codec: LogFormat.Codec(rawValue: frame.codec) ?? .raw,
-                    dictionaryID: frame.dictionaryID, storedSize: frame.stored.count))
-        }
-        var name: String?
-        if let first = records.first, first.type == .indexUpdate { name = IndexDelta(decoding: first.payload)?.workflowID }
-        return LogContents(
-            key: key, path: path, name: name, createdAt: scan.header?.createdAt ?? 0, records: records,
-            outcome: scan.outcome, validEnd: scan.validEnd, fileSize: scan.fileSize)
+        try folder.contents(of: scan, key: key, path: path)
     }
 
     // MARK: Compression dictionaries
@@ -390,4 +390,7 @@ extension String {
         guard let slash = lastIndex(of: "/") else { return "." }
         return slash == startIndex ? "/" : String(self[..<slash])
     }
+
+    /// The last component of a path.
+    var fileName: String { lastIndex(of: "/").map { String(self[index(after: $0)...]) } ?? self }
 }

@@ -1,0 +1,41 @@
+import DurableTesting
+import Foundation
+import Testing
+
+@testable import DurableLog
+@testable import DurableWorkflows
+
+@Suite("The index catches up while executors live", .timeLimit(.minutes(1)))
+struct IndexCatchUpTests {
+    @Test("a running executor repairs what a dead one left half-recorded: a log the index never saw, a finished workflow still listed as running")
+    func runningExecutorsRepairTheIndex() async throws {
+        let dir = TemporaryDirectory()
+        let ledger = dir.path + "/ledger", fired = dir.path + "/fired"
+        let done = try ChildProcess("DurableTestHelper", ["workflows", dir.data, ledger, "done-1"])
+        #expect(done.wait().status == 0)
+        let killed = try ChildProcess("DurableTestHelper", ["workflows", dir.data, ledger, "pending-1"], environment: ["KILL_AT": "pending-1:3:ack", "FIRED": fired])
+        #expect(killed.wait().killedBySignal)
+
+        var configuration = DurableEngine.Configuration(applicationVersion: "another-version")  // recovers neither
+        configuration.recoveryInterval = .milliseconds(50)
+        configuration.indexCatchUpInterval = .milliseconds(200)
+        let engine = try DurableEngine(directory: dir.data, configuration: configuration)
+        try await engine.launch()
+        #expect(try engine.status(of: "done-1") == .success && engine.status(of: "pending-1") == .pending)
+
+        // As if the executor had died between each log append and its index append: the index
+        // never heard of pending-1, and missed done-1's end.
+        let other = try LogStore.open(directory: dir.data)
+        var entries = other.index.allEntries().filter { $0.workflowID != "pending-1" }
+        let i = try #require(entries.firstIndex { $0.workflowID == "done-1" })
+        entries[i].fields.status = .pending
+        entries[i].logSeq = 1
+        try other.index.replace(with: entries)
+        try engine.store.index.refresh()
+        #expect(try engine.status(of: "pending-1") == nil || engine.status(of: "done-1") == .pending, "the rollback is visible")
+
+        #expect(try await eventually(.seconds(10)) { try engine.status(of: "done-1") == .success && engine.status(of: "pending-1") == .pending })
+        #expect(try engine.steps(of: "pending-1").count == 3)
+        await engine.shutdown()
+    }
+}
