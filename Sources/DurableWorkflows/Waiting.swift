@@ -20,10 +20,20 @@ extension LogStore {
         let watcher = watcher()
         while true {
             try Task.checkCancellation()
+            if let corruption = index.entry(forWorkflowID: id)?.fields.corruption { throw QuarantinedWorkflowError(workflowID: id, reason: corruption) }
             // Read the version before the log, so a change in between ends the wait at once.
             let version = try? watcher.version(of: cursor.path)
             let resets = cursor.resets
-            if version != nil, let records = try? await readNewRecords(&cursor) {
+            var records: [LogRecord]?
+            if version != nil {
+                do {
+                    records = try await readNewRecords(&cursor)
+                } catch {
+                    // A damaged log never heals by itself: end the wait instead of waiting forever.
+                    if error.code == .corrupted { throw QuarantinedWorkflowError(workflowID: id, reason: error.message) }
+                }
+            }
+            if let records {
                 if cursor.resets != resets { history = WorkflowHistory(workflowID: id) }  // read again from the start
                 try history.apply(records)
                 if cursor.lastSeq > 0, case .done(let value) = try decide(history) { return value }

@@ -23,6 +23,24 @@ public struct NonDeterminismError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+/// The workflow's log (or inbox) is damaged, so it is quarantined: it cannot run or be
+/// recovered, and nothing waits for it. `durable check` and `durable dump` show the damage;
+/// `durable fork` from an earlier step continues it under a new ID.
+public struct QuarantinedWorkflowError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The workflow.
+    public var workflowID: String
+    /// What is damaged.
+    public var reason: String
+
+    /// Creates an error.
+    public init(workflowID: String, reason: String) {
+        self.workflowID = workflowID
+        self.reason = reason
+    }
+
+    public var description: String { "workflow \"\(workflowID)\" is quarantined: its log is damaged (\(reason))" }
+}
+
 /// Misuse of the engine or a workflow in a state that does not allow the request.
 public struct WorkflowError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What went wrong.

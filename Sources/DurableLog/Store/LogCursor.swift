@@ -137,6 +137,19 @@ extension LogStore {
             checksum = Self.checksum(bytes, at: position)
             position += frame.footprint
         }
+        // Bytes that do not parse are a record being written, unless a valid record follows
+        // them: then the file is damaged, and waiting for it to heal would wait forever.
+        if position < bytes.count, !bytes[position...].allSatisfy({ $0 == 0 }) {
+            var probe = position + LogFormat.alignment
+            while probe + LogFormat.recordHeaderSize <= bytes.count {
+                if RecordFrame.parse(bytes, at: probe, salt: salt, minimumSeq: lastSeq + 1) != nil {
+                    throw StorageError(
+                        .corrupted, "damaged bytes at offset \(base + position) are followed by a valid record at offset \(base + probe)",
+                        path: cursor.path)
+                }
+                probe += LogFormat.alignment
+            }
+        }
         cursor.advance(to: base + position, lastRecordOffset: lastRecordOffset, checksum: checksum, lastSeq: lastSeq, salt: salt)
         return records
     }

@@ -1,0 +1,43 @@
+import DurableTesting
+import DurableWorkflows
+import Foundation
+import Testing
+
+@Suite("Damaged workflows end waits", .timeLimit(.minutes(1)))
+struct QuarantineTests {
+    /// A PENDING workflow (waiting in recv when its engine shut down) whose log is then damaged
+    /// in the middle, as a disk error would.
+    func damagedPendingWorkflow(_ dir: TemporaryDirectory) async throws -> String {
+        let engine = try makeEngine(dir)
+        engine.register(name: "waiter") { (_: Int, context: WorkflowContext) -> String in
+            try await context.setEvent("started", true)
+            _ = try await context.step("one") { () -> Int in 1 }
+            return try await context.recv(topic: "go", as: String.self, timeout: .seconds(3600)) ?? "-"
+        }
+        try await engine.launch()
+        _ = try await engine.start(name: "waiter", 0, id: "damaged", as: String.self)
+        #expect(try await eventually { try engine.steps(of: "damaged").count == 3 })
+        await engine.shutdown()
+        let path = try engine.store.logPath(name: "damaged")
+        var bytes = try #require(FileManager.default.contents(atPath: path))
+        bytes[bytes.count / 2] ^= 0x20
+        try bytes.write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test("result() and getEvent on a damaged workflow throw, naming it, instead of waiting forever")
+    func waitsOnADamagedLogThrow() async throws {
+        let dir = TemporaryDirectory()
+        _ = try await damagedPendingWorkflow(dir)
+        let client = try DurableClient(directory: dir.data)
+        await #expect(throws: QuarantinedWorkflowError.self) { try await client.handle(for: "damaged", as: String.self).result() }
+        await #expect(throws: QuarantinedWorkflowError.self) { try await client.getEvent("damaged", key: "never-set", as: Int.self, timeout: .seconds(60)) }
+        // An engine that finds it at recovery quarantines it; its waits throw too.
+        let engine = try makeEngine(dir)
+        try await engine.launch()
+        let error = await #expect(throws: QuarantinedWorkflowError.self) { try await engine.handle(for: "damaged", as: String.self).result() }
+        #expect(error?.workflowID == "damaged")
+        #expect(error.map { "\($0)" }?.contains("damaged") == true)
+        await engine.shutdown()
+    }
+}
