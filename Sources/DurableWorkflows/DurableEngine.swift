@@ -339,6 +339,7 @@ public final class DurableEngine: WorkflowReading {
         case .success(let writer):
             startExecution(workflow, id: id, inputs: inputs, writer: writer, recorded: [:], prefix: [], deadline: deadline)
         case .failure(let error) where error.code == .alreadyExists:
+            try await store.requireWorkflow(id, isNamed: name)
             logger.debug("workflow exists; returning its handle", metadata: ["workflow-id": "\(id)"])
         case .failure(let error):
             throw error

@@ -31,7 +31,10 @@ extension LogStore {
         if let priority = options.priority, !(1...Int(Int32.max)).contains(priority) {
             throw WorkflowError("a queue priority must be between 1 and \(Int32.max) (got \(priority))", workflowID: id)
         }
-        if index.entry(forWorkflowID: id) != nil { return (id, false) }
+        if index.entry(forWorkflowID: id) != nil {
+            try await requireWorkflow(id, isNamed: request.workflowName)
+            return (id, false)
+        }
         let files = try queueFiles(named: request.queueName)
         let queue = request.queueName
         let index = self.index
@@ -97,7 +100,15 @@ extension LogStore {
         case .created(let value): created = value
         case .assigned(let sequence): created = try await create(sequence: sequence)
         }
-        if created { files.ring() }
+        if created { files.ring() } else { try await requireWorkflow(id, isNamed: request.workflowName) }
         return (id, created)
+    }
+
+    /// Throws ``ConflictingWorkflowError`` if workflow `id` exists under another name (nothing if
+    /// it does not exist, or its name is unreadable: a damaged log is reported elsewhere).
+    func requireWorkflow(_ id: String, isNamed name: String) async throws {
+        var existing = index.entry(forWorkflowID: id)?.fields.name
+        if existing == nil { existing = (try? await read(name: id)).flatMap { try? WorkflowHistory($0).start?.name } }
+        if let existing, existing != name { throw ConflictingWorkflowError(workflowID: id, existingName: existing, requestedName: name) }
     }
 }

@@ -41,6 +41,28 @@ public struct QuarantinedWorkflowError: Error, Sendable, Equatable, CustomString
     public var description: String { "workflow \"\(workflowID)\" is quarantined: its log is damaged (\(reason))" }
 }
 
+/// A workflow was started (or enqueued) with the ID of an existing workflow of another name.
+/// The ID is an idempotency key for one workflow: as in DBOS, reusing it for another is refused.
+public struct ConflictingWorkflowError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The workflow ID.
+    public var workflowID: String
+    /// The name of the workflow that has the ID.
+    public var existingName: String
+    /// The name the call asked for.
+    public var requestedName: String
+
+    /// Creates an error.
+    public init(workflowID: String, existingName: String, requestedName: String) {
+        self.workflowID = workflowID
+        self.existingName = existingName
+        self.requestedName = requestedName
+    }
+
+    public var description: String {
+        "workflow ID \"\(workflowID)\" belongs to a \"\(existingName)\" workflow; it cannot start a \"\(requestedName)\" workflow"
+    }
+}
+
 /// Misuse of the engine or a workflow in a state that does not allow the request.
 public struct WorkflowError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What went wrong.

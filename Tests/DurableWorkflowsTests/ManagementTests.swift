@@ -58,3 +58,23 @@ struct ManagementTests {
         await engine.shutdown()
     }
 }
+
+@Suite("Workflow IDs are idempotency keys for one workflow", .timeLimit(.minutes(1)))
+struct ConflictingIDTests {
+    @Test("starting or enqueueing an existing ID under another workflow name is refused, naming both")
+    func anIDBelongsToOneWorkflow() async throws {
+        let dir = TemporaryDirectory()
+        let engine = try makeEngine(dir)
+        engine.register(name: "pay") { (n: Int, context: WorkflowContext) -> Int in try await context.step("charge") { n } }
+        engine.register(name: "refund") { (n: Int, context: WorkflowContext) -> Int in try await context.step("refund") { -n } }
+        try await engine.launch()
+        #expect(try await engine.start(name: "pay", 5, id: "order-1", as: Int.self).result() == 5)
+        #expect(try await engine.start(name: "pay", 6, id: "order-1", as: Int.self).result() == 5, "same name: the existing workflow")
+        let error = await #expect(throws: ConflictingWorkflowError.self) { try await engine.start(name: "refund", 5, id: "order-1", as: Int.self) }
+        #expect(error?.existingName == "pay" && error?.requestedName == "refund")
+        let client = try DurableClient(directory: dir.data)
+        await #expect(throws: ConflictingWorkflowError.self) { try await client.enqueue("refund", jsonInput: "5", on: "any", options: EnqueueOptions(id: "order-1")) }
+        #expect(try engine.steps(of: "order-1").map(\.name) == ["charge"])
+        await engine.shutdown()
+    }
+}
