@@ -10,12 +10,14 @@ import DurableWorkflows
 /// `KILL_AT=<id>:<k>:<phase>[,...]` makes the process SIGKILL itself at that point, once per
 /// point (fired points are remembered in the file named by `FIRED`): phase `before` (before the
 /// body), `effect` (after the body's side effect, before the checkpoint), `ack` (after the checkpoint).
+/// With `KILL_EVERY_TIME=1` a point fires every time it is reached, replays included (a poison pill).
 struct LedgerWorkflow: Workflow {
     static let name = "ledgered"
     let ledger: Int32
     let killPoints: Set<String>
     let firedPath: String?
     let stepSleepMilliseconds: Int
+    var everyTime = getenv("KILL_EVERY_TIME").map { String(cString: $0) == "1" } ?? false
 
     func run(_ id: String, context: WorkflowContext) async throws -> Int {
         var total = 0
@@ -46,7 +48,7 @@ struct LedgerWorkflow: Workflow {
     }
 
     func maybeDie(_ point: String) {
-        guard killPoints.contains(point), let firedPath, !hasFired(point) else { return }
+        guard killPoints.contains(point), let firedPath, everyTime || !hasFired(point) else { return }
         let fd = open(firedPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         let bytes = Array((point + "\n").utf8)
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }

@@ -272,10 +272,16 @@ public final class DurableEngine: WorkflowReading {
         delta.executorID = configuration.executorID
         delta.updatedAt = now
         let attempt = AttemptRecord(attempt: attempts + 1, executorID: configuration.executorID, at: now)
-        // Written with the first new operation, so a replay that stops (non-determinism) writes nothing.
-        let prefix = [RecordDraft(type: WorkflowRecordType.attempt, payload: try WorkflowJSON.encode(attempt)), .indexUpdate(delta)]
+        // Counted as recovery starts (as DBOS does), before replay: a workflow whose replay
+        // crashes the process still uses up its attempts and ends MAX_RECOVERY_ATTEMPTS_EXCEEDED.
+        do {
+            try await writer.append([RecordDraft(type: WorkflowRecordType.attempt, payload: try WorkflowJSON.encode(attempt)), .indexUpdate(delta)])
+        } catch {
+            writer.close()
+            throw error
+        }
         startExecution(
-            workflow, id: entry.workflowID, inputs: start.inputs, writer: writer, recorded: history.operations, prefix: prefix,
+            workflow, id: entry.workflowID, inputs: start.inputs, writer: writer, recorded: history.operations, prefix: [],
             cleared: history.clearedControls, deadline: history.fields.deadline)
         return true
     }

@@ -18,7 +18,7 @@ public struct NonDeterminismError: Error, Sendable, CustomStringConvertible {
         let recordedText = recorded.map { "the log recorded \($0)" } ?? "the log recorded nothing more"
         let currentText = current.map { "the code now runs \($0)" } ?? "the code returned"
         return "workflow \"\(workflowID)\" (\(workflowName)) is not deterministic at operation \(functionID): "
-            + "\(recordedText), but \(currentText). Nothing was written to its log; restore the code that "
+            + "\(recordedText), but \(currentText). Nothing but the recovery attempt was written to its log; restore the code that "
             + "started it, or fork it from an earlier step"
     }
 }

@@ -1,7 +1,8 @@
 import DurableTesting
-import DurableWorkflows
 import Foundation
 import Testing
+
+@testable import DurableWorkflows
 
 /// A workflow whose third step blocks until the engine shuts down, leaving it PENDING with two
 /// recorded steps: the in-process stand-in for "the executor died here".
@@ -92,12 +93,32 @@ struct RecoveryTests {
         await engine.shutdown()
     }
 
+    @Test("a workflow whose replay crashes the process uses up its attempts and ends MAX_RECOVERY_ATTEMPTS_EXCEEDED", .timeLimit(.minutes(1)))
+    func poisonPillEndsInMaxRecoveryAttemptsExceeded() async throws {
+        let dir = TemporaryDirectory()
+        let ledger = dir.path + "/ledger", fired = dir.path + "/fired"
+        // After step 2's checkpoint, every time, replays included: no attempt gets past it.
+        let environment = ["KILL_AT": "poison-1:2:ack", "KILL_EVERY_TIME": "1", "FIRED": fired, "MAX_RECOVERY": "2"]
+        var runs = 0
+        var status: WorkflowStatus? = .pending
+        while status == .pending && runs < 8 {
+            let helper = try ChildProcess("DurableTestHelper", ["workflows", dir.data, ledger] + (runs == 0 ? ["poison-1"] : []), environment: environment)
+            _ = helper.wait()
+            runs += 1
+            status = try LogStore.open(directory: dir.data).index.entry(forWorkflowID: "poison-1")?.status
+        }
+        #expect(status == .maxRecoveryAttemptsExceeded)
+        #expect(runs == 4, "the first run and two recoveries die; the fourth run sees the limit passed")
+        let ran = try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("run ") }
+        #expect(ran == ["run poison-1 1", "run poison-1 2"], "checkpointed steps never ran again")
+    }
+
     /// Code that no longer matches the log left by `Stuck`.
     enum Divergence: String, CaseIterable, Sendable {
         case renamedStep, differentKind, fewerSteps
     }
 
-    @Test("non-determinism stops the workflow with a clear error and leaves the log untouched", arguments: Divergence.allCases)
+    @Test("non-determinism stops the workflow with a clear error and writes nothing but the recovery attempt", arguments: Divergence.allCases)
     func nonDeterminism(_ divergence: Divergence) async throws {
         let dir = TemporaryDirectory()
         let counter = RunCounter()
@@ -126,7 +147,9 @@ struct RecoveryTests {
         case .differentKind: #expect(text.contains("operation 1: the log recorded step \"one\", but the code now runs now \"now\""))
         case .fewerSteps: #expect(text.contains("operation 2: the log recorded step \"two\", but the code returned"))
         }
-        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "the log must be left byte for byte")
+        let after = try engine.store.readLog(name: "diverged")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)).prefix(before.count) == before, "the log must be kept byte for byte")
+        #expect(after.records.suffix(2).map(\.type) == [WorkflowRecordType.attempt, .indexUpdate], "then only the attempt")
         #expect(try engine.status(of: "diverged") == .pending)
         await engine.shutdown()
     }
