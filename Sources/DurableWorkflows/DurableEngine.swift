@@ -435,7 +435,7 @@ public final class DurableEngine: WorkflowReading {
             context.logger.info("workflow succeeded", metadata: ["replayed": "\(counts.replayed)", "executed": "\(counts.executed)"])
             return .success(output)
         } catch {
-            if error is WorkflowCancelledError || (error is CancellationError && context.isCancelRequested) {
+            if error is WorkflowCancelledError || ((error is CancellationError || Task.isCancelled) && context.isCancelRequested) {
                 let cancelled = error as? WorkflowCancelledError ?? WorkflowCancelledError(workflowID: context.workflowID)
                 do {
                     try await context.append(WorkflowRecords.end(status: .cancelled, output: nil, error: cancelled.portable, at: clock.nowMilliseconds()))
@@ -444,6 +444,12 @@ public final class DurableEngine: WorkflowReading {
                 }
                 context.logger.info("workflow cancelled")
                 return .failure(cancelled.portable)
+            }
+            if Task.isCancelled && !(error is NonDeterminismError || error is StorageError) {
+                // A shutdown interrupted it (whatever the body threw then): it stays PENDING and
+                // continues where it was in the next executor.
+                context.logger.info("workflow interrupted by shutdown; it stays pending", metadata: ["error": "\(error)"])
+                return .failure(error)
             }
             if error is NonDeterminismError || error is CancellationError || error is StorageError {
                 // Nothing is recorded: the log stays as it was and the workflow stays PENDING.

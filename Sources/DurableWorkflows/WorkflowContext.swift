@@ -197,9 +197,7 @@ public final class WorkflowContext: Sendable {
             if let error = recorded.error { throw error }
             return recorded.output ?? "null"
         }
-        // A recovery attempt is recorded before the first operation that runs anew, so that an
-        // attempt that crashes the process inside a step still counts toward the limit, while a
-        // replay that stops on non-determinism has written nothing.
+        // A queued workflow's start attempt is recorded with the first operation that runs anew.
         try await append([])
         let startedAt = clock.nowMilliseconds()
         var attempt = 1
@@ -210,7 +208,10 @@ public final class WorkflowContext: Sendable {
                 result = .success(try await execute())
                 break
             } catch {
-                if error is CancellationError || error is WorkflowCancelledError { throw error }
+                // Whatever a step throws once its task is cancelled (a shutdown, a cancel) is the
+                // interruption talking, not the step's outcome: nothing is recorded, and the step
+                // runs again when the workflow is recovered.
+                if Task.isCancelled || error is CancellationError || error is WorkflowCancelledError { throw error }
                 logger.info("step failed", metadata: ["step": "\(name)", "attempt": "\(attempt)", "error": "\(error)"])
                 if attempt >= retry.maxAttempts {
                     result = .failure(PortableError(error))

@@ -113,6 +113,33 @@ struct RecoveryTests {
         #expect(ran == ["run poison-1 1", "run poison-1 2"], "checkpointed steps never ran again")
     }
 
+    @Test("a graceful shutdown never records the error a step throws because it was interrupted", .timeLimit(.minutes(1)))
+    func shutdownDoesNotRecordAnInterruptedStepsError() async throws {
+        struct Interrupted: Error {}
+        let dir = TemporaryDirectory()
+        let counter = RunCounter()
+        let body: @Sendable (Int, WorkflowContext) async throws -> Int = { _, context in
+            try await context.step("slow", retry: .exponential(maxAttempts: 3, interval: .milliseconds(1))) { () -> Int in
+                counter.hit("slow")
+                do { try await Task.sleep(for: .milliseconds(counter["slow"] == 1 ? 60_000 : 1)) } catch { throw Interrupted() }
+                return 7
+            }
+        }
+        let first = try makeEngine(dir)
+        first.register(name: "interruptible", body)
+        try await first.launch()
+        _ = try await first.start(name: "interruptible", 0, id: "slow-1", as: Int.self)
+        #expect(try await eventually { counter["slow"] == 1 })
+        await first.shutdown()
+        #expect(try first.steps(of: "slow-1").isEmpty, "the interruption is not the step's result")
+        #expect(counter["slow"] == 1, "and it is not retried during shutdown")
+        let second = try makeEngine(dir)
+        second.register(name: "interruptible", body)
+        #expect(try await second.launch() == ["slow-1"])
+        #expect(try await second.handle(for: "slow-1", as: Int.self).result() == 7)
+        await second.shutdown()
+    }
+
     /// Code that no longer matches the log left by `Stuck`.
     enum Divergence: String, CaseIterable, Sendable {
         case renamedStep, differentKind, fewerSteps
