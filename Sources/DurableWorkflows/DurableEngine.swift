@@ -392,7 +392,13 @@ public final class DurableEngine: WorkflowReading {
         _ workflow: RegisteredWorkflow, id: String, inputs: String, writer: LogWriter, recorded: [Int: OperationRecord],
         prefix: [RecordDraft], cleared: Set<String> = [], deadline: Int64? = nil, onFinish: (@Sendable () -> Void)? = nil
     ) {
+        // The context exists before the execution is visible to `cancel`, so a cancel right
+        // after the start is never lost: it marks the context, which the first operation checks.
+        let context = WorkflowContext(
+            workflowID: id, workflowName: workflow.name, writer: writer, recorded: recorded, pendingPrefix: prefix,
+            clock: configuration.clock, logger: logger, engine: self, clearedControls: cleared, deadline: deadline)
         let execution = Execution()
+        execution.context.withLock { $0 = context }
         let stopping = state.withLock { s in
             if !s.stopping { s.running[id] = execution }
             return s.stopping
@@ -403,9 +409,6 @@ public final class DurableEngine: WorkflowReading {
             onFinish?()
             return
         }
-        let context = WorkflowContext(
-            workflowID: id, workflowName: workflow.name, writer: writer, recorded: recorded, pendingPrefix: prefix,
-            clock: configuration.clock, logger: logger, engine: self, clearedControls: cleared, deadline: deadline)
         let task = Task {
             let outcome = await self.execute(workflow, context: context, inputs: inputs)
             writer.close()
@@ -416,8 +419,8 @@ public final class DurableEngine: WorkflowReading {
             }
             execution.finish(outcome)
         }
-        execution.context.withLock { $0 = context }
         execution.task.withLock { $0 = task }
+        if context.isCancelRequested { task.cancel() }  // asked between registration and here
     }
 
     /// Runs the body and records the outcome. Returns the output JSON or the error.
@@ -430,6 +433,7 @@ public final class DurableEngine: WorkflowReading {
                     workflowID: context.workflowID, workflowName: workflow.name, functionID: functionID,
                     recorded: "\(record.kind) \"\(record.name)\"", current: nil)
             }
+            try await context.checkCancellation()  // a cancel that arrived after the last operation still wins
             try await finish(context, status: .success, output: output, error: nil, at: clock.nowMilliseconds())
             let counts = context.counts
             context.logger.info("workflow succeeded", metadata: ["replayed": "\(counts.replayed)", "executed": "\(counts.executed)"])

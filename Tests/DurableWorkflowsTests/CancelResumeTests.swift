@@ -106,4 +106,28 @@ struct CancelResumeTests {
         #expect(counter["one"] == 1 && counter["two"] == 1)
         await limited.shutdown()
     }
+
+    @Test("a cancel accepted while the workflow runs its last step is never lost: the workflow ends CANCELLED", .timeLimit(.minutes(1)))
+    func cancelDuringTheLastStepWins() async throws {
+        let dir = TemporaryDirectory()
+        let counter = RunCounter()
+        let engine = try makeEngine(dir)
+        engine.register(name: "last-step") { (n: Int, context: WorkflowContext) -> Int in
+            try await context.step("only") { () -> Int in
+                counter.hit("started")
+                try await Task.sleep(for: .milliseconds(300))
+                return n
+            }
+        }
+        try await engine.launch()
+        let handle = try await engine.start(name: "last-step", 1, id: "last-1", as: Int.self)
+        #expect(try await eventually { counter["started"] == 1 })
+        // From another process's point of view (a client): the owner is alive, so the request is queued.
+        let client = try DurableClient(directory: dir.data)
+        #expect(try await client.cancel("last-1") == .pending)
+        await #expect(throws: PortableError.self) { try await handle.result() }
+        #expect(try engine.status(of: "last-1") == .cancelled)
+        #expect(try engine.steps(of: "last-1").map(\.name) == ["only"], "the step itself completed and is kept")
+        await engine.shutdown()
+    }
 }
