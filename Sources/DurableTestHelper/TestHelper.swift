@@ -27,6 +27,8 @@
 //       and prints their IDs.
 //   durable-test-helper cron <dir> <ledger-file> <start-ms> <horizon-ms>
 //       Fires two schedules across DST changes on a fast-forwarding manual clock (see CronWorker).
+//   durable-test-helper hold-queue-lock <dir> <queue>
+//       Takes queue <queue>'s lock, prints "held" and keeps it until killed.
 //   durable-test-helper hold-lease <dir> <name>
 //       Opens (or creates) the log, prints "won" and holds the lease until killed; prints
 //       "busy" and exits 3 if another process holds it.
@@ -77,6 +79,12 @@ struct TestHelper {
             try await appendLoop(store: store, name: arguments[3], ackPath: arguments[4], writers: writers, limit: limit)
         case "hold-lease":
             try await holdLease(store: store, name: arguments[3])
+        case "hold-queue-lock":
+            try await store.queueFiles(named: arguments[3]).withLock { _ in
+                print("held")
+                fflush(stdout)
+                waitForParentToGo()
+            }
         default:
             fail("unknown command \(arguments[1])")
         }

@@ -231,4 +231,22 @@ struct QueueProcessTests {
         #expect(try other.listWorkflows().filter { $0.status == .success }.count == 2)
         #expect(other.store.index.waitingEntries(inQueue: "state").count == 2)
     }
+
+    @Test("shutdown does not wait for another process to release the queue lock", .timeLimit(.minutes(1)))
+    func shutdownDoesNotHangBehindAQueueLock() async throws {
+        let dir = TemporaryDirectory()
+        let client = try DurableClient(directory: dir.data)
+        _ = try await client.enqueue("job", jsonInput: "1", on: "busy-q")
+        let holder = try ChildProcess("DurableTestHelper", ["hold-queue-lock", dir.data, "busy-q"])
+        defer { holder.kill() }
+        #expect(holder.firstLine() == "held")
+        let engine = try makeEngine(dir)
+        engine.register(name: "job") { (n: Int, _: WorkflowContext) -> Int in n }
+        engine.register(WorkflowQueue("busy-q", concurrency: 1))
+        try await engine.launch()
+        try await Task.sleep(for: .milliseconds(300))  // the dispatcher is waiting for the lock by now
+        let start = ContinuousClock.now
+        await engine.shutdown()
+        #expect(ContinuousClock.now - start < .seconds(3), "shutdown took \(ContinuousClock.now - start)")
+    }
 }

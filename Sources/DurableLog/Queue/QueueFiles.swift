@@ -80,13 +80,35 @@ public final class QueueFiles: Sendable {
     /// kernel (on a dedicated thread, so waiting never starves the I/O threads the holder needs).
     public func withLock<T: Sendable>(_ body: (QueueLock) async throws -> T) async throws -> T {
         try await gate.withLock {
+            try Task.checkCancellation()  // a shutdown must not queue up behind another process
             let path = "\(directory)/queue.lock"
-            if try !FileLock.tryExclusive(lockFD, path: path) {
-                let fd = lockFD
-                try await lockWaiters.run { () throws(StorageError) in try FileLock.exclusive(fd, path: path) }
-            }
-            defer { FileLock.unlock(lockFD) }
+            var held = lockFD
+            if try !FileLock.tryExclusive(lockFD, path: path) { held = try await waitForLock(path: path) }
+            defer { if held == lockFD { FileLock.unlock(lockFD) } else { SystemCall.close(held) } }
             return try await body(QueueLock(files: self))
+        }
+    }
+
+    /// Waits for the queue lock on a descriptor of its own, on a waiter thread, and returns it
+    /// holding the lock. A cancelled task stops waiting at once (a shutdown never hangs behind
+    /// another process's lock); the thread, once it gets the lock, lets it go by closing it.
+    private func waitForLock(path: String) async throws -> Int32 {
+        let fd = try SystemCall.open(path, O_RDWR_FLAG)
+        let wait = AbandonableWait(fd: fd)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, any Error>) in
+                guard wait.begin(continuation) else { return }
+                lockWaiters.submit {
+                    do throws(StorageError) {
+                        try FileLock.exclusive(fd, path: path)
+                        wait.finish(nil)
+                    } catch {
+                        wait.finish(error)
+                    }
+                }
+            }
+        } onCancel: {
+            wait.abandon()
         }
     }
 
@@ -262,5 +284,67 @@ public struct QueueLock: Sendable {
     /// plus the starts decided since), so a rebuilt window is written back, never dropped.
     public func writeStarts(_ starts: [Int64], partition: String?, limit: Int, period: Int64, now: Int64) async throws(StorageError) {
         try await files.writeStarts(starts, partition: partition, limit: limit, period: period, now: now)
+    }
+}
+
+/// A blocking lock wait that its task may stop waiting for: whichever of ``finish(_:)`` (the
+/// waiter thread) and ``abandon()`` (the task's cancellation) comes first decides; when the task
+/// has gone, the descriptor (and any lock it got) is closed.
+private final class AbandonableWait: Sendable {
+    private enum Phase {
+        case created, waiting(CheckedContinuation<Int32, any Error>), abandoned, done
+    }
+    private let fd: Int32
+    private let phase = Mutex(Phase.created)
+
+    init(fd: Int32) { self.fd = fd }
+
+    /// Stores the continuation; false (after resuming it with `CancellationError`) if already abandoned.
+    func begin(_ continuation: CheckedContinuation<Int32, any Error>) -> Bool {
+        let abandoned = phase.withLock { p -> Bool in
+            if case .abandoned = p { return true }
+            p = .waiting(continuation)
+            return false
+        }
+        if abandoned {
+            SystemCall.close(fd)
+            continuation.resume(throwing: CancellationError())
+        }
+        return !abandoned
+    }
+
+    /// The waiter thread got the lock (`error` nil) or failed.
+    func finish(_ error: StorageError?) {
+        let waiting = phase.withLock { p -> CheckedContinuation<Int32, any Error>? in
+            defer { p = .done }
+            if case .waiting(let continuation) = p { return continuation }
+            return nil
+        }
+        guard let waiting else {
+            SystemCall.close(fd)  // nobody waits any more: let the lock go
+            return
+        }
+        if let error {
+            SystemCall.close(fd)
+            waiting.resume(throwing: error)
+        } else {
+            waiting.resume(returning: fd)
+        }
+    }
+
+    /// The task was cancelled: it stops waiting now; the thread closes the descriptor later.
+    func abandon() {
+        let waiting = phase.withLock { p -> CheckedContinuation<Int32, any Error>? in
+            switch p {
+            case .created:
+                p = .abandoned
+                return nil
+            case .waiting(let continuation):
+                p = .abandoned
+                return continuation
+            case .abandoned, .done: return nil
+            }
+        }
+        waiting?.resume(throwing: CancellationError())
     }
 }
