@@ -78,6 +78,30 @@ public final class DurableEngine: WorkflowReading {
         var logger = configuration.logger
         logger[metadataKey: "executor-id"] = "\(configuration.executorID)"
         self.logger = logger
+        store.onDurabilityLost { [weak self] error in
+            guard let self else { return }
+            self.logger.critical(
+                "an fsync failed: this engine acknowledges nothing more and stops taking work; restart the process",
+                metadata: ["error": "\(error)"])
+            Task { await self.stopServing() }
+        }
+    }
+
+    /// Whether the engine serves work, or stopped because its storage can no longer make writes
+    /// durable (an `fsync` failed: restart the process, whose recovery re-reads the logs).
+    public enum Health: Sendable, Equatable {
+        /// Serving.
+        case serving
+        /// Stopped for good by this storage error.
+        case stopped(StorageError)
+    }
+
+    /// The engine's health (see ``Health``).
+    public var health: Health { store.fatalError.map(Health.stopped) ?? .serving }
+
+    /// Throws the storage failure that stopped the engine, if one did.
+    func checkServing() throws {
+        if let error = store.fatalError { throw error }
     }
 
     deinit {
@@ -191,7 +215,9 @@ public final class DurableEngine: WorkflowReading {
 
     /// Stops looking for work and cancels running workflows (they stay `PENDING` and are
     /// recovered by the next executor), then waits for them to release their leases.
-    public func shutdown() async {
+    public func shutdown() async { await stopServing() }
+
+    private func stopServing() async {
         let (sweeper, dispatchers) = state.withLock { s in
             s.stopping = true
             defer {
@@ -211,7 +237,12 @@ public final class DurableEngine: WorkflowReading {
 
     /// Resumes every pending workflow whose lease is free (its executor died).
     func recoverPendingWorkflows() async -> [String] {
-        try? await store.refreshIndex()
+        guard store.fatalError == nil else { return [] }  // nothing can be recorded any more
+        do {
+            try await store.refreshIndex()
+        } catch {
+            logger.error("recovery could not read the index", metadata: ["error": "\(error)"])
+        }
         var resumed: [String] = []
         let candidates = store.index.allEntries().filter {
             $0.status == .pending && !$0.isQuarantined && QueueSelection.versionMatches($0, version: configuration.applicationVersion)
@@ -313,6 +344,7 @@ public final class DurableEngine: WorkflowReading {
     ) async throws -> WorkflowHandle<Output> {
         let (launched, stopping, workflow) = state.withLock { ($0.launched, $0.stopping, $0.registry[name]) }
         guard launched else { throw WorkflowError("call launch() before starting workflows") }
+        try checkServing()
         guard !stopping else { throw WorkflowError("the engine is shut down") }
         guard let workflow else { throw WorkflowError("no workflow is registered as \"\(name)\"") }
         let id = id ?? UUID().uuidString.lowercased()

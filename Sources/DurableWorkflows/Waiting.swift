@@ -107,8 +107,13 @@ extension LogStore {
 
 extension DurableEngine {
     /// Waits for workflow `id` to finish and returns its output JSON, or throws its error.
+    /// Once an `fsync` failed, a wait ends with that error: nothing can finish any more.
     func outputJSON(of id: String) async throws -> String {
-        if let execution = runningExecution(id) { return try await execution.wait().get() }
-        return try await store.outputJSON(of: id) { blockedReason(id) }
+        if let execution = runningExecution(id) {
+            let outcome = await execution.wait()
+            if case .failure = outcome, let fatal = store.fatalError { throw fatal }
+            return try outcome.get()
+        }
+        return try await store.outputJSON(of: id) { blockedReason(id) ?? store.fatalError as (any Error)? }
     }
 }

@@ -12,6 +12,7 @@ final class Durability: Sendable {
     typealias SyncFunction = @Sendable (_ fd: Int32, _ path: String) -> Int32
 
     private let failure = Mutex<StorageError?>(nil)
+    private let observers = Mutex<[@Sendable (StorageError) -> Void]>([])
     private let syncFunction: SyncFunction?
 
     init(syncFunction: SyncFunction?) {
@@ -20,6 +21,15 @@ final class Durability: Sendable {
 
     /// The error that poisoned the store, if any.
     var fatalError: StorageError? { failure.withLock { $0 } }
+
+    /// Calls `observer` once, when the store is poisoned (at once if it already is).
+    func onPoison(_ observer: @escaping @Sendable (StorageError) -> Void) {
+        let current = failure.withLock { current -> StorageError? in
+            if current == nil { observers.withLock { $0.append(observer) } }
+            return current
+        }
+        if let current { observer(current) }
+    }
 
     /// Throws if the store has been poisoned.
     func checkHealthy() throws(StorageError) {
@@ -48,10 +58,15 @@ final class Durability: Sendable {
             "\(operation) failed; durability can no longer be guaranteed, so this store acknowledges nothing "
                 + "further. Restart the process: recovery re-reads the logs from disk",
             path: path, errno: errno)
-        return failure.withLock { current in
-            if let current { return current }
+        let (first, notify) = failure.withLock { current -> (StorageError, [@Sendable (StorageError) -> Void]) in
+            if let current { return (current, []) }
             current = error
-            return error
+            return (error, observers.withLock { observers in
+                defer { observers = [] }
+                return observers
+            })
         }
+        for observer in notify { observer(first) }
+        return first
     }
 }

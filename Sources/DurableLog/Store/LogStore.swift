@@ -150,6 +150,10 @@ public final class LogStore: Sendable {
         if options.readOnly { throw StorageError(.readOnly, "the data directory was opened read-only", path: directory) }
     }
 
+    /// Calls `observer` once when an `fsync` fails and the store stops acknowledging writes (at
+    /// once if that already happened), from the thread that saw the failure.
+    public func onDurabilityLost(_ observer: @escaping @Sendable (StorageError) -> Void) { durability.onPoison(observer) }
+
     /// The error that stopped this store from acknowledging writes, if an `fsync` ever failed.
     public var fatalError: StorageError? { durability.fatalError }
 
