@@ -100,6 +100,19 @@ struct ZoneRules: Sendable {
     /// The wall-clock time at an instant.
     func civil(at seconds: Int) -> CivilTime { CivilTime(secondsAsUTC: seconds + offset(at: seconds)) }
 
+    /// The first instant of `range` (seconds) at which the offset from UTC drops (a fall-back
+    /// change begins, so the wall clock repeats an hour), if there is one.
+    func fallBack(in range: ClosedRange<Int>) -> Int? {
+        let start = offset(at: range.lowerBound)
+        guard offset(at: range.upperBound) < start else { return nil }
+        var (low, high) = (range.lowerBound, range.upperBound)  // offset(low) == start > offset(high)
+        while high - low > 1 {
+            let middle = low + (high - low) / 2
+            if offset(at: middle) < start { high = middle } else { low = middle }
+        }
+        return high
+    }
+
     /// The instants at which the wall clock reads `time`: none in a spring-forward gap, two in a
     /// fall-back overlap, earliest first.
     func instants(of time: CivilTime) -> [Int] {

@@ -24,6 +24,10 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
     var lastWeekdays: UInt64 = 0
     var dayOfMonthRestricted = false
     var dayOfWeekRestricted = false
+    /// Whether it fires at an interval within the day (`*` or a step in the second, minute or
+    /// hour field, as `@hourly`) rather than at fixed times: through a fall-back change it then
+    /// keeps firing by real time, in the repeated hour too.
+    var isInterval = false
 
     /// A refused expression.
     public struct ParseError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -57,6 +61,7 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
         default:
             throw ParseError(description: "a cron expression has 5 fields (minute hour day month weekday) or 6 (seconds first); \"\(text)\" has \(fields.count)")
         }
+        isInterval = fields[0...2].contains { $0.contains("*") || $0.contains("/") }
         seconds = try Self.field(fields[0], "second", 0...59)
         minutes = try Self.field(fields[1], "minute", 0...59)
         hours = try Self.field(fields[2], "hour", 0...23)
@@ -109,7 +114,8 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
             var step = 1
             if let slash = item.firstIndex(of: "/") {
                 base = String(item[..<slash])
-                guard let parsed = Int(item[item.index(after: slash)...]), parsed > 0 else {
+                let stepText = item[item.index(after: slash)...]
+                guard stepText.allSatisfy { $0.isASCII && $0.isNumber }, let parsed = Int(stepText), parsed > 0 else {
                     throw ParseError(description: "\"\(item)\": a step must be a positive number")
                 }
                 step = parsed
@@ -117,14 +123,17 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
             let low: Int
             let high: Int
             if base == "*" {
-                (low, high) = (range.lowerBound, range.upperBound)
+                (low, high) = (range.lowerBound, name == "day of week" ? 6 : range.upperBound)
             } else if let dash = base.firstIndex(of: "-") {
                 low = try value(String(base[..<dash]), name, range, names: names, nameBase: nameBase)
-                high = try value(String(base[base.index(after: dash)...]), name, range, names: names, nameBase: nameBase)
+                var end = try value(String(base[base.index(after: dash)...]), name, range, names: names, nameBase: nameBase)
+                if name == "day of week" && end == 0 && low > 0 { end = 7 }  // `sat-sun`, `mon-sun`, `5-sun`: Sunday ends the week
+                high = end
                 guard low <= high else { throw ParseError(description: "\"\(item)\": the range in the \(name) field runs backwards") }
             } else {
                 low = try value(base, name, range, names: names, nameBase: nameBase)
-                high = item.contains("/") ? range.upperBound : low
+                // `1/2` steps through the week's seven days, 0-6: 7 is only another name for Sunday.
+                high = item.contains("/") ? (name == "day of week" ? 6 : range.upperBound) : low
             }
             result |= bits(low...high, step: step)
         }
@@ -133,7 +142,7 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
 
     private static func value(_ text: String, _ name: String, _ range: ClosedRange<Int>, names: [String], nameBase: Int) throws(ParseError) -> Int {
         if let index = names.firstIndex(of: text) { return index + nameBase }
-        guard let number = Int(text), range.contains(number) else {
+        guard !text.isEmpty, text.allSatisfy { $0.isASCII && $0.isNumber }, let number = Int(text), range.contains(number) else {
             if text == "H" || text == "R" || text.hasSuffix("W") || text.hasPrefix("H(") {
                 throw ParseError(description: "\"\(text)\" in the \(name) field is not supported (W, H and R are croniter extensions that DBOS's other SDKs do not share)")
             }
@@ -179,11 +188,18 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
         return nil
     }
 
-    /// The first matching wall-clock time strictly after `time` (within 8 years).
+    /// The first matching wall-clock time strictly after `time`, within 400 years (the Gregorian
+    /// cycle, so a rare tick such as a fifth Monday in February, 28 or more years away, is found).
     func next(after time: CivilTime) -> CivilTime? {
         var date = time.date
         var from = time.secondOfDay + 1
-        for _ in 0..<(366 * 8) {
+        let last = CivilDate(year: date.year + 400, month: date.month, day: 1)
+        while date < last {
+            if months & (1 << UInt64(date.month)) == 0 {  // skip a month that cannot match
+                date = date.month == 12 ? CivilDate(year: date.year + 1, month: 1, day: 1) : CivilDate(year: date.year, month: date.month + 1, day: 1)
+                from = 0
+                continue
+            }
             if from < 86_400, matches(date), let second = firstTime(in: date, atOrAfter: from) {
                 return CivilTime(date: date, secondOfDay: second)
             }

@@ -41,16 +41,37 @@ public struct CronSchedule: Sendable {
 
     /// The first tick strictly after `milliseconds` (Unix ms).
     ///
-    /// A wall-clock time that does not exist (skipped by a spring-forward change) has no tick;
-    /// one that occurs twice (a fall-back change) has one tick, at its first occurrence.
+    /// A wall-clock time that does not exist (skipped by a spring-forward change) has no tick.
+    /// In the hour a fall-back change repeats, a fixed-time schedule (`30 1 * * *`) fires once,
+    /// at the first occurrence, while an interval schedule (`*/15 * * * *`, `@hourly`) keeps
+    /// firing by real time, through both occurrences.
     public func nextTick(after milliseconds: Int64) -> ScheduledTick? {
         let after = Int(milliseconds.floorDivided(by: 1000))
-        var wall = rules.civil(at: after)
+        var found = firstTick(afterWall: rules.civil(at: after), after: after)
+        // An interval schedule in the first pass of a repeated hour: its next tick may be in the
+        // second pass, at a wall time earlier than now's. Look there too.
+        let horizon = found.map { Int($0.milliseconds / 1000) } ?? after + 3 * 3600
+        if expression.isInterval, let fold = rules.fallBack(in: after...horizon) {
+            let secondPass = CivilTime(secondsAsUTC: rules.civil(at: fold).secondsAsUTC - 1)  // just before its first wall time
+            if let repeated = firstTick(afterWall: secondPass, after: after),
+                repeated.milliseconds < found?.milliseconds ?? .max
+            {
+                found = repeated
+            }
+        }
+        return found
+    }
+
+    /// The first tick at a wall time after `wall` whose instant is after `after` (seconds).
+    private func firstTick(afterWall start: CivilTime, after: Int) -> ScheduledTick? {
+        var wall = start
         while let candidate = expression.next(after: wall) {
             wall = candidate
-            guard let first = rules.instants(of: candidate).first else { continue }  // a gap
-            if first <= after { continue }  // the first occurrence has passed: fire once only
-            return ScheduledTick(milliseconds: Int64(first) * 1000, iso8601: candidate.iso8601(offsetSeconds: rules.offset(at: first)))
+            let instants = rules.instants(of: candidate)  // none in a gap
+            // A fixed time fires at its first occurrence only; an interval at every one.
+            let eligible = expression.isInterval ? instants : Array(instants.prefix(1))
+            guard let instant = eligible.first(where: { $0 > after }) else { continue }
+            return ScheduledTick(milliseconds: Int64(instant) * 1000, iso8601: candidate.iso8601(offsetSeconds: rules.offset(at: instant)))
         }
         return nil
     }

@@ -55,11 +55,56 @@ struct CronTests {
             == ["2026-03-07T02:30:00-05:00", "2026-03-09T02:30:00-04:00"])
         #expect(try ticks("30 1 * * *", "America/New_York", from: "2026-10-30T12:00:00Z", to: "2026-11-02T12:00:00Z")
             == ["2026-10-31T01:30:00-04:00", "2026-11-01T01:30:00-04:00", "2026-11-02T01:30:00-05:00"])
-        // Hourly across the fall-back: the repeated 01:00 hour fires once, at its first occurrence.
+        // Hourly across the fall-back: an interval keeps firing by real time, in both 01:00 hours.
         let hourly = try CronSchedule("s", cron: "0 * * * *", timeZone: "America/New_York")
             .ticks(after: utc("2026-11-01T03:30:00Z"), through: utc("2026-11-01T08:30:00Z"))
-        #expect(hourly.map(\.iso8601) == ["2026-11-01T00:00:00-04:00", "2026-11-01T01:00:00-04:00", "2026-11-01T02:00:00-05:00", "2026-11-01T03:00:00-05:00"])
-        #expect(hourly.map(\.milliseconds) == ["04", "05", "07", "08"].map { utc("2026-11-01T\($0):00:00Z") })
+        #expect(hourly.map(\.iso8601) == [
+            "2026-11-01T00:00:00-04:00", "2026-11-01T01:00:00-04:00", "2026-11-01T01:00:00-05:00", "2026-11-01T02:00:00-05:00",
+            "2026-11-01T03:00:00-05:00",
+        ])
+        #expect(hourly.map(\.milliseconds) == ["04", "05", "06", "07", "08"].map { utc("2026-11-01T\($0):00:00Z") })
+    }
+
+    @Test("an interval schedule keeps firing by real time through the repeated hour of a fall-back; a fixed time fires once")
+    func intervalsThroughTheRepeatedHour() throws {
+        let every30 = try CronSchedule("s", cron: "*/30 * * * *", timeZone: "America/New_York")
+            .ticks(after: utc("2026-11-01T04:40:00Z"), through: utc("2026-11-01T07:10:00Z"))
+        #expect(every30.map(\.milliseconds) == ["05:00", "05:30", "06:00", "06:30", "07:00"].map { utc("2026-11-01T\($0):00Z") })
+        #expect(every30.map(\.iso8601) == [
+            "2026-11-01T01:00:00-04:00", "2026-11-01T01:30:00-04:00", "2026-11-01T01:00:00-05:00", "2026-11-01T01:30:00-05:00",
+            "2026-11-01T02:00:00-05:00",
+        ])
+        // Asked from inside the first pass, the next tick is the second pass's first, not 02:00.
+        let schedule = try CronSchedule("s", cron: "*/30 * * * *", timeZone: "America/New_York")
+        #expect(schedule.nextTick(after: utc("2026-11-01T05:45:00Z"))?.milliseconds == utc("2026-11-01T06:00:00Z"))
+        #expect(try ticks("15 1 * * *", "America/New_York", from: "2026-11-01T04:00:00Z", to: "2026-11-01T08:00:00Z") == ["2026-11-01T01:15:00-04:00"])
+        #expect(try ticks("0 1-2 * * *", "America/New_York", from: "2026-11-01T04:00:00Z", to: "2026-11-01T08:00:00Z")
+            == ["2026-11-01T01:00:00-04:00", "2026-11-01T02:00:00-05:00"], "a list of fixed hours is fixed times")
+        // Berlin's repeated 02:00 hour too.
+        #expect(try ticks("0,30 * * * *", "Europe/Berlin", from: "2026-10-25T00:10:00Z", to: "2026-10-25T01:50:00Z")
+            == ["2026-10-25T02:30:00+02:00", "2026-10-25T02:00:00+01:00", "2026-10-25T02:30:00+01:00"])
+    }
+
+    @Test("weekday ranges may end on Sunday, weekday steps never invent a day 7, far ticks are found, + signs are refused")
+    func weekdayEdgeCases() throws {
+        // 2026-11-21 is a Saturday.
+        #expect(try ticks("0 0 * * sat-sun", from: "2026-11-20T00:00:00Z", to: "2026-11-24T00:00:00Z")
+            == ["2026-11-21T00:00:00+00:00", "2026-11-22T00:00:00+00:00"])
+        #expect(try ticks("0 0 * * 5-sun", from: "2026-11-19T00:00:00Z", to: "2026-11-24T00:00:00Z")
+            == ["2026-11-20T00:00:00+00:00", "2026-11-21T00:00:00+00:00", "2026-11-22T00:00:00+00:00"])
+        #expect(try ticks("0 0 * * mon-sun", from: "2026-11-19T00:00:00Z", to: "2026-11-26T00:00:00Z").count == 7)
+        // 1/2 is Monday, Wednesday, Friday: never Sunday as a "day 7".
+        #expect(try ticks("0 0 * * 1/2", from: "2026-11-19T00:00:00Z", to: "2026-11-29T23:00:00Z")
+            == ["2026-11-20T00:00:00+00:00", "2026-11-23T00:00:00+00:00", "2026-11-25T00:00:00+00:00", "2026-11-27T00:00:00+00:00"])
+        #expect(try ticks("0 0 * * */3", from: "2026-11-21T12:00:00Z", to: "2026-11-28T23:00:00Z")
+            == ["2026-11-22T00:00:00+00:00", "2026-11-25T00:00:00+00:00", "2026-11-28T00:00:00+00:00"], "Sun, Wed, Sat")
+        // A fifth Monday in February: only in a leap year starting on a Monday, 2044 after 2016.
+        let rare = try CronSchedule("s", cron: "0 0 * feb mon#5").nextTick(after: utc("2026-12-01T00:00:00Z"))
+        #expect(rare?.iso8601 == "2044-02-29T00:00:00+00:00")
+        #expect(try CronSchedule("s", cron: "0 0 30 feb *").nextTick(after: utc("2026-12-01T00:00:00Z")) == nil, "never")
+        for signed in ["+5 * * * *", "*/+5 * * * *", "0 +1 * * *", "0 0 * * +1"] {
+            #expect(throws: CronExpression.ParseError.self, "\(signed)") { try CronExpression(signed) }
+        }
     }
 
     @Test("Berlin: the same rules at its own transition dates")
