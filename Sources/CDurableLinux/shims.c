@@ -125,3 +125,5 @@ uint32_t durable_crc32c(uint32_t crc, const void *buf, size_t len) {
     return crc32c_software(crc, buf, len);
 }
 #endif
+
+int durable_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

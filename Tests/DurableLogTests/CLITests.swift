@@ -21,7 +21,7 @@ func runDurable(_ arguments: [String], environment: [String: String] = [:]) thro
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
-@Suite("The durable command")
+@Suite("The durable command", .timeLimit(.minutes(2)))
 struct CLITests {
     @Test("check passes on a healthy directory, reports torn tails, and fails on corruption")
     func checkExitCodes() async throws {

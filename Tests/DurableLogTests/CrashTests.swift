@@ -4,7 +4,7 @@ import Testing
 
 @testable import DurableLog
 
-@Suite("Crashes: real child processes killed with SIGKILL")
+@Suite("Crashes: real child processes killed with SIGKILL", .timeLimit(.minutes(5)))
 struct CrashTests {
     /// The texts of the step records in a log, in order.
     static func recordTexts(_ contents: LogContents) -> [String] {

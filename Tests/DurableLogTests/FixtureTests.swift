@@ -9,7 +9,7 @@ import Testing
 /// `Fixtures/log-format-v1/` was written by format version 1. To write it again (only ever
 /// for a *new* version directory, never over an old one):
 /// `DURABLE_WRITE_FIXTURES=1 swift test --filter FixtureTests`.
-@Suite("Golden fixtures")
+@Suite("Golden fixtures", .timeLimit(.minutes(2)))
 struct FixtureTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures/log-format-v1").path

@@ -4,7 +4,7 @@ import Testing
 
 @testable import DurableLog
 
-@Suite("The index")
+@Suite("The index", .timeLimit(.minutes(2)))
 struct IndexTests {
     /// A directory with workflows in assorted states, some updated several times.
     static func populate(_ dir: TemporaryDirectory, count: Int = 60) async throws -> LogStore {

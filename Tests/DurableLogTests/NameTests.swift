@@ -4,7 +4,7 @@ import Testing
 
 @testable import DurableLog
 
-@Suite("Hostile workflow IDs")
+@Suite("Hostile workflow IDs", .timeLimit(.minutes(2)))
 struct NameTests {
     static let hostile = [
         "../x", "a/b", "..", ".", "/", "/etc/passwd", "~", "con", "a\\b", "日本語のワークフロー", "emoji-🚀",
@@ -60,7 +60,7 @@ struct NameTests {
     }
 }
 
-@Suite("Data directory initialisation")
+@Suite("Data directory initialisation", .timeLimit(.minutes(2)))
 struct InitialisationTests {
     @Test("many processes initialising one new directory at once all succeed")
     func concurrentInitialisation() throws {

@@ -18,7 +18,7 @@ func fiveSlowSteps(counter: RunCounter, delay: Int) -> @Sendable (Int, WorkflowC
     }
 }
 
-@Suite("Cancel and resume")
+@Suite("Cancel and resume", .timeLimit(.minutes(2)))
 struct CancelResumeTests {
     @Test("cancelling a running workflow stops it at its next operation and records CANCELLED")
     func cancelRunning() async throws {

@@ -13,7 +13,7 @@ func eventually(_ timeout: Duration = .seconds(20), _ condition: () throws -> Bo
     return try condition()
 }
 
-@Suite("Debouncing")
+@Suite("Debouncing", .timeLimit(.minutes(2)))
 struct DebouncerTests {
     /// An engine on a manual clock with a `reindex` workflow that records its inputs.
     func setUp(_ dir: TemporaryDirectory, _ clock: ManualClock, _ runs: RunCounter) async throws -> DurableEngine {

@@ -3,7 +3,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("The demo")
+@Suite("The demo", .timeLimit(.minutes(2)))
 struct DemoTests {
     @Test("the README's demo kills a worker mid-run and a new process resumes the workflow")
     func demoResumesAfterSIGKILL() throws {

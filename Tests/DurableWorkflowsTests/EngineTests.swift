@@ -3,7 +3,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("Workflows, steps and handles")
+@Suite("Workflows, steps and handles", .timeLimit(.minutes(2)))
 struct EngineTests {
     @Test("a three-step workflow runs once, records function IDs 1-3 and its result")
     func threeStepWorkflow() async throws {

@@ -8,7 +8,7 @@ struct Approval: Codable, Sendable, Equatable {
     var by: String
 }
 
-@Suite("send and recv")
+@Suite("send and recv", .timeLimit(.minutes(2)))
 struct MessagingTests {
     @Test("messages sent before recv are kept and received in order, per topic")
     func messagesArriveInOrder() async throws {

@@ -48,3 +48,34 @@ struct PermissionTests {
         #expect(modes.allSatisfy { $0.value & 0o007 == 0 })
     }
 }
+
+@Suite("Descriptors", .timeLimit(.minutes(1)))
+struct DescriptorTests {
+    @Test("every descriptor the engine holds is close-on-exec, so a child process inherits none of its files or locks")
+    func everyDescriptorIsCloseOnExec() async throws {
+        let dir = TemporaryDirectory()
+        let engine = try makeEngine(dir)
+        engine.register(name: "talk") { (_: Int, context: WorkflowContext) -> String in
+            try await context.recv(topic: "go", as: String.self, timeout: .seconds(30)) ?? "-"
+        }
+        engine.register(WorkflowQueue("q", concurrency: 1))
+        try await engine.launch()
+        let handle = try await engine.start(name: "talk", 0, id: "talk-1", as: String.self)
+        try await engine.send(to: "talk-1", topic: "go", "hi")
+        #expect(try await handle.result() == "hi")
+        var checked = 0
+        for name in try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") {
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + name),
+                target.hasPrefix(dir.data) || target.hasPrefix("pipe:") || target.contains("inotify")
+            else { continue }
+            let info = try String(contentsOfFile: "/proc/self/fdinfo/" + name, encoding: .utf8)
+            let flags = info.split(separator: "\n").first { $0.hasPrefix("flags:") }.flatMap { Int($0.dropFirst(6).trimmingCharacters(in: .whitespaces), radix: 8) } ?? 0
+            // Pipes and inotify descriptors of the test process itself (its output) are not ours to judge.
+            if !target.hasPrefix(dir.data) && flags & 0o2000000 == 0 { continue }
+            #expect(flags & 0o2000000 != 0, "\(target) is inherited by child processes")
+            checked += 1
+        }
+        #expect(checked > 5)
+        await engine.shutdown()
+    }
+}

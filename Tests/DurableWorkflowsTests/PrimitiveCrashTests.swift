@@ -3,7 +3,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("SIGKILL in the middle of each primitive")
+@Suite("SIGKILL in the middle of each primitive", .timeLimit(.minutes(5)))
 struct PrimitiveCrashTests {
     @Test("killed during sleep, recv, between setEvents, mid-stream and while a child runs: recovered with nothing lost or duplicated")
     func killInsideEveryPrimitive() async throws {

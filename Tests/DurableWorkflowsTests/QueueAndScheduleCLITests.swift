@@ -3,7 +3,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("`durable queues`, `durable enqueue` and `durable schedules`")
+@Suite("`durable queues`, `durable enqueue` and `durable schedules`", .timeLimit(.minutes(2)))
 struct QueueAndScheduleCLITests {
     func run(_ arguments: [String]) throws -> (output: String, status: Int32) {
         let process = try ChildProcess("durable", arguments)
@@ -64,7 +64,7 @@ struct QueueAndScheduleCLITests {
     }
 }
 
-@Suite("Many queues")
+@Suite("Many queues", .timeLimit(.minutes(2)))
 struct ManyQueuesTests {
     @Test("thirty queues served by one engine: every queue's workflows start (no queue starves another)")
     func noStarvation() async throws {

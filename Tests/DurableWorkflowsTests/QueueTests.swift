@@ -52,7 +52,7 @@ func initialStatus(_ store: LogStore, _ id: String) throws -> WorkflowStatus? {
     return first.flatMap { IndexDelta(decoding: $0.payload) }?.status
 }
 
-@Suite("Queues in one process")
+@Suite("Queues in one process", .timeLimit(.minutes(2)))
 struct QueueTests {
     @Test("global concurrency: never more than the limit run at once, and every workflow finishes once")
     func concurrencyLimit() async throws {

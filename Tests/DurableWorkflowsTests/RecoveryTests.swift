@@ -33,7 +33,7 @@ func leavePending(_ dir: TemporaryDirectory, id: String, counter: RunCounter, ve
     await engine.shutdown()
 }
 
-@Suite("Recovery and non-determinism")
+@Suite("Recovery and non-determinism", .timeLimit(.minutes(2)))
 struct RecoveryTests {
     @Test("a pending workflow is resumed by a new engine; recorded steps are not run again")
     func recoveryReplaysRecordedSteps() async throws {

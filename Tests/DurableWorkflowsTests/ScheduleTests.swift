@@ -8,7 +8,7 @@ func isoUTC(_ milliseconds: Int64) -> String {
     ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000)).replacingOccurrences(of: "Z", with: "+00:00")
 }
 
-@Suite("Schedules")
+@Suite("Schedules", .timeLimit(.minutes(5)))
 struct ScheduleTests {
     @Test("three processes on fast-forwarding clocks across DST in two zones: exactly one run per tick")
     func threeProcessesOneRunPerTick() async throws {

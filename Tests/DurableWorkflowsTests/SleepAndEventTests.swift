@@ -3,7 +3,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("Durable sleep and events")
+@Suite("Durable sleep and events", .timeLimit(.minutes(2)))
 struct SleepAndEventTests {
     @Test("a durable sleep records its wake-up time and waits on the injected clock")
     func sleepRecordsWakeUpTime() async throws {

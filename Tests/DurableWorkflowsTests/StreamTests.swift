@@ -3,7 +3,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("Streams")
+@Suite("Streams", .timeLimit(.minutes(2)))
 struct StreamTests {
     static func register(_ engine: DurableEngine, close: Bool) {
         engine.register(name: "producer") { (count: Int, context: WorkflowContext) -> Int in

@@ -3,7 +3,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("Timeouts and deadlines")
+@Suite("Timeouts and deadlines", .timeLimit(.minutes(2)))
 struct TimeoutTests {
     @Test("a workflow past its deadline is cancelled at its next wait or operation (injected clock)")
     func deadlineCancels() async throws {

@@ -51,7 +51,7 @@ func verifyCompleted(_ dir: TemporaryDirectory, ids: [String], sourceLocation: S
     #expect(try store.check().hasProblems == false, sourceLocation: sourceLocation)
 }
 
-@Suite("Workflow crashes: real processes killed with SIGKILL")
+@Suite("Workflow crashes: real processes killed with SIGKILL", .timeLimit(.minutes(5)))
 struct WorkflowCrashTests {
     @Test("a kill at every checkpoint boundary: another process finishes every workflow exactly once")
     func killAtEveryCheckpointBoundary() throws {

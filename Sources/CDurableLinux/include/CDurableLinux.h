@@ -32,4 +32,7 @@ uint32_t durable_crc32c(uint32_t crc, const void *buf, size_t len);
 /// Whether durable_crc32c uses the hardware instruction on this CPU.
 int durable_crc32c_is_hardware(void);
 
+/// pipe2(fds, O_CLOEXEC): both ends close-on-exec from the start (no window before a fork).
+int durable_pipe_cloexec(int fds[2]);
+
 #endif

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CDurableLinux
 import Synchronization
 
 /// Wakes tasks when another process (or this one) appends to a file: inotify, one dedicated
@@ -46,7 +47,7 @@ public final class FileWatcher: Sendable {
     init(useInotify: Bool = true) {
         var fds: [Int32] = [-1, -1]
         var descriptor = useInotify ? inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK)) : -1
-        if descriptor >= 0 && (pipe(&fds) != 0 || fcntl(fds[0], F_SETFD, FD_CLOEXEC) != 0 || fcntl(fds[1], F_SETFD, FD_CLOEXEC) != 0) {
+        if descriptor >= 0 && durable_pipe_cloexec(&fds) != 0 {
             close(descriptor)
             descriptor = -1
         }

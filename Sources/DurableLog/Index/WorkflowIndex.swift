@@ -283,7 +283,7 @@ public final class WorkflowIndex: Sendable {
             return !queued
         }
         guard queue else { return }
-        let duplicate = dup(fd)
+        let duplicate = fcntl(fd, F_DUPFD_CLOEXEC, 0)  // never inherited by a child process
         guard duplicate >= 0 else { return }
         io.submit { [self] in
             syncQueued.withLock { $0 = false }

@@ -36,7 +36,8 @@ struct DataDirectory: Sendable {
 
     /// Filesystems whose locks cannot be trusted to detect a dead owner promptly.
     static let networkFilesystems: [Int64: String] = [
-        0x6969: "NFS", 0xFF53_4D42: "CIFS", 0xFE53_4D42: "SMB2", 0x517B: "SMB", 0x6573_5546: "FUSE",
+        0x6969: "NFS", 0xFF53_4D42: "CIFS", 0xFE53_4D42: "SMB2", 0x517B: "SMB", 0x0102_1997: "9p", 0x00C3_6400: "Ceph",
+        0x0BD0_0BD0: "Lustre", 0x5346_414F: "AFS", 0x6573_5546: "FUSE (GlusterFS, sshfs, s3fs and other network mounts use it)",
     ]
 
     /// Creates the layout if needed and verifies that the directory is ours and supported.
