@@ -167,6 +167,9 @@ public final class DurableEngine: WorkflowReading {
             logger.warning("the workflow index was unusable and was rebuilt from the logs", metadata: ["reason": "\(repaired)"])
         }
         try await store.reconcileIndex()
+        if let swept = try? await store.sweepTemporaryFiles(), swept > 0 {
+            logger.info("removed temporary files left by writers that died", metadata: ["count": "\(swept)"])
+        }
         let recovered = await recoverPendingWorkflows()
         if !recovered.isEmpty { logger.info("recovering workflows", metadata: ["count": "\(recovered.count)"]) }
         let interval = configuration.recoveryInterval, catchUpInterval = configuration.indexCatchUpInterval

@@ -39,3 +39,28 @@ struct IndexCatchUpTests {
         await engine.shutdown()
     }
 }
+
+@Suite("Temporary files", .timeLimit(.minutes(1)))
+struct TemporaryFileTests {
+    @Test("temporary files of writers that died are swept at launch; those of live processes are kept")
+    func deadWritersTemporaryFilesAreSwept() async throws {
+        let dir = TemporaryDirectory()
+        _ = try LogStore.open(directory: dir.data)
+        let exited = Process()
+        exited.executableURL = URL(fileURLWithPath: "/bin/true")
+        try exited.run()
+        exited.waitUntilExit()
+        let dead = exited.processIdentifier, alive = getpid()
+        let files = [
+            "wf/3a/.3a0011.\(dead).123.tmp", "wf/ff/.ff0022.\(alive).456.tmp", ".FORMAT.\(dead).789", "dicts/.dict.tmp.\(dead).1",
+            "wf/3a/3a0011.wlog.torn-1700000000000",
+        ]
+        try FileManager.default.createDirectory(atPath: dir.data + "/dicts", withIntermediateDirectories: true)
+        for file in files { FileManager.default.createFile(atPath: dir.data + "/" + file, contents: Data([1, 2, 3])) }
+        let engine = try makeEngine(dir)
+        try await engine.launch()
+        await engine.shutdown()
+        let left = files.filter { FileManager.default.fileExists(atPath: dir.data + "/" + $0) }
+        #expect(left == ["wf/ff/.ff0022.\(alive).456.tmp", "wf/3a/3a0011.wlog.torn-1700000000000"], "a torn tail kept aside is evidence, not litter")
+    }
+}
