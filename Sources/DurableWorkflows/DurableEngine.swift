@@ -490,6 +490,18 @@ public final class DurableEngine: WorkflowReading {
                 context.logger.info("workflow interrupted by shutdown; it stays pending", metadata: ["error": "\(error)"])
                 return .failure(error)
             }
+            if let storage = error as? StorageError, storage.code == .corrupted, storage.path?.hasSuffix(".inbox") == true {
+                // A damaged inbox does not heal: quarantine the workflow rather than recover it
+                // into the same failure every second.
+                let reason = "its inbox is damaged (\(storage.message))"
+                do {
+                    try await store.quarantine(name: context.workflowID, reason: reason)
+                } catch {
+                    context.logger.error("could not quarantine the workflow", metadata: ["error": "\(error)"])
+                }
+                context.logger.error("workflow quarantined", metadata: ["reason": "\(reason)"])
+                return .failure(QuarantinedWorkflowError(workflowID: context.workflowID, reason: reason))
+            }
             if error is NonDeterminismError || error is CancellationError || error is StorageError {
                 // Nothing is recorded: the log stays as it was and the workflow stays PENDING.
                 context.logger.error("workflow stopped without recording an outcome", metadata: ["error": "\(error)"])

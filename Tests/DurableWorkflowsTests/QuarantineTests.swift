@@ -40,4 +40,39 @@ struct QuarantineTests {
         #expect(error.map { "\($0)" }?.contains("damaged") == true)
         await engine.shutdown()
     }
+
+    @Test("a damaged inbox quarantines its workflow once, instead of recovering it into the same failure every second")
+    func aDamagedInboxQuarantines() async throws {
+        let dir = TemporaryDirectory()
+        let counter = RunCounter()
+        let body: @Sendable (Int, WorkflowContext) async throws -> String = { _, context in
+            _ = try await context.step("count") { () -> Int in
+                counter.hit("runs")
+                return 1
+            }
+            return try await context.recv(topic: "wanted", as: String.self, timeout: .seconds(3600)) ?? "-"
+        }
+        let first = try makeEngine(dir)
+        first.register(name: "inboxed", body)
+        try await first.launch()
+        _ = try await first.start(name: "inboxed", 0, id: "inboxed-1", as: String.self)
+        for i in 0..<3 { try await first.send(to: "inboxed-1", topic: "other", "message \(i) " + String(repeating: "x", count: 200)) }
+        #expect(try await eventually { try first.steps(of: "inboxed-1").count == 2 })
+        await first.shutdown()
+        let path = try first.store.inboxPath(name: "inboxed-1")
+        var bytes = try #require(FileManager.default.contents(atPath: path))
+        bytes[100] ^= 0x10  // inside the first message, with valid messages after it
+        try bytes.write(to: URL(fileURLWithPath: path))
+
+        let second = try makeEngine(dir)
+        second.register(name: "inboxed", body)
+        _ = try await second.launch()
+        let error = await #expect(throws: QuarantinedWorkflowError.self) { try await second.handle(for: "inboxed-1", as: String.self).result() }
+        #expect(error?.reason.contains("inbox") == true)
+        try await Task.sleep(for: .milliseconds(500))  // ten recovery sweeps
+        #expect(try second.listWorkflows().first { $0.workflowID == "inboxed-1" }?.corruption?.contains("inbox") == true)
+        let attempts = try second.store.readLog(name: "inboxed-1").records.filter { $0.type.rawValue == 0x13 }.count
+        #expect(attempts == 1, "recovered once, then left alone")
+        await second.shutdown()
+    }
 }

@@ -290,6 +290,13 @@ public final class LogStore: Sendable {
         }
     }
 
+    /// Quarantines workflow `name` in the index for `reason` (for example a damaged inbox): it is
+    /// no longer run or recovered, and waits on it end with an error. No file is touched.
+    public func quarantine(name: String, reason: String) async throws(StorageError) {
+        try checkWritable()
+        try await quarantine(key: try LogKey(name: name), reason: reason)
+    }
+
     /// Marks a log as corrupted in the index, so nothing tries to run it; the file is not touched.
     func quarantine(key: LogKey, reason: String) async throws(StorageError) {
         if index.entry(for: key)?.fields.corruption == reason { return }
