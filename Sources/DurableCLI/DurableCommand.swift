@@ -10,7 +10,7 @@ public struct DurableCommand: AsyncParsableCommand {
         commandName: "durable",
         abstract: "Inspect and maintain a swift-durable data directory.",
         discussion: "The directory defaults to .durable in the working directory; DURABLE_DIR or --dir overrides it.",
-        subcommands: [List.self, Inspect.self, Steps.self, Export.self, Enqueue.self, Queues.self, Schedules.self, Send.self, Cancel.self, Resume.self, Fork.self, Stream.self, Events.self, Tail.self, Check.self, IndexCommand.self, Dump.self]
+        subcommands: [List.self, Inspect.self, Steps.self, Export.self, Enqueue.self, Queues.self, Schedules.self, Send.self, Cancel.self, Resume.self, Fork.self, Stream.self, Events.self, Tail.self, Check.self, IndexCommand.self, Dump.self, GarbageCollect.self]
     )
 
     public init() {}

@@ -123,8 +123,3 @@ private final class ScriptFile: Sendable {
         unlink(path + ".partial")
     }
 }
-
-private func printError(_ text: String) {
-    let line = Array((text + "\n").utf8)
-    _ = line.withUnsafeBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
-}

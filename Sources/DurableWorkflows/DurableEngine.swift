@@ -38,6 +38,8 @@ public final class DurableEngine: WorkflowReading {
         /// died between a log append and its index append left behind: a child the index has
         /// never seen, a finished workflow still listed as running), after ``DurableEngine/launch()``.
         public var indexCatchUpInterval: Duration = .seconds(10)
+        /// Ended workflows to delete, checked at every index catch-up (`nil`: keep everything).
+        public var retention: RetentionPolicy?
         /// The source of time (inject a manual clock in tests).
         public var clock: any DurableClock = SystemDurableClock()
         /// Where the engine logs; workflow and step metadata are attached.
@@ -183,8 +185,12 @@ public final class DurableEngine: WorkflowReading {
                     do {
                         let repaired = try await self.store.reconcileIndex(sweepOrphans: true, skippingHeld: true)
                         if repaired > 0 { self.logger.info("index caught up with logs left by a dead executor", metadata: ["count": "\(repaired)"]) }
+                        if let retention = self.configuration.retention {
+                            let deleted = try await self.garbageCollect(retention)
+                            if !deleted.isEmpty { self.logger.info("deleted ended workflows (retention)", metadata: ["count": "\(deleted.count)"]) }
+                        }
                     } catch {
-                        self.logger.warning("index catch-up failed", metadata: ["error": "\(error)"])
+                        self.logger.warning("index catch-up or retention failed", metadata: ["error": "\(error)"])
                     }
                 }
                 _ = await self.recoverPendingWorkflows()

@@ -49,6 +49,8 @@ public struct IndexFields: Sendable, Equatable {
     public var forkedFrom: String?
     /// Why the log is quarantined, if it is.
     public var corruption: String?
+    /// The workflow was deleted (by retention): the index forgets it.
+    public var removed: Bool?
     /// Anything else a higher layer wants listed (for example an error's name). Merged key by key.
     public var attributes: [String: String] = [:]
 
@@ -88,6 +90,7 @@ public struct IndexFields: Sendable, Equatable {
         take(&debounceDeadline, delta.debounceDeadline)
         take(&forkedFrom, delta.forkedFrom)
         take(&corruption, delta.corruption)
+        take(&removed, delta.removed)
         attributes.merge(delta.attributes) { _, new in new }
     }
 }
@@ -103,7 +106,7 @@ extension IndexFields {
         case workflowID = 1, status, name, queueName, applicationVersion, executorID, createdAt, updatedAt
         case startedAt, parentWorkflowID, recoveryAttempts, priority, deduplicationID, partitionKey
         case timeoutMilliseconds, deadline, delayUntil, forkedFrom, corruption, attribute
-        case enqueueSequence, isDebounced, debounceDeadline
+        case enqueueSequence, isDebounced, debounceDeadline, removed
     }
 
     /// The binary encoding of these fields.
@@ -141,6 +144,7 @@ extension IndexFields {
         int(.enqueueSequence, enqueueSequence)
         int(.isDebounced, isDebounced.map { $0 ? 1 : 0 })
         int(.debounceDeadline, debounceDeadline)
+        int(.removed, removed.map { $0 ? 1 : 0 })
         for (key, value) in attributes.sorted(by: { $0.key < $1.key }) {
             var pair = ByteWriter()
             pair.lengthPrefixed(Array(key.utf8))
@@ -194,6 +198,7 @@ extension IndexFields {
                 case .enqueueSequence: enqueueSequence = value
                 case .isDebounced: isDebounced = value != 0
                 case .debounceDeadline: debounceDeadline = value
+                case .removed: removed = value != 0
                 default: break
                 }
             }

@@ -55,6 +55,12 @@ public final class WorkflowIndex: Sendable {
         var waiting: [String: Set<LogKey>] = [:]
 
         mutating func apply(_ delta: IndexDelta, to key: LogKey, seq: UInt64) {
+            if delta.removed == true {  // deleted by retention: forget it
+                if let queue = entries.removeValue(forKey: key)?.fields.queueName, waiting[queue]?.remove(key) != nil, waiting[queue]!.isEmpty {
+                    waiting[queue] = nil
+                }
+                return
+            }
             entries[key, default: IndexEntry(key: key)].apply(delta, seq: seq)
             noteWaiting(entries[key]!)
         }
@@ -312,13 +318,16 @@ public final class WorkflowIndex: Sendable {
     /// snapshot, so it does not grow forever and a process that opens the index reads little.
     static let compactionThreshold = 4 << 20
 
-    /// Folds the index log into a new snapshot if it is still past the threshold.
-    func compact() throws(StorageError) {
+    /// Folds the index log into a new snapshot if it is still past the threshold (or, with
+    /// `force`, if it holds anything).
+    func compact(force: Bool = false) throws(StorageError) {
         try withAppendLock { () throws(StorageError) in
             let generation = try readCurrent()
             let entries = try state.withLock { (s) throws(StorageError) -> [IndexEntry]? in
                 if generation != s.generation { try reload(&s) } else { try readTail(&s, repair: true) }
-                guard let log = s.log, log.end > max(Self.compactionThreshold, s.snapshotBytes), s.damage == nil else { return nil }
+                guard let log = s.log, s.damage == nil,
+                    force ? log.end > LogFormat.fileHeaderSize : log.end > max(Self.compactionThreshold, s.snapshotBytes)
+                else { return nil }
                 return Array(s.entries.values)
             }
             if let entries { try publish(entries) }
