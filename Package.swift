@@ -74,9 +74,15 @@ let package = Package(
             dependencies: ["DurableWorkflows", "DurableTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // libFuzzer targets for the decoders (tools/fuzz); built normally, it replays inputs.
+        .executableTarget(
+            name: "DurableFuzz",
+            dependencies: ["DurableWorkflows", "DurableExport"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "DurableLogTests",
-            dependencies: ["DurableLog", "DurableCLI", "DurableTesting", "DurableTestHelper", "durable"],
+            dependencies: ["DurableLog", "DurableCLI", "DurableTesting", "DurableTestHelper", "durable", "DurableFuzz"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -115,7 +115,7 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
             if let slash = item.firstIndex(of: "/") {
                 base = String(item[..<slash])
                 let stepText = item[item.index(after: slash)...]
-                guard stepText.allSatisfy { $0.isASCII && $0.isNumber }, let parsed = Int(stepText), parsed > 0 else {
+                guard stepText.allSatisfy({ $0.isASCII && $0.isNumber }), let parsed = Int(stepText), parsed > 0 else {
                     throw ParseError(description: "\"\(item)\": a step must be a positive number")
                 }
                 step = parsed
@@ -142,7 +142,7 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
 
     private static func value(_ text: String, _ name: String, _ range: ClosedRange<Int>, names: [String], nameBase: Int) throws(ParseError) -> Int {
         if let index = names.firstIndex(of: text) { return index + nameBase }
-        guard !text.isEmpty, text.allSatisfy { $0.isASCII && $0.isNumber }, let number = Int(text), range.contains(number) else {
+        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(text), range.contains(number) else {
             if text == "H" || text == "R" || text.hasSuffix("W") || text.hasPrefix("H(") {
                 throw ParseError(description: "\"\(text)\" in the \(name) field is not supported (W, H and R are croniter extensions that DBOS's other SDKs do not share)")
             }

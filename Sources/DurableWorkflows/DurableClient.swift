@@ -58,7 +58,7 @@ public final class DurableClient: WorkflowReading {
     /// Enqueues workflow `name` with `jsonInput` (its input as JSON text, checked) on `queue`;
     /// returns the workflow ID (`durable enqueue`).
     public func enqueue(_ name: String, jsonInput: String, on queue: String, options: EnqueueOptions = EnqueueOptions()) async throws -> String {
-        _ = try WorkflowJSON.decode(JSONValue.self, fromText: jsonInput)  // refuse malformed JSON before it is stored
+        _ = try WorkflowJSON.checkedValue(jsonInput, what: "the input")  // refuse malformed JSON before it is stored
         let request = EnqueueRequest(
             workflowName: name, inputs: "{\"namedArgs\":{},\"positionalArgs\":[\(jsonInput)]}", queueName: queue, options: options,
             executorID: clientID)

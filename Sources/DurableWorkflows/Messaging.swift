@@ -69,7 +69,7 @@ extension LogStore {
         guard (try? await read(name: destination)) != nil else {
             throw WorkflowError("cannot send: no workflow has this ID", workflowID: destination)
         }
-        _ = try WorkflowJSON.decode(JSONValue.self, fromText: json)  // refuse malformed JSON before it is stored
+        _ = try WorkflowJSON.checkedValue(json, what: "the message")  // refuse malformed JSON before it is stored
         try await deliver(MessageRecord(id: idempotencyKey ?? UUID().uuidString, topic: topic, value: json, sentAt: time), to: destination)
     }
 

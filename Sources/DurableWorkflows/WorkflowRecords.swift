@@ -107,6 +107,19 @@ enum WorkflowJSON {
         try JSONDecoder().decode(type, from: Data(text.utf8))
     }
 
+    /// `text` if it is one JSON value that can be stored as it is (spliced into an input envelope,
+    /// written to PostgreSQL); throws a ``WorkflowError`` saying why not. Foundation's decoder
+    /// stops at a NUL, so `0\u{0}` would pass it and then break the envelope: NUL is refused first.
+    static func checkedValue(_ text: String, what: String) throws -> String {
+        if text.utf8.contains(0) { throw WorkflowError("\(what) is not valid JSON: it contains a NUL character") }
+        do {
+            _ = try decode(JSONValue.self, fromText: text)
+        } catch {
+            throw WorkflowError("\(what) is not valid JSON: \(text.count > 80 ? String(text.prefix(77)) + "..." : text)")
+        }
+        return text
+    }
+
     /// DBOS's portable input envelope around one value.
     static func inputs<T: Encodable>(_ input: T) throws -> String {
         "{\"namedArgs\":{},\"positionalArgs\":[\(try encodeText(input))]}"

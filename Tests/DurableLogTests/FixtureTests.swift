@@ -84,3 +84,18 @@ struct FixtureTests {
         #expect(store.index.allEntries() == before)
     }
 }
+
+@Suite("Fuzz regressions", .timeLimit(.minutes(2)))
+struct FuzzRegressionTests {
+    @Test("every fuzz seed and saved crash under Fixtures/fuzz replays through its decoder without a trap",
+          arguments: ["record", "index", "inbox", "cron", "json"])
+    func replayFuzzInputs(_ target: String) throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let inputs = root + "/Fixtures/fuzz/" + target
+        let count = try FileManager.default.contentsOfDirectory(atPath: inputs).count
+        let replay = try ChildProcess("DurableFuzz", [target, inputs])
+        let output = replay.allOutput()
+        #expect(replay.wait().status == 0, "a decoder trapped on an input under Fixtures/fuzz/\(target)")
+        #expect(output.contains("replayed \(count) inputs"), "\(output)")
+    }
+}

@@ -78,3 +78,24 @@ struct ConflictingIDTests {
         await engine.shutdown()
     }
 }
+
+@Suite("JSON given as text", .timeLimit(.minutes(1)))
+struct JSONTextTests {
+    @Test("enqueue and send refuse text that is not one storable JSON value (found by fuzzing: a NUL after a number)")
+    func malformedJSONIsRefused() async throws {
+        let dir = TemporaryDirectory()
+        let engine = try makeEngine(dir)
+        engine.register(name: "echo") { (n: Int, _: WorkflowContext) -> Int in n }
+        try await engine.launch()
+        _ = try await engine.start(name: "echo", 1, id: "target", as: Int.self).result()
+        let client = try DurableClient(directory: dir.data)
+        for text in ["0\u{0}", "1,2", "{", "1] , [2", ""] {
+            await #expect(throws: WorkflowError.self, "\(text.debugDescription)") { try await client.enqueue("echo", jsonInput: text, on: "q") }
+            await #expect(throws: WorkflowError.self, "\(text.debugDescription)") {
+                try await engine.store.sendMessage(to: "target", topic: nil, json: text, at: 0)
+            }
+        }
+        #expect(try client.listWorkflows().map(\.workflowID) == ["target"], "nothing was stored")
+        await engine.shutdown()
+    }
+}
