@@ -25,6 +25,8 @@
 //   durable-test-helper features <dir>
 //       Builds a directory whose workflows use every feature the export maps (see runFeatures)
 //       and prints their IDs.
+//   durable-test-helper torture <dir> <seconds> [<workers>]
+//       The crash-torture harness (see Torture; tools/torture runs it).
 //   durable-test-helper cron <dir> <ledger-file> <start-ms> <horizon-ms>
 //       Fires two schedules across DST changes on a fast-forwarding manual clock (see CronWorker).
 //   durable-test-helper hold-queue-lock <dir> <queue>
@@ -44,6 +46,13 @@ struct TestHelper {
         let arguments = CommandLine.arguments
         if arguments.count >= 3, arguments[1] == "executor" {
             try await runExecutor(directory: arguments[2], queues: Array(arguments.dropFirst(3)))
+            return
+        }
+        if arguments.count >= 4, arguments[1] == "torture", let seconds = Double(arguments[3]) {
+            try await Torture.drive(directory: arguments[2], seconds: seconds, workers: arguments.count > 4 ? Int(arguments[4]) ?? 3 : 3)
+        }
+        if arguments.count == 4, arguments[1] == "torture-worker" {
+            try await Torture.worker(directory: arguments[2], ledgerPath: arguments[3])
             return
         }
         if arguments.count == 3, arguments[1] == "features" {
