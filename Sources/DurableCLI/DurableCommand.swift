@@ -9,15 +9,39 @@ public struct DurableCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "durable",
         abstract: "Inspect and maintain a swift-durable data directory.",
-        discussion: "The directory defaults to .durable in the working directory; DURABLE_DIR or --dir overrides it.",
+        discussion: """
+            The directory defaults to .durable in the working directory; DURABLE_DIR or --dir overrides it.
+
+            Exit status: 0 success; 1 failure (and `check` finding a problem); 3 no such workflow, queue or \
+            schedule; 4 conflict (the ID belongs to another workflow, a live executor holds it, a deduplication \
+            ID is taken); 5 damaged data (a quarantined workflow, a corrupted file); 6 the disk can no longer \
+            make writes durable; 64 usage.
+            """,
         subcommands: [List.self, Inspect.self, Steps.self, Export.self, Enqueue.self, Queues.self, Schedules.self, Send.self, Cancel.self, Resume.self, Fork.self, Stream.self, Events.self, Tail.self, Check.self, IndexCommand.self, Dump.self, GarbageCollect.self]
     )
 
     public init() {}
 
-    /// Parses the process's arguments, runs the chosen command and exits with its status.
+    /// Parses the process's arguments, runs the chosen command and exits with its status (see
+    /// ``ExitStatus``).
     public static func runAsMain() async {
-        await main()
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)  // usage and help: ArgumentParser's own messages and statuses
+        }
+        do {
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            guard let status = ExitStatus(error) else { exit(withError: error) }
+            printError("Error: \(error)")
+            exit(withError: ExitCode(status.rawValue))
+        }
     }
 }
 

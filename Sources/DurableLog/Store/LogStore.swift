@@ -244,7 +244,12 @@ public final class LogStore: Sendable {
         }
         let opened = try await io.run { [self] () throws(StorageError) -> Opened in
             try durability.checkHealthy()
-            let fd = try SystemCall.open(path, O_RDWR_FLAG)
+            let fd: Int32
+            do throws(StorageError) {
+                fd = try SystemCall.open(path, O_RDWR_FLAG)
+            } catch {
+                throw Self.naming(error, name)
+            }
             do throws(StorageError) {
                 guard try FileLock.tryExclusive(fd, path: path) else {
                     throw StorageError(.leaseHeld, "workflow \(quoted(name)) is held by another live executor", path: path)
@@ -327,13 +332,27 @@ public final class LogStore: Sendable {
     ///
     /// Blocks on file I/O: call it from tools, tests or an I/O thread, not from a hot async path.
     public func readLog(name: String) throws(StorageError) -> LogContents {
-        try readLog(key: LogKey(name: name))
+        do throws(StorageError) {
+            return try readLog(key: LogKey(name: name))
+        } catch {
+            throw Self.naming(error, name)
+        }
     }
 
     /// Reads the log for `name` without taking any lock, on the store's I/O threads (for async callers).
     public func read(name: String) async throws(StorageError) -> LogContents {
         let key = try LogKey(name: name)
-        return try await io.run { [self] () throws(StorageError) in try readLog(key: key) }
+        do throws(StorageError) {
+            return try await io.run { [self] () throws(StorageError) in try readLog(key: key) }
+        } catch {
+            throw Self.naming(error, name)
+        }
+    }
+
+    /// A missing log is an unknown workflow: say so by its ID, not by a file path.
+    static func naming(_ error: StorageError, _ name: String) -> StorageError {
+        guard error.code == .notFound else { return error }
+        return StorageError(.notFound, "no workflow with ID \(quoted(name))")
     }
 
     /// Reads what other processes appended to the index, on the store's I/O threads.

@@ -1,0 +1,38 @@
+import ArgumentParser
+import DurableWorkflows
+
+/// What the `durable` command's exit status says about a failure, so scripts can tell apart an
+/// unknown workflow, a conflict and damaged data (ArgumentParser's 64 remains usage).
+public enum ExitStatus: Int32, Sendable {
+    /// Any other failure.
+    case failure = 1
+    /// No such workflow, queue or schedule.
+    case notFound = 3
+    /// The ID belongs to another workflow, a live executor holds the workflow, or a
+    /// deduplication ID is taken.
+    case conflict = 4
+    /// A quarantined workflow or a corrupted file.
+    case damaged = 5
+    /// An `fsync` failed: the disk can no longer make writes durable.
+    case durabilityLost = 6
+
+    /// The status for an error a command threw, or nil for ArgumentParser's own (a validation
+    /// error is a usage error; an exit code is already a status).
+    init?(_ error: any Error) {
+        switch error {
+        case let error as StorageError:
+            switch error.code {
+            case .notFound: self = .notFound
+            case .alreadyExists, .leaseHeld: self = .conflict
+            case .corrupted, .torn, .dictionaryMissing: self = .damaged
+            case .durabilityLost: self = .durabilityLost
+            default: self = .failure
+            }
+        case is ConflictingWorkflowError, is QueueDeduplicatedError: self = .conflict
+        case is QuarantinedWorkflowError: self = .damaged
+        case let error as WorkflowError where error.message.hasPrefix("no ") || error.message.contains("no workflow"): self = .notFound
+        case is ValidationError, is CleanExit, is ExitCode: return nil
+        default: self = .failure
+        }
+    }
+}
