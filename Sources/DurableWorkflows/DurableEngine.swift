@@ -38,6 +38,10 @@ public final class DurableEngine: WorkflowReading {
         /// died between a log append and its index append left behind: a child the index has
         /// never seen, a finished workflow still listed as running), after ``DurableEngine/launch()``.
         public var indexCatchUpInterval: Duration = .seconds(10)
+        /// The largest input, step output, workflow output or message, in bytes of JSON. A step
+        /// whose output is larger fails with a `PayloadTooLarge` error (recorded, so replay sees
+        /// the same); a larger input or message is refused when it is started or sent.
+        public var maxPayloadBytes = 16 << 20
         /// Ended workflows to delete, checked at every index catch-up (`nil`: keep everything).
         public var retention: RetentionPolicy?
         /// The source of time (inject a manual clock in tests).
@@ -87,6 +91,20 @@ public final class DurableEngine: WorkflowReading {
                 metadata: ["error": "\(error)"])
             Task { await self.stopServing() }
         }
+    }
+
+    /// The `PayloadTooLarge` error for `json` if it is larger than ``Configuration/maxPayloadBytes``.
+    func payloadTooLarge(_ json: String, _ what: String) -> PortableError? {
+        let size = json.utf8.count
+        guard size > configuration.maxPayloadBytes else { return nil }
+        return PortableError(
+            name: "PayloadTooLarge",
+            message: "\(what) is \(size) bytes of JSON; the limit is \(configuration.maxPayloadBytes) (DurableEngine.Configuration.maxPayloadBytes)")
+    }
+
+    /// Throws a ``WorkflowError`` if `json` is larger than ``Configuration/maxPayloadBytes``.
+    func checkPayload(_ json: String, _ what: String, workflowID: String? = nil) throws {
+        if let error = payloadTooLarge(json, what) { throw WorkflowError(error.message, workflowID: workflowID) }
     }
 
     /// Whether the engine serves work, or stopped because its storage can no longer make writes
@@ -359,6 +377,7 @@ public final class DurableEngine: WorkflowReading {
         let id = id ?? UUID().uuidString.lowercased()
         try LogKey.validate(id)
         let inputs = try WorkflowJSON.inputs(input)
+        try checkPayload(inputs, "the input of \"\(name)\"", workflowID: id)
         let now = configuration.clock.nowMilliseconds()
         var fields = IndexFields()
         fields.name = name
@@ -475,6 +494,10 @@ public final class DurableEngine: WorkflowReading {
                     recorded: "\(record.kind) \"\(record.name)\"", current: nil)
             }
             try await context.checkCancellation()  // a cancel that arrived after the last operation still wins
+            if let tooLarge = payloadTooLarge(output, "the workflow's output") {
+                try await finish(context, status: .error, output: nil, error: tooLarge, at: clock.nowMilliseconds())
+                return .failure(tooLarge)
+            }
             try await finish(context, status: .success, output: output, error: nil, at: clock.nowMilliseconds())
             let counts = context.counts
             context.logger.info("workflow succeeded", metadata: ["replayed": "\(counts.replayed)", "executed": "\(counts.executed)"])

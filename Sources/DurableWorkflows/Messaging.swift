@@ -52,12 +52,14 @@ extension DurableEngine {
     public func send<Value: Encodable & Sendable>(
         to destination: String, topic: String? = nil, _ value: Value, idempotencyKey: String? = nil
     ) async throws {
+        let json = try WorkflowJSON.encodeText(value)
+        try checkPayload(json, "the message", workflowID: destination)
         try await store.sendMessage(
-            to: destination, topic: topic, json: try WorkflowJSON.encodeText(value), idempotencyKey: idempotencyKey,
-            at: configuration.clock.nowMilliseconds())
+            to: destination, topic: topic, json: json, idempotencyKey: idempotencyKey, at: configuration.clock.nowMilliseconds())
     }
 
     func deliver(_ message: MessageRecord, to destination: String) async throws {
+        try checkPayload(message.value, "the message", workflowID: destination)
         try await store.deliver(message, to: destination)
     }
 }

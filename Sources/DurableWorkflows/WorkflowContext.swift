@@ -205,7 +205,12 @@ public final class WorkflowContext: Sendable {
         while true {
             do {
                 try Task.checkCancellation()
-                result = .success(try await execute())
+                let output = try await execute()
+                if let tooLarge = engine?.payloadTooLarge(output, "the output of \(kind) \"\(name)\"") {
+                    result = .failure(tooLarge)  // recorded as the operation's error: replay sees the same
+                } else {
+                    result = .success(output)
+                }
                 break
             } catch {
                 // Whatever a step throws once its task is cancelled (a shutdown, a cancel) is the

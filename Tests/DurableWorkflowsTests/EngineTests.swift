@@ -148,3 +148,35 @@ struct EngineTests {
         await engine.shutdown()
     }
 }
+
+@Suite("Payload limits", .timeLimit(.minutes(1)))
+struct PayloadLimitTests {
+    @Test("a step output over the limit fails the step with PayloadTooLarge (recorded); a larger input or message is refused")
+    func payloadsOverTheLimit() async throws {
+        let dir = TemporaryDirectory()
+        var configuration = DurableEngine.Configuration(applicationVersion: "1")
+        configuration.maxPayloadBytes = 1000
+        let engine = try DurableEngine(directory: dir.data, configuration: configuration)
+        engine.register(name: "big") { (size: Int, context: WorkflowContext) -> String in
+            do {
+                _ = try await context.step("huge") { String(repeating: "x", count: size) }
+                return "fit"
+            } catch let error as PortableError {
+                return error.name
+            }
+        }
+        engine.register(name: "echo") { (text: String, _: WorkflowContext) -> String in text }
+        try await engine.launch()
+        #expect(try await engine.start(name: "big", 10, id: "small", as: String.self).result() == "fit")
+        #expect(try await engine.start(name: "big", 5000, id: "large", as: String.self).result() == "PayloadTooLarge")
+        let step = try #require(try engine.steps(of: "large").first)
+        #expect(step.error?.name == "PayloadTooLarge" && step.error?.message.contains("limit is 1000") == true)
+        let refused = await #expect(throws: WorkflowError.self) {
+            _ = try await engine.start(name: "echo", String(repeating: "z", count: 2000), id: "too-big-input", as: String.self)
+        }
+        #expect(refused?.message.contains("the input of \"echo\"") == true)
+        #expect(try engine.status(of: "too-big-input") == nil, "nothing was stored")
+        await #expect(throws: WorkflowError.self) { try await engine.send(to: "small", String(repeating: "m", count: 2000)) }
+        await engine.shutdown()
+    }
+}
