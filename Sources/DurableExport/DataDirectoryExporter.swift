@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import DurableWorkflows
 import FoundationEssentials
 
@@ -99,9 +102,17 @@ public struct DataDirectoryExporter: Sendable {
 
     /// The rows of one workflow, read from its log and inbox.
     public func workflowRows(_ id: String, options: DBOSMappingOptions) throws -> [DBOSRow] {
-        let contents: LogContents
+        var contents: LogContents
         do {
             contents = try store.readLog(name: id)
+            // Beside a live writer a read can overtake a multi-page append and see damage that
+            // is not there: read again while the writer lives, before calling it damaged.
+            var retries = 0
+            while case .corrupted = contents.outcome, retries < 20, (try? store.isLeaseHeld(name: id)) == true {
+                usleep(5_000)
+                contents = try store.readLog(name: id)
+                retries += 1
+            }
         } catch {
             if error.code == .notFound { throw ExportError(.notFound, "no workflow with this ID", workflowID: id) }
             if error.code == .corrupted {

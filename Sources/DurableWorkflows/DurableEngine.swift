@@ -519,10 +519,13 @@ public final class DurableEngine: WorkflowReading {
                 context.logger.info("workflow interrupted by shutdown; it stays pending", metadata: ["error": "\(error)"])
                 return .failure(error)
             }
-            if let storage = error as? StorageError, storage.code == .corrupted, storage.path?.hasSuffix(".inbox") == true {
+            if let storage = error as? StorageError, storage.code == .corrupted, storage.path?.hasSuffix(".inbox") == true,
+                let damage = try? await store.confirmedInboxDamage(name: context.workflowID)
+            {
                 // A damaged inbox does not heal: quarantine the workflow rather than recover it
-                // into the same failure every second.
-                let reason = "its inbox is damaged (\(storage.message))"
+                // into the same failure every second. (Confirmed under the inbox's lock: a
+                // lock-free read beside a sender's multi-page append can look damaged.)
+                let reason = "its inbox is damaged (\(damage))"
                 do {
                     try await store.quarantine(name: context.workflowID, reason: reason)
                 } catch {

@@ -30,7 +30,17 @@ extension LogStore {
                     records = try await readNewRecords(&cursor)
                 } catch {
                     // A damaged log never heals by itself: end the wait instead of waiting forever.
-                    if error.code == .corrupted { throw QuarantinedWorkflowError(workflowID: id, reason: error.message) }
+                    // Beside a live writer, what looks damaged may be a multi-page append a read
+                    // overtook (pages land in order, but a read can see a later page before an
+                    // earlier one); only a log nobody writes is judged, and it is read again first.
+                    if error.code == .corrupted, (try? await leaseIsHeld(name: id)) == false {
+                        var fresh = try logCursor(name: id)
+                        do {
+                            _ = try await readNewRecords(&fresh)
+                        } catch {
+                            if error.code == .corrupted { throw QuarantinedWorkflowError(workflowID: id, reason: error.message) }
+                        }
+                    }
                 }
             }
             if let records {

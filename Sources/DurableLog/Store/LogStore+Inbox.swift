@@ -89,6 +89,27 @@ extension LogStore {
         try await io.run { [self] () throws(StorageError) -> [LogRecord] in try readInboxBlocking(name: name) }
     }
 
+    /// The damage in workflow `name`'s inbox, read under the inbox's lock (so no sender is
+    /// half-way through an append that a lock-free reader could take for damage), or nil if it
+    /// is whole.
+    public func confirmedInboxDamage(name: String) async throws(StorageError) -> String? {
+        let path = layout.inboxPath(try LogKey(name: name))
+        return try await io.run { () throws(StorageError) -> String? in
+            let fd: Int32
+            do throws(StorageError) {
+                fd = try SystemCall.open(path, O_RDWR_FLAG)
+            } catch {
+                if error.code == .notFound { return nil }
+                throw error
+            }
+            defer { SystemCall.close(fd) }
+            try FileLock.exclusive(fd, path: path)
+            defer { FileLock.unlock(fd) }
+            if case .corrupted(let reason) = LogScanner.scan(try SystemCall.readAll(fd, path: path), expectedKind: .inbox).outcome { return reason }
+            return nil
+        }
+    }
+
     /// ``readInbox(name:)`` on the calling thread, for callers that run on a thread of their own
     /// (never call it from the cooperative pool).
     public func readInboxBlocking(name: String) throws(StorageError) -> [LogRecord] {

@@ -366,6 +366,12 @@ public final class LogStore: Sendable {
     /// Whether some live process holds the lease of the log for `name`.
     public func isLeaseHeld(name: String) throws(StorageError) -> Bool { try isLeaseHeld(key: try LogKey(name: name)) }
 
+    /// ``isLeaseHeld(name:)`` on the store's I/O threads.
+    public func leaseIsHeld(name: String) async throws(StorageError) -> Bool {
+        let key = try LogKey(name: name)
+        return try await io.run { [self] () throws(StorageError) -> Bool in try isLeaseHeld(key: key) }
+    }
+
     func isLeaseHeld(key: LogKey) throws(StorageError) -> Bool {
         let path = layout.logPath(key)
         let fd = try SystemCall.open(path, O_RDONLY_FLAG)
