@@ -51,3 +51,40 @@ struct FsyncFailureTests {
         await restarted.shutdown()
     }
 }
+
+@Suite("A full disk under the engine", .timeLimit(.minutes(1)))
+struct FullDiskTests {
+    @Test("a step whose checkpoint hits a full disk fails clearly; once space is freed the workflow continues from its last checkpoint")
+    func fullDiskThenRecovery() async throws {
+        let dir = TemporaryDirectory()
+        let full = Atomic<Bool>(false)
+        let counter = RunCounter()
+        var configuration = DurableEngine.Configuration(applicationVersion: "1")
+        configuration.recoveryInterval = .milliseconds(50)
+        configuration.storage.writeFault = { path, _ in full.load(ordering: .relaxed) && path.hasSuffix(".wlog") ? (0, ENOSPC) : nil }
+        let engine = try DurableEngine(directory: dir.data, configuration: configuration)
+        engine.register(name: "two-steps") { (_: Int, context: WorkflowContext) -> Int in
+            let one = try await context.step("one") { () -> Int in
+                counter.hit("one")
+                return 1
+            }
+            let two = try await context.step("two") { () -> Int in
+                counter.hit("two")
+                if counter["two"] == 1 { full.store(true, ordering: .relaxed) }  // the disk fills as the step ends
+                return 2
+            }
+            return one + two
+        }
+        try await engine.launch()
+        let handle = try await engine.start(name: "two-steps", 0, id: "disk-1", as: Int.self)
+        let error = await #expect(throws: StorageError.self) { try await handle.result() }
+        #expect(error?.errno == ENOSPC)
+        #expect(try engine.steps(of: "disk-1").map(\.name) == ["one"], "what was acknowledged is kept")
+        full.store(false, ordering: .relaxed)  // space freed: the recovery sweep continues it
+        #expect(try await eventually { try engine.status(of: "disk-1") == .success })
+        #expect(try await engine.handle(for: "disk-1", as: Int.self).result() == 3)
+        #expect(counter["one"] == 1 && counter["two"] == 2, "step one was checkpointed; step two ran again")
+        #expect(engine.health == .serving, "a full disk is not a failed fsync")
+        await engine.shutdown()
+    }
+}

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Synchronization
 
 /// The fail-stop durability policy shared by everything one ``LogStore`` writes.
@@ -10,13 +15,39 @@ import Synchronization
 final class Durability: Sendable {
     /// Replaces the real sync call in fault-injection tests; returns an errno or 0.
     typealias SyncFunction = @Sendable (_ fd: Int32, _ path: String) -> Int32
+    /// Fault injection below the log for tests: for a write of `count` bytes to `path`, nil
+    /// (write it) or how many bytes to write before failing with which errno (0 bytes: a failure
+    /// up front, as ENOSPC or EROFS give; some: a short write, then the failure).
+    typealias WriteFault = @Sendable (_ path: String, _ count: Int) -> (written: Int, errno: Int32)?
+    /// Fault injection for the files the store creates or opens for writing: an errno to fail
+    /// the open with (EACCES, EROFS), or nil.
+    typealias OpenFault = @Sendable (_ path: String) -> Int32?
 
     private let failure = Mutex<StorageError?>(nil)
     private let observers = Mutex<[@Sendable (StorageError) -> Void]>([])
     private let syncFunction: SyncFunction?
+    private let writeFault: WriteFault?
+    private let openFault: OpenFault?
 
-    init(syncFunction: SyncFunction?) {
+    init(syncFunction: SyncFunction?, writeFault: WriteFault? = nil, openFault: OpenFault? = nil) {
         self.syncFunction = syncFunction
+        self.writeFault = writeFault
+        self.openFault = openFault
+    }
+
+    /// `pwrite` of all of `bytes` at `offset` (through the write fault, in tests).
+    func write(_ fd: Int32, _ bytes: [UInt8], at offset: Int, path: String) throws(StorageError) {
+        if let (written, code) = writeFault?(path, bytes.count) {
+            if written > 0 { try SystemCall.write(fd, Array(bytes.prefix(written)), at: offset, path: path) }
+            throw SystemCall.error("pwrite", path, code)
+        }
+        try SystemCall.write(fd, bytes, at: offset, path: path)
+    }
+
+    /// `open` of a file to write (through the open fault, in tests).
+    func openForWriting(_ path: String, _ flags: Int32, mode: mode_t) throws(StorageError) -> Int32 {
+        if let code = openFault?(path) { throw SystemCall.error("open", path, code) }
+        return try SystemCall.open(path, flags, mode: mode)
     }
 
     /// The error that poisoned the store, if any.

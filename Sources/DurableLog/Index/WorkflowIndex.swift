@@ -251,7 +251,7 @@ public final class WorkflowIndex: Sendable {
                         s.apply(delta, to: key, seq: seq)
                     }
                     do throws(StorageError) {
-                        try SystemCall.write(log.fd, bytes, at: log.end, path: log.path)
+                        try durability.write(log.fd, bytes, at: log.end, path: log.path)
                     } catch {
                         try? SystemCall.truncate(log.fd, to: log.end, path: log.path)
                         try reload(&s)  // drop the deltas applied above

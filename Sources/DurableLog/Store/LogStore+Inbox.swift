@@ -34,7 +34,7 @@ extension LogStore {
                 try SystemCall.makeDirectory(directory, mode: layout.directoryMode)
                 try durability.syncDirectory(directory.directoryName)
             }
-            let fd = try SystemCall.open(path, O_RDWR | O_CREAT, mode: layout.fileMode)
+            let fd = try durability.openForWriting(path, O_RDWR | O_CREAT, mode: layout.fileMode)
             defer { SystemCall.close(fd) }
             try FileLock.exclusive(fd, path: path)
             defer { FileLock.unlock(fd) }
@@ -64,7 +64,7 @@ extension LogStore {
                 into: &bytes, salt: scan.header!.salt, seq: scan.lastSeq + 1, type: type.rawValue, codec: stored.codec,
                 dictionaryID: stored.dictionaryID, rawLength: payload.count, stored: stored.stored)
             do throws(StorageError) {
-                try SystemCall.write(fd, bytes, at: scan.validEnd, path: path)
+                try durability.write(fd, bytes, at: scan.validEnd, path: path)
             } catch {
                 try? SystemCall.truncate(fd, to: scan.validEnd, path: path)
                 throw error

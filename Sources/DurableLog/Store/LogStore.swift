@@ -41,6 +41,10 @@ public final class LogStore: Sendable {
         public var permissions = FilePermissions.ownerOnly
         /// Replaces `fdatasync`/`fsync` for fault-injection tests; returns an errno or 0.
         var syncFunction: Durability.SyncFunction?
+        /// Fails writes below the log, for fault-injection tests (see ``Durability/WriteFault``).
+        var writeFault: Durability.WriteFault?
+        /// Fails opens for writing, for fault-injection tests (see ``Durability/OpenFault``).
+        var openFault: Durability.OpenFault?
 
         /// The defaults.
         public init() {}
@@ -56,6 +60,8 @@ public final class LogStore: Sendable {
     private let lockWaiters = IOThreads(threadCount: 2)
 
     let layout: DataDirectory
+    /// The data directory's device and inode when it was opened.
+    private let identity: [UInt64]?
     /// The logs, read without the index.
     let folder: LogFolder
     let io: IOThreads
@@ -66,6 +72,7 @@ public final class LogStore: Sendable {
 
     private init(layout: DataDirectory, options: Options, io: IOThreads, durability: Durability) throws(StorageError) {
         self.layout = layout
+        identity = Self.identity(of: layout.path)
         self.directory = layout.path
         self.options = options
         self.io = io
@@ -131,7 +138,7 @@ public final class LogStore: Sendable {
     ///   ``StorageError/Code/networkFilesystem`` on NFS/SMB/FUSE, ``StorageError/Code/unsupportedVersion``
     ///   for a directory written by a newer format.
     public static func open(directory: String, options: Options = Options()) throws(StorageError) -> LogStore {
-        let durability = Durability(syncFunction: options.syncFunction)
+        let durability = Durability(syncFunction: options.syncFunction, writeFault: options.writeFault, openFault: options.openFault)
         let layout = DataDirectory(path: directory, permissions: options.permissions)
         try layout.prepare(
             allowNetworkFilesystem: options.allowNetworkFilesystem, create: options.createIfMissing && !options.readOnly,
@@ -145,9 +152,24 @@ public final class LogStore: Sendable {
         }
     }
 
-    /// Throws ``StorageError/Code/readOnly`` if the store was opened read-only.
+    /// Throws ``StorageError/Code/readOnly`` if the store was opened read-only, and
+    /// ``StorageError/Code/notFound`` if the data directory was deleted or replaced since it was
+    /// opened (writing there would scatter workflows over a directory nobody else sees).
     func checkWritable() throws(StorageError) {
         if options.readOnly { throw StorageError(.readOnly, "the data directory was opened read-only", path: directory) }
+        let now = Self.identity(of: layout.path)
+        if now == nil || now != identity {
+            throw StorageError(
+                .notFound, "the data directory was \(now == nil ? "deleted" : "replaced") while this process was using it; restart the process",
+                path: directory)
+        }
+    }
+
+    /// The device and inode of `path`, if it exists.
+    static func identity(of path: String) -> [UInt64]? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return [UInt64(st.st_dev), UInt64(st.st_ino)]
     }
 
     /// Calls `observer` once when an `fsync` fails and the store stops acknowledging writes (at
@@ -197,12 +219,12 @@ public final class LogStore: Sendable {
                 try SystemCall.makeDirectory(shard, mode: layout.directoryMode)
                 try durability.syncDirectory(shard.directoryName)
             }
-            let fd = try SystemCall.open(temporary, O_CREATE_EXCLUSIVE_RDWR, mode: layout.fileMode)
+            let fd = try durability.openForWriting(temporary, O_CREATE_EXCLUSIVE_RDWR, mode: layout.fileMode)
             do throws(StorageError) {
                 guard try FileLock.tryExclusive(fd, path: temporary) else {
                     throw StorageError(.leaseHeld, "a fresh log file is locked by someone else", path: temporary)
                 }
-                try SystemCall.write(fd, fileBytes, at: 0, path: temporary)
+                try durability.write(fd, fileBytes, at: 0, path: temporary)
                 try durability.dataSync(fd, path: temporary)
                 // link() publishes the name only if it is free; the lock travels with the inode.
                 try SystemCall.link(temporary, path)
@@ -246,7 +268,7 @@ public final class LogStore: Sendable {
             try durability.checkHealthy()
             let fd: Int32
             do throws(StorageError) {
-                fd = try SystemCall.open(path, O_RDWR_FLAG)
+                fd = try durability.openForWriting(path, O_RDWR_FLAG, mode: layout.fileMode)
             } catch {
                 throw Self.naming(error, name)
             }

@@ -135,9 +135,9 @@ public final class LogWriter: Sendable {
         do throws(StorageError) {
             try store.durability.checkHealthy()
             if batch.count == 1 {
-                try SystemCall.write(fd, batch[0].bytes, at: start, path: path)
+                try store.durability.write(fd, batch[0].bytes, at: start, path: path)
             } else {
-                try SystemCall.write(fd, batch.flatMap(\.bytes), at: start, path: path)
+                try store.durability.write(fd, batch.flatMap(\.bytes), at: start, path: path)
             }
             try store.durability.dataSync(fd, path: path)
         } catch {
