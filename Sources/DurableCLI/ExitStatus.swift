@@ -15,9 +15,11 @@ public enum ExitStatus: Int32, Sendable {
     case damaged = 5
     /// An `fsync` failed: the disk can no longer make writes durable.
     case durabilityLost = 6
+    /// An argument the engine refused (as ArgumentParser's usage errors).
+    case usage = 64
 
     /// The status for an error a command threw, or nil for ArgumentParser's own (a validation
-    /// error is a usage error; an exit code is already a status).
+    /// error is its usage error; an exit code is already a status).
     init?(_ error: any Error) {
         switch error {
         case let error as StorageError:
@@ -30,7 +32,8 @@ public enum ExitStatus: Int32, Sendable {
             }
         case is ConflictingWorkflowError, is QueueDeduplicatedError: self = .conflict
         case is QuarantinedWorkflowError: self = .damaged
-        case let error as WorkflowError where error.message.hasPrefix("no ") || error.message.contains("no workflow"): self = .notFound
+        case let error as WorkflowError where error.code == .notFound: self = .notFound
+        case let error as WorkflowError where error.code == .invalidArgument: self = .usage
         case is ValidationError, is CleanExit, is ExitCode: return nil
         default: self = .failure
         }

@@ -103,13 +103,13 @@ extension LogStore {
         do throws(StorageError) {
             opened = try await openLog(name: id)
         } catch {
-            if error.code == .leaseHeld { throw WorkflowError("cannot resume: the workflow is running", workflowID: id) }
+            if error.code == .leaseHeld { throw WorkflowError("cannot resume: the workflow is running", workflowID: id, code: .invalidState) }
             throw error
         }
         let history = try WorkflowHistory(workflowID: id, records: opened.records)
         guard history.status == .cancelled || history.status == .maxRecoveryAttemptsExceeded else {
             opened.writer.close()
-            throw WorkflowError("only CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED workflows can be resumed (it is \(history.status))", workflowID: id)
+            throw WorkflowError("only CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED workflows can be resumed (it is \(history.status))", workflowID: id, code: .invalidState)
         }
         let controls = try await pendingCancellations(of: id, cleared: [])
         var delta = IndexDelta()

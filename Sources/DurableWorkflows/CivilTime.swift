@@ -89,7 +89,7 @@ struct ZoneRules: Sendable {
     private let zone: TimeZone
 
     init(_ identifier: String) throws {
-        guard let zone = TimeZone(identifier: identifier) else { throw WorkflowError("unknown time zone \"\(identifier)\" (use an IANA name such as Europe/Berlin)") }
+        guard let zone = TimeZone(identifier: identifier) else { throw WorkflowError("unknown time zone \"\(identifier)\" (use an IANA name such as Europe/Berlin)", code: .invalidArgument) }
         self.identifier = identifier
         self.zone = zone
     }

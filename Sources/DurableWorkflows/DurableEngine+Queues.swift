@@ -70,7 +70,7 @@ extension WorkflowContext {
     public func enqueue<W: Workflow>(
         _ type: W.Type, _ input: W.Input, on queue: String, options: EnqueueOptions = EnqueueOptions()
     ) async throws -> ChildWorkflowHandle<W.Output> {
-        guard let engine else { throw WorkflowError("this context has no engine", workflowID: workflowID) }
+        guard let engine else { throw WorkflowError("this context has no engine", workflowID: workflowID, code: .notServing) }
         var options = options
         let childID = options.id ?? "\(workflowID)-\(nextPosition)"
         options.id = childID

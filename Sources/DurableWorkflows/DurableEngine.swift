@@ -104,7 +104,7 @@ public final class DurableEngine: WorkflowReading {
 
     /// Throws a ``WorkflowError`` if `json` is larger than ``Configuration/maxPayloadBytes``.
     func checkPayload(_ json: String, _ what: String, workflowID: String? = nil) throws {
-        if let error = payloadTooLarge(json, what) { throw WorkflowError(error.message, workflowID: workflowID) }
+        if let error = payloadTooLarge(json, what) { throw WorkflowError(error.message, workflowID: workflowID, code: .payloadTooLarge) }
     }
 
     /// Whether the engine serves work, or stopped because its storage can no longer make writes
@@ -370,10 +370,10 @@ public final class DurableEngine: WorkflowReading {
         name: String, _ input: Input, id: String?, parent: String?, timeout: Duration?, deadline: Int64?
     ) async throws -> WorkflowHandle<Output> {
         let (launched, stopping, workflow) = state.withLock { ($0.launched, $0.stopping, $0.registry[name]) }
-        guard launched else { throw WorkflowError("call launch() before starting workflows") }
+        guard launched else { throw WorkflowError("call launch() before starting workflows", code: .notServing) }
         try checkServing()
-        guard !stopping else { throw WorkflowError("the engine is shut down") }
-        guard let workflow else { throw WorkflowError("no workflow is registered as \"\(name)\"") }
+        guard !stopping else { throw WorkflowError("the engine is shut down", code: .notServing) }
+        guard let workflow else { throw WorkflowError("no workflow is registered as \"\(name)\"", code: .notRegistered) }
         let id = id ?? UUID().uuidString.lowercased()
         try LogKey.validate(id)
         let inputs = try WorkflowJSON.inputs(input)

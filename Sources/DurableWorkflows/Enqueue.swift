@@ -29,7 +29,7 @@ extension LogStore {
         try LogKey.validate(request.queueName)
         if let partition = options.partitionKey { try LogKey.validate(partition) }
         if let priority = options.priority, !(1...Int(Int32.max)).contains(priority) {
-            throw WorkflowError("a queue priority must be between 1 and \(Int32.max) (got \(priority))", workflowID: id)
+            throw WorkflowError("a queue priority must be between 1 and \(Int32.max) (got \(priority))", workflowID: id, code: .invalidArgument)
         }
         if index.entry(forWorkflowID: id) != nil {
             try await requireWorkflow(id, isNamed: request.workflowName)

@@ -10,10 +10,10 @@ extension LogStore {
         -> (writer: LogWriter, id: String, history: WorkflowHistory)
     {
         let original = try WorkflowHistory(await read(name: id))
-        guard let start = original.start else { throw WorkflowError("cannot fork: the workflow's START record is missing", workflowID: id) }
+        guard let start = original.start else { throw WorkflowError("cannot fork: the workflow's START record is missing", workflowID: id, code: .unreadableRecord) }
         let last = original.operations.keys.max() ?? 0
         guard fromStep >= 1, fromStep <= last + 1 else {
-            throw WorkflowError("cannot fork from step \(fromStep): the workflow has steps 1 to \(last)", workflowID: id)
+            throw WorkflowError("cannot fork from step \(fromStep): the workflow has steps 1 to \(last)", workflowID: id, code: .invalidArgument)
         }
         let forkID = newID ?? UUID().uuidString.lowercased()
         // The version that ran it (a client's unpinned START records none).

@@ -69,7 +69,7 @@ extension LogStore {
     /// command and clients use this). Durable when it returns; at most once per idempotency key.
     public func sendMessage(to destination: String, topic: String?, json: String, idempotencyKey: String? = nil, at time: Int64) async throws {
         guard (try? await read(name: destination)) != nil else {
-            throw WorkflowError("cannot send: no workflow has this ID", workflowID: destination)
+            throw WorkflowError("cannot send: no workflow has this ID", workflowID: destination, code: .notFound)
         }
         _ = try WorkflowJSON.checkedValue(json, what: "the message")  // refuse malformed JSON before it is stored
         try await deliver(MessageRecord(id: idempotencyKey ?? UUID().uuidString, topic: topic, value: json, sentAt: time), to: destination)
@@ -87,7 +87,7 @@ extension WorkflowContext {
     /// Sends `value` to workflow `destination` as a recorded operation (`DBOS.send`): replay
     /// does not send again, and a send interrupted by a crash is delivered at most once.
     public func send<Value: Encodable & Sendable>(to destination: String, topic: String? = nil, _ value: Value) async throws {
-        guard let engine else { throw WorkflowError("this context has no engine", workflowID: workflowID) }
+        guard let engine else { throw WorkflowError("this context has no engine", workflowID: workflowID, code: .notServing) }
         let json = try WorkflowJSON.encodeText(value)
         let messageID = "\(workflowID)-\(nextPosition)"
         let clock = clock
@@ -113,7 +113,7 @@ extension WorkflowContext {
         if let recorded = try replayed(recvID, kind: "recv", name: "DBOS.recv") {
             return try decodeMessage(recorded.output, as: type)
         }
-        guard let engine, let inbox else { throw WorkflowError("this context has no engine", workflowID: workflowID) }
+        guard let engine, let inbox else { throw WorkflowError("this context has no engine", workflowID: workflowID, code: .notServing) }
         try await append([])  // a pending recovery attempt is recorded before anything new happens
         let wakeMilliseconds = try await recordedDeadline(at: sleepID, after: timeout)
         let startedAt = clock.nowMilliseconds()

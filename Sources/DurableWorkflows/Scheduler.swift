@@ -38,7 +38,7 @@ extension LogStore {
 
     /// Pauses (ticks are skipped) or resumes schedule `name`, in every process.
     public func setSchedulePaused(_ name: String, _ paused: Bool) async throws {
-        guard try scheduleState(name) != nil else { throw WorkflowError("no schedule is named \"\(name)\" (an executor records it when it starts)") }
+        guard try scheduleState(name) != nil else { throw WorkflowError("no schedule is named \"\(name)\" (an executor records it when it starts)", code: .notFound) }
         try await updateScheduleRecord(name: name) { record in
             guard case .present(let bytes) = record, var state = try? WorkflowJSON.decode(ScheduleState.self, from: bytes) else { return nil }
             state.paused = paused
@@ -48,7 +48,7 @@ extension LogStore {
 
     /// Starts schedule `name`'s workflow once now (ID `sched-<name>-trigger-<ISO time>`), paused or not.
     public func triggerSchedule(_ name: String, executorID: String, at now: Int64) async throws -> String {
-        guard let state = try scheduleState(name) else { throw WorkflowError("no schedule is named \"\(name)\" (an executor records it when it starts)") }
+        guard let state = try scheduleState(name) else { throw WorkflowError("no schedule is named \"\(name)\" (an executor records it when it starts)", code: .notFound) }
         let rules = try ZoneRules(state.timeZone)
         let seconds = Int(now.floorDivided(by: 1000))
         let iso = rules.civil(at: seconds).iso8601(offsetSeconds: rules.offset(at: seconds))

@@ -68,7 +68,7 @@ extension LogStore {
             // Not known here yet: another process's index update, or (after a crash) only its log.
             try await refreshIndex()
             if index.entry(forWorkflowID: id) == nil, (try? await read(name: id)) == nil {
-                throw WorkflowError("no workflow has this ID", workflowID: id)
+                throw WorkflowError("no workflow has this ID", workflowID: id, code: .notFound)
             }
         }
         let outcome: Result<String, PortableError>? = try await waitForLog(of: id, until: nil) { history in

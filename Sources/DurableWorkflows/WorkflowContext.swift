@@ -102,7 +102,7 @@ public final class WorkflowContext: Sendable {
     public func uuid() async throws -> UUID {
         let text = try await operation(kind: "uuid", name: "uuid", retry: .none) { try WorkflowJSON.encodeText(UUID().uuidString) }
         guard let uuid = UUID(uuidString: try WorkflowJSON.decode(String.self, fromText: text)) else {
-            throw WorkflowError("the recorded UUID is malformed", workflowID: workflowID)
+            throw WorkflowError("the recorded UUID is malformed", workflowID: workflowID, code: .unreadableRecord)
         }
         return uuid
     }
@@ -110,7 +110,7 @@ public final class WorkflowContext: Sendable {
     /// A random integer in `range`, recorded so that replay sees the same value.
     public func random(in range: ClosedRange<Int>) async throws -> Int {
         let text = try await operation(kind: "random", name: "random", retry: .none) { String(Int.random(in: range)) }
-        guard let value = Int(text) else { throw WorkflowError("the recorded random number is malformed", workflowID: workflowID) }
+        guard let value = Int(text) else { throw WorkflowError("the recorded random number is malformed", workflowID: workflowID, code: .unreadableRecord) }
         return value
     }
 
@@ -157,7 +157,7 @@ public final class WorkflowContext: Sendable {
         if let recorded = try replayed(getID, kind: "getEvent", name: "DBOS.getEvent") {
             return try recorded.output.flatMap { $0 == "null" ? nil : try WorkflowJSON.decode(Value.self, fromText: $0) }
         }
-        guard let engine else { throw WorkflowError("this context has no engine", workflowID: workflowID) }
+        guard let engine else { throw WorkflowError("this context has no engine", workflowID: workflowID, code: .notServing) }
         try await append([])  // a pending recovery attempt is recorded before anything new happens
         let wakeMilliseconds = try await recordedDeadline(at: sleepID, after: timeout)
         let startedAt = clock.nowMilliseconds()

@@ -65,15 +65,42 @@ public struct ConflictingWorkflowError: Error, Sendable, Equatable, CustomString
 
 /// Misuse of the engine or a workflow in a state that does not allow the request.
 public struct WorkflowError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The kind of failure, for callers to switch on.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let value: String
+        private init(_ value: String) { self.value = value }
+        public var description: String { value }
+
+        /// No workflow (or schedule) has this ID or name.
+        public static let notFound = Code("notFound")
+        /// No workflow is registered under the name in this engine.
+        public static let notRegistered = Code("notRegistered")
+        /// An argument is not acceptable (a priority, JSON text, a step number, a time zone).
+        public static let invalidArgument = Code("invalidArgument")
+        /// The workflow's state does not allow the request (resuming a running workflow).
+        public static let invalidState = Code("invalidState")
+        /// An input, output or message is larger than the configured limit.
+        public static let payloadTooLarge = Code("payloadTooLarge")
+        /// The engine is not launched yet, or shut down.
+        public static let notServing = Code("notServing")
+        /// A recorded value does not decode (the log holds something this code cannot read).
+        public static let unreadableRecord = Code("unreadableRecord")
+        /// Anything else.
+        public static let failed = Code("failed")
+    }
+
+    /// The kind of failure.
+    public var code: Code
     /// What went wrong.
     public var message: String
     /// The workflow concerned, if any.
     public var workflowID: String?
 
     /// Creates an error.
-    public init(_ message: String, workflowID: String? = nil) {
+    public init(_ message: String, workflowID: String? = nil, code: Code = .failed) {
         self.message = message
         self.workflowID = workflowID
+        self.code = code
     }
 
     public var description: String { workflowID.map { "\(message) (workflow \"\($0)\")" } ?? message }

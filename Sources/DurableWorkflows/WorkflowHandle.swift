@@ -37,7 +37,7 @@ public struct WorkflowHandle<Output: Codable & Sendable>: Sendable {
     /// The workflow's current status.
     public func status() throws -> WorkflowStatus {
         try store.index.refresh()
-        guard let entry = store.index.entry(forWorkflowID: workflowID) else { throw WorkflowError("no workflow has this ID", workflowID: workflowID) }
+        guard let entry = store.index.entry(forWorkflowID: workflowID) else { throw WorkflowError("no workflow has this ID", workflowID: workflowID, code: .notFound) }
         return entry.status
     }
 }

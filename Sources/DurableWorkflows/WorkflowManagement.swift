@@ -45,8 +45,8 @@ extension WorkflowContext {
     }
 
     private func managingEngine(acting target: String? = nil) throws -> DurableEngine {
-        guard let engine else { throw WorkflowError("this context has no engine", workflowID: workflowID) }
-        if target == workflowID { throw WorkflowError("a workflow cannot manage itself from inside; return or throw instead", workflowID: workflowID) }
+        guard let engine else { throw WorkflowError("this context has no engine", workflowID: workflowID, code: .notServing) }
+        if target == workflowID { throw WorkflowError("a workflow cannot manage itself from inside; return or throw instead", workflowID: workflowID, code: .invalidArgument) }
         return engine
     }
 }

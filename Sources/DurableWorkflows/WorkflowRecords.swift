@@ -111,11 +111,11 @@ enum WorkflowJSON {
     /// written to PostgreSQL); throws a ``WorkflowError`` saying why not. Foundation's decoder
     /// stops at a NUL, so `0\u{0}` would pass it and then break the envelope: NUL is refused first.
     static func checkedValue(_ text: String, what: String) throws -> String {
-        if text.utf8.contains(0) { throw WorkflowError("\(what) is not valid JSON: it contains a NUL character") }
+        if text.utf8.contains(0) { throw WorkflowError("\(what) is not valid JSON: it contains a NUL character", code: .invalidArgument) }
         do {
             _ = try decode(JSONValue.self, fromText: text)
         } catch {
-            throw WorkflowError("\(what) is not valid JSON: \(text.count > 80 ? String(text.prefix(77)) + "..." : text)")
+            throw WorkflowError("\(what) is not valid JSON: \(text.count > 80 ? String(text.prefix(77)) + "..." : text)", code: .invalidArgument)
         }
         return text
     }
@@ -128,7 +128,7 @@ enum WorkflowJSON {
     /// The single positional argument of a portable input envelope.
     static func input<T: Decodable>(_ type: T.Type, fromInputs text: String) throws -> T {
         guard let first = try decode(InputEnvelope<T>.self, fromText: text).positionalArgs?.first else {
-            throw WorkflowError("the workflow's recorded inputs hold no positional argument")
+            throw WorkflowError("the workflow's recorded inputs hold no positional argument", code: .unreadableRecord)
         }
         return first
     }

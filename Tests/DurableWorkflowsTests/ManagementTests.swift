@@ -99,3 +99,25 @@ struct JSONTextTests {
         await engine.shutdown()
     }
 }
+
+@Suite("Error codes", .timeLimit(.minutes(1)))
+struct ErrorCodeTests {
+    @Test("engine errors carry codes callers can switch on")
+    func engineErrorsHaveCodes() async throws {
+        let dir = TemporaryDirectory()
+        let engine = try makeEngine(dir)
+        engine.register(name: "echo") { (n: Int, _: WorkflowContext) -> Int in n }
+        await #expect { try await engine.start(name: "echo", 1, id: "early", as: Int.self) } throws: { ($0 as? WorkflowError)?.code == .notServing }
+        try await engine.launch()
+        await #expect { try await engine.start(name: "nope", 1, as: Int.self) } throws: { ($0 as? WorkflowError)?.code == .notRegistered }
+        await #expect { try await engine.handle(for: "missing", as: Int.self).result() } throws: { ($0 as? WorkflowError)?.code == .notFound }
+        await #expect { try await engine.enqueue(name: "echo", 1, on: "q", options: EnqueueOptions(priority: 0), as: Int.self) } throws: {
+            ($0 as? WorkflowError)?.code == .invalidArgument
+        }
+        _ = try await engine.start(name: "echo", 1, id: "done", as: Int.self).result()
+        await #expect { try await engine.resume("done", as: Int.self) } throws: { ($0 as? WorkflowError)?.code == .invalidState }
+        await #expect { try await engine.fork("done", fromStep: 9, as: Int.self) } throws: { ($0 as? WorkflowError)?.code == .invalidArgument }
+        await engine.shutdown()
+        await #expect { try await engine.start(name: "echo", 1, as: Int.self) } throws: { ($0 as? WorkflowError)?.code == .notServing }
+    }
+}
