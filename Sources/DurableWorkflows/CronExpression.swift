@@ -131,8 +131,11 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
                 high = end
                 guard low <= high else { throw ParseError(description: "\"\(item)\": the range in the \(name) field runs backwards") }
             } else {
-                low = try value(base, name, range, names: names, nameBase: nameBase)
-                // `1/2` steps through the week's seven days, 0-6: 7 is only another name for Sunday.
+                var start = try value(base, name, range, names: names, nameBase: nameBase)
+                // `1/2` steps through the week's seven days, 0-6: 7 is only another name for
+                // Sunday, so `7/2` starts on Sunday too (found by fuzzing: it made a backwards range).
+                if item.contains("/") && name == "day of week" && start == 7 { start = 0 }
+                low = start
                 high = item.contains("/") ? (name == "day of week" ? 6 : range.upperBound) : low
             }
             result |= bits(low...high, step: step)

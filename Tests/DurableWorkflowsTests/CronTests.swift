@@ -98,6 +98,9 @@ struct CronTests {
             == ["2026-11-20T00:00:00+00:00", "2026-11-23T00:00:00+00:00", "2026-11-25T00:00:00+00:00", "2026-11-27T00:00:00+00:00"])
         #expect(try ticks("0 0 * * */3", from: "2026-11-21T12:00:00Z", to: "2026-11-28T23:00:00Z")
             == ["2026-11-22T00:00:00+00:00", "2026-11-25T00:00:00+00:00", "2026-11-28T00:00:00+00:00"], "Sun, Wed, Sat")
+        // 7/2 starts on Sunday (7 is Sunday): Sunday, Tuesday, Thursday, Saturday (found by fuzzing).
+        #expect(try ticks("0 0 * * 7/2", from: "2026-11-21T12:00:00Z", to: "2026-11-25T23:00:00Z")
+            == ["2026-11-22T00:00:00+00:00", "2026-11-24T00:00:00+00:00"])
         // A fifth Monday in February: only in a leap year starting on a Monday, 2044 after 2016.
         let rare = try CronSchedule("s", cron: "0 0 * feb mon#5").nextTick(after: utc("2026-12-01T00:00:00Z"))
         #expect(rare?.iso8601 == "2044-02-29T00:00:00+00:00")
