@@ -15,6 +15,16 @@ enum SystemCall {
         StorageError(.io, "\(operation) failed", path: path, errno: code)
     }
 
+    /// ``open(_:_:mode:)``, or nil if the file does not exist.
+    static func openIfExists(_ path: String, _ flags: Int32) throws(StorageError) -> Int32? {
+        do throws(StorageError) {
+            return try open(path, flags)
+        } catch {
+            if error.code == .notFound { return nil }
+            throw error
+        }
+    }
+
     static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o600) throws(StorageError) -> Int32 {
         while true {
             let fd = Glibc.open(path, flags | O_CLOEXEC, mode)

@@ -95,13 +95,7 @@ extension LogStore {
     public func confirmedInboxDamage(name: String) async throws(StorageError) -> String? {
         let path = layout.inboxPath(try LogKey(name: name))
         return try await io.run { () throws(StorageError) -> String? in
-            let fd: Int32
-            do throws(StorageError) {
-                fd = try SystemCall.open(path, O_RDWR_FLAG)
-            } catch {
-                if error.code == .notFound { return nil }
-                throw error
-            }
+            guard let fd = try SystemCall.openIfExists(path, O_RDWR_FLAG) else { return nil }
             defer { SystemCall.close(fd) }
             try FileLock.exclusive(fd, path: path)
             defer { FileLock.unlock(fd) }
@@ -115,13 +109,7 @@ extension LogStore {
     public func readInboxBlocking(name: String) throws(StorageError) -> [LogRecord] {
         let key = try LogKey(name: name)
         let path = layout.inboxPath(key)
-        let fd: Int32
-        do throws(StorageError) {
-            fd = try SystemCall.open(path, O_RDONLY_FLAG)
-        } catch {
-            if error.code == .notFound { return [] }
-            throw error
-        }
+        guard let fd = try SystemCall.openIfExists(path, O_RDONLY_FLAG) else { return [] }
         defer { SystemCall.close(fd) }
         let scan = LogScanner.scan(try SystemCall.readAll(fd, path: path), expectedKind: .inbox)
         if case .corrupted(let reason) = scan.outcome {

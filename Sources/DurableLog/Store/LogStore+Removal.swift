@@ -16,13 +16,7 @@ extension LogStore {
         let path = layout.logPath(key)
         let inbox = layout.inboxPath(key)
         let fd = try await io.run { [self] () throws(StorageError) -> Int32? in
-            let fd: Int32
-            do throws(StorageError) {
-                fd = try SystemCall.open(path, O_RDWR_FLAG)
-            } catch {
-                if error.code == .notFound { return nil }
-                throw error
-            }
+            guard let fd = try SystemCall.openIfExists(path, O_RDWR_FLAG) else { return nil }
             // The lease keeps anyone from writing while we look and delete.
             guard try FileLock.tryExclusive(fd, path: path),
                 let contents = try? folder.contents(of: LogScanner.scan(try SystemCall.readAll(fd, path: path), expectedKind: .workflowLog), key: key, path: path),
