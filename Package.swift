@@ -82,7 +82,9 @@ let package = Package(
         ),
         .testTarget(
             name: "DurableLogTests",
-            dependencies: ["DurableLog", "DurableCLI", "DurableTesting", "DurableTestHelper", "durable", "DurableFuzz"],
+            dependencies: [
+                "DurableLog", "DurableCLI", "DurableTesting", "DurableTestHelper", "durable", "DurableFuzz",
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -13,11 +13,13 @@ enum BlockingThread {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let box = Unmanaged.passRetained(Job { continuation.resume(with: Result { try work() }) })
             var thread = pthread_t()
-            let started = pthread_create(&thread, nil, { raw in
-                let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
-                job.body()
-                return nil
-            }, box.toOpaque())
+            let started = pthread_create(
+                &thread, nil,
+                { raw in
+                    let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
+                    job.body()
+                    return nil
+                }, box.toOpaque())
             if started == 0 {
                 pthread_detach(thread)
             } else {

@@ -6,16 +6,20 @@ extension DurableCommand {
     /// `durable cancel <id>`.
     struct Cancel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Cancel a workflow: a running one stops at its next operation; one whose executor died is marked CANCELLED now.")
+            abstract:
+                "Cancel a workflow: a running one stops at its next operation; one whose executor died is marked CANCELLED now."
+        )
 
         @OptionGroup var directory: DirectoryOptions
         @Argument(help: "The workflow ID.") var workflowID: String
-        @Flag(help: "Also cancel every child workflow it started or enqueued (and theirs) that has not ended.") var children = false
+        @Flag(help: "Also cancel every child workflow it started or enqueued (and theirs) that has not ended.")
+        var children = false
 
         func run() async throws {
             let store = try directory.openStore(writing: true)
             let status = try await store.cancelWorkflowTree(
-                workflowID, includingChildren: children, executorID: "durable-cli", at: Int64(Date().timeIntervalSince1970 * 1000))
+                workflowID, includingChildren: children, executorID: "durable-cli",
+                at: Int64(Date().timeIntervalSince1970 * 1000))
             switch status {
             case .cancelled: print("\(workflowID): CANCELLED")
             case .pending: print("\(workflowID): cancellation requested; its executor stops it at the next operation")
@@ -28,14 +32,17 @@ extension DurableCommand {
     struct Resume: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Resume a CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED workflow from its last completed step.",
-            discussion: "The workflow is put back on its queue (the internal queue if it had none) as ENQUEUED; the first running executor of its application version with the workflow registered starts it.")
+            discussion:
+                "The workflow is put back on its queue (the internal queue if it had none) as ENQUEUED; the first running executor of its application version with the workflow registered starts it."
+        )
 
         @OptionGroup var directory: DirectoryOptions
         @Argument(help: "The workflow ID.") var workflowID: String
 
         func run() async throws {
             let store = try directory.openStore(writing: true)
-            try await store.resumeWorkflowForRecovery(workflowID, executorID: "durable-cli", at: Int64(Date().timeIntervalSince1970 * 1000))
+            try await store.resumeWorkflowForRecovery(
+                workflowID, executorID: "durable-cli", at: Int64(Date().timeIntervalSince1970 * 1000))
             print("\(workflowID): ENQUEUED (resumed; an executor of its version will start it)")
         }
     }

@@ -19,28 +19,45 @@ extension DurableCommand {
             let store = try directory.openStore()
             let report = try store.check()
             if json {
-                print(JSONText.object([
-                    ("logs", .number(report.logs.count)), ("ok", .number(report.okCount)),
-                    ("torn", .number(report.tornCount)), ("corrupted", .number(report.corruptedCount)),
-                    ("corruptedLogs", .array(report.logs.compactMap { finding in
-                        guard case .corrupted(let reason) = finding.outcome else { return nil }
-                        return .object([("workflowID", .string(finding.workflowID ?? "")), ("key", .string(finding.key.hex)), ("reason", .string(reason))])
-                    })),
-                    ("staleIndexEntries", .array(report.staleIndexEntries.map(JSONText.string))),
-                    ("orphanIndexEntries", .array(report.orphanIndexEntries.map(JSONText.string))),
-                    ("indexDamage", report.indexDamage.map(JSONText.string) ?? .null),
-                ]).rendered)
+                print(
+                    JSONText.object([
+                        ("logs", .number(report.logs.count)), ("ok", .number(report.okCount)),
+                        ("torn", .number(report.tornCount)), ("corrupted", .number(report.corruptedCount)),
+                        (
+                            "corruptedLogs",
+                            .array(
+                                report.logs.compactMap { finding in
+                                    guard case .corrupted(let reason) = finding.outcome else { return nil }
+                                    return .object([
+                                        ("workflowID", .string(finding.workflowID ?? "")),
+                                        ("key", .string(finding.key.hex)), ("reason", .string(reason)),
+                                    ])
+                                })
+                        ),
+                        ("staleIndexEntries", .array(report.staleIndexEntries.map(JSONText.string))),
+                        ("orphanIndexEntries", .array(report.orphanIndexEntries.map(JSONText.string))),
+                        ("indexDamage", report.indexDamage.map(JSONText.string) ?? .null),
+                    ]).rendered)
             } else {
-                print("\(report.logs.count) logs: \(report.okCount) ok, \(report.tornCount) torn, \(report.corruptedCount) corrupted")
+                print(
+                    "\(report.logs.count) logs: \(report.okCount) ok, \(report.tornCount) torn, \(report.corruptedCount) corrupted"
+                )
                 for finding in report.logs {
                     switch finding.outcome {
                     case .clean: continue
-                    case .torn: print("torn      \(finding.workflowID ?? finding.key.hex)  (repaired when next opened for writing)")
+                    case .torn:
+                        print(
+                            "torn      \(finding.workflowID ?? finding.key.hex)  (repaired when next opened for writing)"
+                        )
                     case .corrupted(let reason): print("CORRUPTED \(finding.workflowID ?? finding.key.hex)  \(reason)")
                     }
                 }
-                for id in report.staleIndexEntries { print("index entry out of date: \(id)  (run `durable index rebuild`)") }
-                for id in report.orphanIndexEntries { print("index entry without a log: \(id)  (run `durable index rebuild`)") }
+                for id in report.staleIndexEntries {
+                    print("index entry out of date: \(id)  (run `durable index rebuild`)")
+                }
+                for id in report.orphanIndexEntries {
+                    print("index entry without a log: \(id)  (run `durable index rebuild`)")
+                }
                 if let damage = report.indexDamage { print("index damaged: \(damage)  (run `durable index rebuild`)") }
                 print(report.hasProblems ? "check FAILED" : "check passed")
             }

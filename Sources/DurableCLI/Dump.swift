@@ -17,25 +17,35 @@ extension DurableCommand {
             let contents = try store.readLog(name: workflowID)
             if !json {
                 print("log \(contents.path)")
-                print("workflow \(contents.name ?? "?")  created \(contents.createdAt) ms  \(contents.records.count) records  \(contents.fileSize) bytes")
+                print(
+                    "workflow \(contents.name ?? "?")  created \(contents.createdAt) ms  \(contents.records.count) records  \(contents.fileSize) bytes"
+                )
             }
             for record in contents.records {
                 let body = Self.describe(record)
                 if json {
-                    print(JSONText.object([
-                        ("seq", .number(Int(record.seq))), ("offset", .number(record.offset)),
-                        ("type", .string(record.type.description)), ("codec", .string("\(record.codec)")),
-                        ("dictionary", .number(Int(record.dictionaryID))), ("storedSize", .number(record.storedSize)),
-                        ("size", .number(record.payload.count)), ("payload", body),
-                    ]).rendered)
+                    print(
+                        JSONText.object([
+                            ("seq", .number(Int(record.seq))), ("offset", .number(record.offset)),
+                            ("type", .string(record.type.description)), ("codec", .string("\(record.codec)")),
+                            ("dictionary", .number(Int(record.dictionaryID))),
+                            ("storedSize", .number(record.storedSize)),
+                            ("size", .number(record.payload.count)), ("payload", body),
+                        ]).rendered)
                 } else {
-                    let codec = record.codec == .raw ? "raw" : "\(record.codec) \(record.storedSize)/\(record.payload.count) B"
+                    let codec =
+                        record.codec == .raw ? "raw" : "\(record.codec) \(record.storedSize)/\(record.payload.count) B"
                     print("#\(record.seq) @\(record.offset) \(record.type) [\(codec)] \(body.rendered)")
                 }
             }
             switch contents.outcome {
             case .clean: break
-            case .torn: if !json { print("-- ends in a torn record at offset \(contents.validEnd) (repaired when next opened for writing)") }
+            case .torn:
+                if !json {
+                    print(
+                        "-- ends in a torn record at offset \(contents.validEnd) (repaired when next opened for writing)"
+                    )
+                }
             case .corrupted(let reason):
                 if !json { print("-- CORRUPTED: \(reason)") }
                 throw ExitCode(1)

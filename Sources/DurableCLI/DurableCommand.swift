@@ -17,7 +17,11 @@ public struct DurableCommand: AsyncParsableCommand {
             ID is taken); 5 damaged data (a quarantined workflow, a corrupted file); 6 the disk can no longer \
             make writes durable; 64 usage.
             """,
-        subcommands: [List.self, Inspect.self, Steps.self, Export.self, Enqueue.self, Queues.self, Schedules.self, Send.self, Cancel.self, Resume.self, Fork.self, Stream.self, Events.self, Tail.self, Check.self, IndexCommand.self, Dump.self, GarbageCollect.self]
+        subcommands: [
+            List.self, Inspect.self, Steps.self, Export.self, Enqueue.self, Queues.self, Schedules.self, Send.self,
+            Cancel.self, Resume.self, Fork.self, Stream.self, Events.self, Tail.self, Check.self, IndexCommand.self,
+            Dump.self, GarbageCollect.self,
+        ]
     )
 
     public init() {}

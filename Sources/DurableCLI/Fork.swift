@@ -7,7 +7,9 @@ extension DurableCommand {
     struct Fork: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Start a new workflow from step N of an existing one, reusing the recorded results before N.",
-            discussion: "The new workflow goes on the internal queue; the first running executor of the same application version with the workflow registered starts it.")
+            discussion:
+                "The new workflow goes on the internal queue; the first running executor of the same application version with the workflow registered starts it."
+        )
 
         @OptionGroup var directory: DirectoryOptions
         @Argument(help: "The workflow to fork.") var workflowID: String
@@ -17,7 +19,8 @@ extension DurableCommand {
         func run() async throws {
             let store = try directory.openStore(writing: true)
             let id = try await store.forkWorkflowForRecovery(
-                workflowID, fromStep: fromStep, newID: newID, executorID: "durable-cli", at: Int64(Date().timeIntervalSince1970 * 1000))
+                workflowID, fromStep: fromStep, newID: newID, executorID: "durable-cli",
+                at: Int64(Date().timeIntervalSince1970 * 1000))
             print(id)
         }
     }

@@ -11,7 +11,9 @@ extension DurableCommand {
         struct Rebuild: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Recreate the index from the logs (the logs are the truth; the index is derived).",
-                discussion: "Safe beside a running engine: the new generation is published atomically under the index's append lock.")
+                discussion:
+                    "Safe beside a running engine: the new generation is published atomically under the index's append lock."
+            )
 
             @OptionGroup var directory: DirectoryOptions
 

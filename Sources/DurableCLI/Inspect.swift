@@ -16,31 +16,45 @@ extension DurableCommand {
             let history = try WorkflowHistory(store.readLog(name: workflowID))
             let f = history.fields
             if json {
-                print(JSONText.object([
-                    ("workflowID", .string(workflowID)), ("name", .string(f.name ?? "")), ("status", .string(history.status.rawValue)),
-                    ("applicationVersion", f.applicationVersion.map(JSONText.string) ?? .null),
-                    ("executorID", f.executorID.map(JSONText.string) ?? .null),
-                    ("createdAt", .number(Int(f.createdAt ?? 0))), ("updatedAt", .number(Int(f.updatedAt ?? 0))),
-                    ("recoveryAttempts", .number(Int(f.recoveryAttempts ?? 0))),
-                    ("queueName", f.queueName.map(JSONText.string) ?? .null), ("priority", .number(Int(f.priority ?? 0))),
-                    // Held until the workflow ends, then released (as DBOS clears it).
-                    ("deduplicationID", history.status.isTerminal ? .null : f.deduplicationID.map(JSONText.string) ?? .null),
-                    ("partitionKey", f.partitionKey.map(JSONText.string) ?? .null),
-                    ("delayUntil", f.delayUntil.map { .number(Int($0)) } ?? .null),
-                    ("timeoutMilliseconds", f.timeoutMilliseconds.map { .number(Int($0)) } ?? .null),
-                    ("deadline", f.deadline.map { .number(Int($0)) } ?? .null),
-                    ("forkedFrom", f.forkedFrom.map(JSONText.string) ?? .null),
-                    ("parentWorkflowID", f.parentWorkflowID.map(JSONText.string) ?? .null),
-                    ("inputs", history.inputs.map(JSONText.string) ?? .null), ("output", history.output.map(JSONText.string) ?? .null),
-                    ("error", history.error.map { JSONText.object([("name", .string($0.name)), ("message", .string($0.message))]) } ?? .null),
-                    ("steps", .array(history.steps.map(JSONText.step))),
-                ]).rendered)
+                print(
+                    JSONText.object([
+                        ("workflowID", .string(workflowID)), ("name", .string(f.name ?? "")),
+                        ("status", .string(history.status.rawValue)),
+                        ("applicationVersion", f.applicationVersion.map(JSONText.string) ?? .null),
+                        ("executorID", f.executorID.map(JSONText.string) ?? .null),
+                        ("createdAt", .number(Int(f.createdAt ?? 0))), ("updatedAt", .number(Int(f.updatedAt ?? 0))),
+                        ("recoveryAttempts", .number(Int(f.recoveryAttempts ?? 0))),
+                        ("queueName", f.queueName.map(JSONText.string) ?? .null),
+                        ("priority", .number(Int(f.priority ?? 0))),
+                        // Held until the workflow ends, then released (as DBOS clears it).
+                        (
+                            "deduplicationID",
+                            history.status.isTerminal ? .null : f.deduplicationID.map(JSONText.string) ?? .null
+                        ),
+                        ("partitionKey", f.partitionKey.map(JSONText.string) ?? .null),
+                        ("delayUntil", f.delayUntil.map { .number(Int($0)) } ?? .null),
+                        ("timeoutMilliseconds", f.timeoutMilliseconds.map { .number(Int($0)) } ?? .null),
+                        ("deadline", f.deadline.map { .number(Int($0)) } ?? .null),
+                        ("forkedFrom", f.forkedFrom.map(JSONText.string) ?? .null),
+                        ("parentWorkflowID", f.parentWorkflowID.map(JSONText.string) ?? .null),
+                        ("inputs", history.inputs.map(JSONText.string) ?? .null),
+                        ("output", history.output.map(JSONText.string) ?? .null),
+                        (
+                            "error",
+                            history.error.map {
+                                JSONText.object([("name", .string($0.name)), ("message", .string($0.message))])
+                            } ?? .null
+                        ),
+                        ("steps", .array(history.steps.map(JSONText.step))),
+                    ]).rendered)
                 return
             }
             print("workflow \(workflowID)")
             print("name    \(f.name ?? "?")")
             print("status  \(history.status)\(f.corruption.map { " (QUARANTINED: \($0))" } ?? "")")
-            print("version \(f.applicationVersion ?? "-")   executor \(f.executorID ?? "-")   attempts \(f.recoveryAttempts ?? 0)")
+            print(
+                "version \(f.applicationVersion ?? "-")   executor \(f.executorID ?? "-")   attempts \(f.recoveryAttempts ?? 0)"
+            )
             print("created \(TextTable.time(f.createdAt ?? 0))   updated \(TextTable.time(f.updatedAt ?? 0))")
             print("input   \(history.inputs ?? "-")")
             if let output = history.output { print("output  \(output)") }
@@ -52,7 +66,8 @@ extension DurableCommand {
 
     /// `durable steps <id>`: the step trace alone.
     struct Steps: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List a workflow's completed steps with timings, outputs and errors.")
+        static let configuration = CommandConfiguration(
+            abstract: "List a workflow's completed steps with timings, outputs and errors.")
 
         @OptionGroup var directory: DirectoryOptions
         @Argument(help: "The workflow ID.") var workflowID: String
@@ -72,8 +87,11 @@ extension DurableCommand {
             TextTable.render(
                 header: ["#", "STEP", "KIND", "STARTED", "MS", "TRIES", "RESULT"],
                 rows: steps.map { s in
-                    ["\(s.functionID)", s.name, s.kind, TextTable.time(s.startedAt), "\(s.durationMilliseconds)", "\(s.attempts)",
-                     TextTable.clip(s.error.map { "error \($0.name): \($0.message)" } ?? s.output ?? "-")]
+                    [
+                        "\(s.functionID)", s.name, s.kind, TextTable.time(s.startedAt), "\(s.durationMilliseconds)",
+                        "\(s.attempts)",
+                        TextTable.clip(s.error.map { "error \($0.name): \($0.message)" } ?? s.output ?? "-"),
+                    ]
                 })
         }
     }

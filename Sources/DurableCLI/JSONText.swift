@@ -18,7 +18,8 @@ indirect enum JSONText: Sendable {
         case .bool(let b): return b ? "true" : "false"
         case .null: return "null"
         case .array(let items): return "[" + items.map(\.rendered).joined(separator: ",") + "]"
-        case .object(let pairs): return "{" + pairs.map { Self.quote($0.0) + ":" + $0.1.rendered }.joined(separator: ",") + "}"
+        case .object(let pairs):
+            return "{" + pairs.map { Self.quote($0.0) + ":" + $0.1.rendered }.joined(separator: ",") + "}"
         case .raw(let json): return json
         }
     }
@@ -66,7 +67,8 @@ indirect enum JSONText: Sendable {
         add("forkedFrom", f.forkedFrom)
         add("corruption", f.corruption)
         if !f.attributes.isEmpty {
-            pairs.append(("attributes", .object(f.attributes.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
+            pairs.append(
+                ("attributes", .object(f.attributes.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
         }
         return .object(pairs)
     }
@@ -79,7 +81,8 @@ extension JSONText {
             ("workflowID", .string(w.workflowID)), ("name", .string(w.name)), ("status", .string(w.status.rawValue)),
             ("createdAt", .number(Int(w.createdAt))), ("updatedAt", .number(Int(w.updatedAt))),
             ("applicationVersion", w.applicationVersion.map(JSONText.string) ?? .null),
-            ("executorID", w.executorID.map(JSONText.string) ?? .null), ("queueName", w.queueName.map(JSONText.string) ?? .null),
+            ("executorID", w.executorID.map(JSONText.string) ?? .null),
+            ("queueName", w.queueName.map(JSONText.string) ?? .null),
             ("recoveryAttempts", .number(w.recoveryAttempts)), ("error", w.errorName.map(JSONText.string) ?? .null),
             ("quarantined", w.corruption.map(JSONText.string) ?? .null),
         ])
@@ -90,9 +93,14 @@ extension JSONText {
         .object([
             ("functionID", .number(s.functionID)), ("name", .string(s.name)), ("kind", .string(s.kind)),
             ("output", s.output.map(JSONText.string) ?? .null),
-            ("error", s.error.map { .object([("name", .string($0.name)), ("message", .string($0.message))]) } ?? .null),
-            ("startedAt", .number(Int(s.startedAt))), ("completedAt", .number(Int(s.completedAt))), ("attempts", .number(s.attempts)),
-            ("childWorkflowID", s.childWorkflowID.map(JSONText.string) ?? .null), ("key", s.key.map(JSONText.string) ?? .null),
+            (
+                "error",
+                s.error.map { .object([("name", .string($0.name)), ("message", .string($0.message))]) } ?? .null
+            ),
+            ("startedAt", .number(Int(s.startedAt))), ("completedAt", .number(Int(s.completedAt))),
+            ("attempts", .number(s.attempts)),
+            ("childWorkflowID", s.childWorkflowID.map(JSONText.string) ?? .null),
+            ("key", s.key.map(JSONText.string) ?? .null),
         ])
     }
 }
@@ -108,12 +116,17 @@ extension JSONText {
             ("rateLimit", optional(c?.rateLimit)),
             ("rateLimitPeriodMs", optional(c?.rateLimitPeriodMilliseconds.map(Int.init))),
             ("ended", .number(q.ended)),
-            ("partitions", .array(q.partitions.map { p in
-                .object([
-                    ("key", p.key.map { .string($0) } ?? .null), ("enqueued", .number(p.enqueued)), ("delayed", .number(p.delayed)),
-                    ("running", .number(p.running)), ("busySlots", optional(p.busySlots)),
-                ])
-            })),
+            (
+                "partitions",
+                .array(
+                    q.partitions.map { p in
+                        .object([
+                            ("key", p.key.map { .string($0) } ?? .null), ("enqueued", .number(p.enqueued)),
+                            ("delayed", .number(p.delayed)),
+                            ("running", .number(p.running)), ("busySlots", optional(p.busySlots)),
+                        ])
+                    })
+            ),
         ])
     }
 }

@@ -14,11 +14,16 @@ extension DurableCommand {
         @Argument(help: "The workflow's input as JSON, for example '{\"order\":42}'.") var json: String
         @Option(help: "The workflow ID (an idempotency key; a UUID if omitted).") var id: String?
         @Option(help: "Priority, 1 to 2147483647 (lower runs first; none runs before all).") var priority: Int?
-        @Option(name: .customLong("deduplication-id"), help: "Refuse the enqueue while a live workflow of the queue holds this ID.") var deduplicationID: String?
+        @Option(
+            name: .customLong("deduplication-id"),
+            help: "Refuse the enqueue while a live workflow of the queue holds this ID.") var deduplicationID: String?
         @Option(help: "Partition key (limits apply per partition).") var partition: String?
-        @Option(name: .customLong("delay-ms"), help: "Start no earlier than this many milliseconds from now.") var delayMilliseconds: Int?
-        @Option(name: .customLong("timeout-ms"), help: "Cancel the workflow if it runs longer than this.") var timeoutMilliseconds: Int?
-        @Option(name: .customLong("app-version"), help: "Only executors of this application version may run it.") var applicationVersion: String?
+        @Option(name: .customLong("delay-ms"), help: "Start no earlier than this many milliseconds from now.")
+        var delayMilliseconds: Int?
+        @Option(name: .customLong("timeout-ms"), help: "Cancel the workflow if it runs longer than this.")
+        var timeoutMilliseconds: Int?
+        @Option(name: .customLong("app-version"), help: "Only executors of this application version may run it.")
+        var applicationVersion: String?
 
         func run() async throws {
             var storage = LogStore.Options()
@@ -27,7 +32,8 @@ extension DurableCommand {
             let client = try DurableClient(directory: directory.path, clientID: "durable-cli", storage: storage)
             let options = EnqueueOptions(
                 id: id, priority: priority, deduplicationID: deduplicationID, partitionKey: partition,
-                delay: delayMilliseconds.map { .milliseconds($0) }, timeout: timeoutMilliseconds.map { .milliseconds($0) },
+                delay: delayMilliseconds.map { .milliseconds($0) },
+                timeout: timeoutMilliseconds.map { .milliseconds($0) },
                 applicationVersion: applicationVersion)
             print(try await client.enqueue(workflowName, jsonInput: json, on: queue, options: options))
         }
@@ -56,12 +62,16 @@ extension DurableCommand {
                 ].compactMap { $0 }.joined(separator: ", ")
                 for partition in summary.partitions {
                     rows.append([
-                        summary.name, partition.key ?? "-", limits.isEmpty ? "-" : limits, "\(partition.enqueued)", "\(partition.delayed)",
+                        summary.name, partition.key ?? "-", limits.isEmpty ? "-" : limits, "\(partition.enqueued)",
+                        "\(partition.delayed)",
                         "\(partition.running)", partition.busySlots.map(String.init) ?? "-", "\(summary.ended)",
                     ])
                 }
             }
-            print(TextTable.render(header: ["QUEUE", "PARTITION", "LIMITS", "ENQUEUED", "DELAYED", "RUNNING", "SLOTS BUSY", "ENDED"], rows: rows))
+            print(
+                TextTable.render(
+                    header: ["QUEUE", "PARTITION", "LIMITS", "ENQUEUED", "DELAYED", "RUNNING", "SLOTS BUSY", "ENDED"],
+                    rows: rows))
         }
     }
 }

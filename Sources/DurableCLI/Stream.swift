@@ -5,13 +5,15 @@ extension DurableCommand {
     /// `durable stream <id> <key> [--follow]`.
     struct Stream: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print a workflow's stream, one JSON item per line; with --follow, wait for new items until it closes.")
+            abstract:
+                "Print a workflow's stream, one JSON item per line; with --follow, wait for new items until it closes.")
 
         @OptionGroup var directory: DirectoryOptions
         @Argument(help: "The workflow ID.") var workflowID: String
         @Argument(help: "The stream key.") var key: String
         @Option(help: "Start at this offset.") var offset = 0
-        @Flag(help: "Keep printing items as they are written, until the stream closes or the workflow ends.") var follow = false
+        @Flag(help: "Keep printing items as they are written, until the stream closes or the workflow ends.")
+        var follow = false
 
         func run() async throws {
             let store = try directory.openStore()
@@ -30,7 +32,9 @@ extension DurableCommand {
                 let watcher = store.watcher()
                 let version = try watcher.version(of: path)
                 (items, closed) = try WorkflowHistory(await store.read(name: workflowID)).stream(key)
-                if next >= items.count && !closed { await watcher.wait(for: path, after: version, until: FileWatcher.deadline(after: .seconds(1))) }
+                if next >= items.count && !closed {
+                    await watcher.wait(for: path, after: version, until: FileWatcher.deadline(after: .seconds(1)))
+                }
             }
         }
     }

@@ -38,16 +38,20 @@ struct Demo {
             handle = engine.handle(for: id)
         } else {
             say("starting workflow \(id)")
-            handle = try await engine.start(ProcessOrder.self, .init(id: id, item: "espresso machine", cents: 24_900), id: id)
+            handle = try await engine.start(
+                ProcessOrder.self, .init(id: id, item: "espresso machine", cents: 24_900), id: id)
         }
         let confirmation = try await handle.result()
-        say("workflow finished: order \(confirmation.order), charge \(confirmation.charge), tracking \(confirmation.tracking)")
+        say(
+            "workflow finished: order \(confirmation.order), charge \(confirmation.charge), tracking \(confirmation.tracking)"
+        )
         await engine.shutdown()
     }
 
     static func orchestrate() async throws {
         let id = "order-\(Int(Date().timeIntervalSince1970))"
-        print("""
+        print(
+            """
             swift-durable demo: a five-step workflow on \(directory)/, killed with SIGKILL mid-run and resumed.
 
             1. A worker process starts workflow \(id).
@@ -62,12 +66,15 @@ struct Demo {
         }
         kill(first.process.processIdentifier, SIGKILL)
         first.process.waitUntilExit()
-        print("\n2. The demo sent SIGKILL to worker \(first.process.processIdentifier) right after step 3 was checkpointed.")
+        print(
+            "\n2. The demo sent SIGKILL to worker \(first.process.processIdentifier) right after step 3 was checkpointed."
+        )
 
         let store = try LogStore.open(directory: directory)
         let history = try WorkflowHistory(store.readLog(name: id))
-        print("   The log now says: status \(history.status), \(history.steps.count) checkpointed steps: "
-            + history.steps.map { "\($0.functionID) \($0.name)" }.joined(separator: ", "))
+        print(
+            "   The log now says: status \(history.status), \(history.steps.count) checkpointed steps: "
+                + history.steps.map { "\($0.functionID) \($0.name)" }.joined(separator: ", "))
         print("   (`swift run durable inspect \(id)` shows the same from the command line.)")
 
         print("\n3. A new worker process launches the engine on the same directory.")
@@ -79,7 +86,8 @@ struct Demo {
             exit(1)
         }
         let final = try WorkflowHistory(store.readLog(name: id))
-        print("""
+        print(
+            """
 
             4. Result: workflow \(id) is \(final.status); steps 1-3 ran once (in the killed process) and were
                replayed from the log, steps 4-5 ran in the new process. Output: \(final.output ?? "-")

@@ -29,7 +29,9 @@ struct ProcessOrder: Workflow {
         return Confirmation(order: order.id, charge: charge, tracking: tracking)
     }
 
-    private func checkpoint(_ context: WorkflowContext, _ number: Int, _ name: String, _ effect: @escaping @Sendable () -> String) async throws -> String {
+    private func checkpoint(
+        _ context: WorkflowContext, _ number: Int, _ name: String, _ effect: @escaping @Sendable () -> String
+    ) async throws -> String {
         let ran = RanFlag()
         let result = try await context.step(name) { () -> String in
             ran.set()
@@ -37,7 +39,10 @@ struct ProcessOrder: Workflow {
             try await Task.sleep(for: .milliseconds(600))
             return effect()
         }
-        say(ran.value ? "  step \(number) \(name): done and checkpointed -> \(result)" : "  step \(number) \(name): REPLAYED from the log (not run again) -> \(result)")
+        say(
+            ran.value
+                ? "  step \(number) \(name): done and checkpointed -> \(result)"
+                : "  step \(number) \(name): REPLAYED from the log (not run again) -> \(result)")
         return result
     }
 }

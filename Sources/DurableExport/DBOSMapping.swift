@@ -56,40 +56,59 @@ public enum DBOSMapping {
         let updatedAt = max(f.updatedAt ?? createdAt, history.completedAt ?? 0)
         let steps = history.steps
         var result = DBOSWorkflowRows()
-        result.rows.append(DBOSRow(.workflowStatus, [
-            .string(id), .string(status.rawValue), .string(name), .string(f.executorID), .bigint(createdAt), .bigint(updatedAt),
-            .string(f.applicationVersion), .string(""), .bigint(f.recoveryAttempts ?? 0), .string(f.queueName),
-            .bigint(f.timeoutMilliseconds), .bigint(f.deadline), .bigint(f.startedAt),
-            .string(status.isTerminal ? nil : f.deduplicationID), .bigint(f.priority ?? 0), .string(f.partitionKey),
-            .string(f.forkedFrom), .string(f.parentWorkflowID), .string(serialization), .bigint(f.delayUntil),
-            .bigint(status.isTerminal ? history.completedAt ?? updatedAt : nil), .string("null"),
-            .string(scheduleName(of: id, among: options.scheduleNames)), .bigint(f.debounceDeadline),
-            .boolean(f.isDebounced ?? false), .string(options.applicationName),
-        ]))
-        result.rows.append(DBOSRow(.workflowInput, [.string(id), .string(history.inputs ?? emptyInputs), .bigint(createdAt)]))
+        result.rows.append(
+            DBOSRow(
+                .workflowStatus,
+                [
+                    .string(id), .string(status.rawValue), .string(name), .string(f.executorID), .bigint(createdAt),
+                    .bigint(updatedAt),
+                    .string(f.applicationVersion), .string(""), .bigint(f.recoveryAttempts ?? 0), .string(f.queueName),
+                    .bigint(f.timeoutMilliseconds), .bigint(f.deadline), .bigint(f.startedAt),
+                    .string(status.isTerminal ? nil : f.deduplicationID), .bigint(f.priority ?? 0),
+                    .string(f.partitionKey),
+                    .string(f.forkedFrom), .string(f.parentWorkflowID), .string(serialization), .bigint(f.delayUntil),
+                    .bigint(status.isTerminal ? history.completedAt ?? updatedAt : nil), .string("null"),
+                    .string(scheduleName(of: id, among: options.scheduleNames)), .bigint(f.debounceDeadline),
+                    .boolean(f.isDebounced ?? false), .string(options.applicationName),
+                ]))
+        result.rows.append(
+            DBOSRow(.workflowInput, [.string(id), .string(history.inputs ?? emptyInputs), .bigint(createdAt)]))
         if status.isTerminal, history.output != nil || history.error != nil {
-            result.rows.append(DBOSRow(.workflowOutput, [
-                .string(id), .string(history.output), .string(try history.error.map(encode)), .bigint(history.completedAt ?? updatedAt),
-            ]))
+            result.rows.append(
+                DBOSRow(
+                    .workflowOutput,
+                    [
+                        .string(id), .string(history.output), .string(try history.error.map(encode)),
+                        .bigint(history.completedAt ?? updatedAt),
+                    ]))
         }
         for step in steps { result.rows.append(try operationRow(step, of: id, options: options)) }
         result.rows += notificationRows(messages, to: id, steps: steps)
         for (key, value) in history.events.sorted(by: { $0.key < $1.key }) {
-            result.rows.append(DBOSRow(.workflowEvents, [.string(id), .string(key), .string(value), .string(serialization)]))
+            result.rows.append(
+                DBOSRow(.workflowEvents, [.string(id), .string(key), .string(value), .string(serialization)]))
         }
         for event in history.eventHistory {
-            result.rows.append(DBOSRow(.workflowEventsHistory, [
-                .string(id), .int(event.functionID), .string(event.key), .string(event.value), .string(serialization),
-            ]))
+            result.rows.append(
+                DBOSRow(
+                    .workflowEventsHistory,
+                    [
+                        .string(id), .int(event.functionID), .string(event.key), .string(event.value),
+                        .string(serialization),
+                    ]))
         }
         var offsets: [String: Int] = [:]
         for item in history.streamItems {
             let offset = offsets[item.key, default: 0]
             offsets[item.key] = offset + 1
-            result.rows.append(DBOSRow(.streams, [
-                .string(id), .string(item.key), .string(item.closes ? streamClosedSentinel : item.value ?? "null"),
-                .int(offset), .int(item.functionID), .string(serialization),
-            ]))
+            result.rows.append(
+                DBOSRow(
+                    .streams,
+                    [
+                        .string(id), .string(item.key),
+                        .string(item.closes ? streamClosedSentinel : item.value ?? "null"),
+                        .int(offset), .int(item.functionID), .string(serialization),
+                    ]))
         }
         return result
     }
@@ -97,20 +116,25 @@ public enum DBOSMapping {
     /// The `queues` row of a queue an executor declared (DBOS keeps its internal queue in memory).
     public static func queueRow(_ queue: QueueConfiguration) -> DBOSRow? {
         guard queue.name != WorkflowQueue.internalQueueName else { return nil }
-        return DBOSRow(.queues, [
-            .string(stableUUID("queue", queue.name)), .string(queue.name), .int(queue.concurrency),
-            .int(queue.workerConcurrency), .int(queue.rateLimit),
-            queue.rateLimitPeriodMilliseconds.map { .real(Double($0) / 1000) } ?? .null, .boolean(true),
-        ])
+        return DBOSRow(
+            .queues,
+            [
+                .string(stableUUID("queue", queue.name)), .string(queue.name), .int(queue.concurrency),
+                .int(queue.workerConcurrency), .int(queue.rateLimit),
+                queue.rateLimitPeriodMilliseconds.map { .real(Double($0) / 1000) } ?? .null, .boolean(true),
+            ])
     }
 
     /// The `workflow_schedules` row of a cron schedule.
     public static func scheduleRow(_ schedule: ScheduleState) -> DBOSRow {
-        DBOSRow(.workflowSchedules, [
-            .string(stableUUID("schedule", schedule.name)), .string(schedule.name), .string(schedule.workflowName),
-            .string(schedule.cron), .string(schedule.paused ? "PAUSED" : "ACTIVE"), .string(pickledNone),
-            .string(schedule.lastFiredAtISO8601), .boolean(false), .string(schedule.timeZone), .string(schedule.queue),
-        ])
+        DBOSRow(
+            .workflowSchedules,
+            [
+                .string(stableUUID("schedule", schedule.name)), .string(schedule.name), .string(schedule.workflowName),
+                .string(schedule.cron), .string(schedule.paused ? "PAUSED" : "ACTIVE"), .string(pickledNone),
+                .string(schedule.lastFiredAtISO8601), .boolean(false), .string(schedule.timeZone),
+                .string(schedule.queue),
+            ])
     }
 
     /// The `application_versions` row of a version that workflows created from `firstSeen` to
@@ -119,10 +143,12 @@ public enum DBOSMapping {
     public static func applicationVersionRow(
         _ version: String, firstSeen: Int64, lastSeen: Int64, options: DBOSMappingOptions = .init()
     ) -> DBOSRow {
-        DBOSRow(.applicationVersions, [
-            .string(stableUUID("version", version)), .string(version), .bigint(lastSeen), .bigint(firstSeen),
-            .string(options.applicationName),
-        ])
+        DBOSRow(
+            .applicationVersions,
+            [
+                .string(stableUUID("version", version)), .string(version), .bigint(lastSeen), .bigint(firstSeen),
+                .string(options.applicationName),
+            ])
     }
 
     /// A UUID-shaped identifier derived from `parts` (SHA-256, version 8), so a re-export names
@@ -140,16 +166,22 @@ public enum DBOSMapping {
     static let emptyInputs = #"{"namedArgs":{},"positionalArgs":[]}"#
 
     /// DBOS records these operations with neither output nor serialization.
-    private static let operationsWithoutOutput: Set<String> = ["send", "setEvent", "writeStream", "closeStream", "child"]
+    private static let operationsWithoutOutput: Set<String> = [
+        "send", "setEvent", "writeStream", "closeStream", "child",
+    ]
 
     static func operationRow(_ step: StepInfo, of id: String, options: DBOSMappingOptions) throws -> DBOSRow {
         let error = try step.error.map(encode)
         let output = error != nil || operationsWithoutOutput.contains(step.kind) ? nil : step.output ?? "null"
-        return DBOSRow(.operationOutputs, [
-            .string(id), .int(step.functionID), .string(step.name), .string(output), .string(error), .string(step.childWorkflowID),
-            .bigint(step.startedAt), .bigint(step.completedAt), .string(output == nil && error == nil ? nil : serialization),
-            .string(options.applicationName), .bigint(step.completedAt),
-        ])
+        return DBOSRow(
+            .operationOutputs,
+            [
+                .string(id), .int(step.functionID), .string(step.name), .string(output), .string(error),
+                .string(step.childWorkflowID),
+                .bigint(step.startedAt), .bigint(step.completedAt),
+                .string(output == nil && error == nil ? nil : serialization),
+                .string(options.applicationName), .bigint(step.completedAt),
+            ])
     }
 
     static func notificationRows(_ messages: [InboxMessage], to id: String, steps: [StepInfo]) -> [DBOSRow] {
@@ -157,10 +189,13 @@ public enum DBOSMapping {
         for step in steps where step.kind == "recv" { if let key = step.key { consumedBy[key] = step.functionID } }
         return messages.map { message in
             let consumer = consumedBy[message.id]
-            return DBOSRow(.notifications, [
-                .string(stableUUID("message", id, message.id)), .string(id), .string(message.topic ?? nullTopic), .string(message.value),
-                .bigint(message.sentAt), .string(serialization), .boolean(consumer != nil), .int(consumer),
-            ])
+            return DBOSRow(
+                .notifications,
+                [
+                    .string(stableUUID("message", id, message.id)), .string(id), .string(message.topic ?? nullTopic),
+                    .string(message.value),
+                    .bigint(message.sentAt), .string(serialization), .boolean(consumer != nil), .int(consumer),
+                ])
         }
     }
 

@@ -90,7 +90,8 @@ public struct DataDirectoryExporter: Sendable {
         }
         extra += schedules.map(DBOSMapping.scheduleRow)
         extra += versions.sorted { $0.key < $1.key }.map {
-            DBOSMapping.applicationVersionRow($0.key, firstSeen: $0.value.first, lastSeen: $0.value.last, options: options)
+            DBOSMapping.applicationVersionRow(
+                $0.key, firstSeen: $0.value.first, lastSeen: $0.value.last, options: options)
         }
         for row in extra { try emit([row], nil) }
         report.count(extra)
@@ -116,22 +117,26 @@ public struct DataDirectoryExporter: Sendable {
         } catch {
             if error.code == .notFound { throw ExportError(.notFound, "no workflow with this ID", workflowID: id) }
             if error.code == .corrupted {
-                throw ExportError(.quarantined, "its log is damaged (\(error.message)); nothing of it was exported", workflowID: id)
+                throw ExportError(
+                    .quarantined, "its log is damaged (\(error.message)); nothing of it was exported", workflowID: id)
             }
             throw error
         }
         if case .corrupted(let reason) = contents.outcome {
-            throw ExportError(.quarantined, "its log is damaged (\(reason)); nothing of it was exported", workflowID: id)
+            throw ExportError(
+                .quarantined, "its log is damaged (\(reason)); nothing of it was exported", workflowID: id)
         }
         let history = try WorkflowHistory(contents)
         if let corruption = history.fields.corruption {
-            throw ExportError(.quarantined, "it is quarantined (\(corruption)); nothing of it was exported", workflowID: id)
+            throw ExportError(
+                .quarantined, "it is quarantined (\(corruption)); nothing of it was exported", workflowID: id)
         }
         let messages: [InboxMessage]
         do {
             messages = try store.inboxMessagesBlocking(of: id)
         } catch {
-            throw ExportError(.quarantined, "its inbox is damaged (\(error)); nothing of it was exported", workflowID: id)
+            throw ExportError(
+                .quarantined, "its inbox is damaged (\(error)); nothing of it was exported", workflowID: id)
         }
         return try DBOSMapping.rows(for: history, messages: messages, options: options).rows
     }

@@ -32,7 +32,8 @@ public struct SQLScriptWriter: ~Copyable {
     public init(schema: DBOSSchema, createSchema: Bool, header: String, sink: @escaping Sink) throws {
         self.schema = schema
         self.sink = sink
-        var text = header.split(separator: "\n", omittingEmptySubsequences: false).map { "-- \($0)" }.joined(separator: "\n")
+        var text = header.split(separator: "\n", omittingEmptySubsequences: false).map { "-- \($0)" }.joined(
+            separator: "\n")
         text += """
 
             \\set ON_ERROR_STOP on
@@ -44,7 +45,8 @@ public struct SQLScriptWriter: ~Copyable {
         if createSchema { text += schema.creation }
         text += schema.versionCheck
         for table in DBOSTable.all {
-            text += "CREATE TEMPORARY TABLE \(Self.stage(table)) (LIKE \(schema.qualified(table.name)) INCLUDING DEFAULTS) ON COMMIT DROP;\n"
+            text +=
+                "CREATE TEMPORARY TABLE \(Self.stage(table)) (LIKE \(schema.qualified(table.name)) INCLUDING DEFAULTS) ON COMMIT DROP;\n"
         }
         try write(text)
     }
@@ -61,7 +63,8 @@ public struct SQLScriptWriter: ~Copyable {
                 if index > 0 { line.append(0x09) }
                 guard SQLText.appendCopyField(value, to: &line) else {
                     throw ExportError(
-                        .unrepresentable, "a value of \(row.table.name).\(row.table.columns[index]) contains NUL", workflowID: workflowID)
+                        .unrepresentable, "a value of \(row.table.name).\(row.table.columns[index]) contains NUL",
+                        workflowID: workflowID)
                 }
             }
             line.append(0x0a)
@@ -100,7 +103,8 @@ public struct SQLScriptWriter: ~Copyable {
     func mergeStatements() -> String {
         let status = DBOSTable.workflowStatus
         let statusTable = schema.qualified(status.name)
-        var sql = "\n-- Merge: a status row wins if it is at least as recent; a workflow's other rows follow its status row.\n"
+        var sql =
+            "\n-- Merge: a status row wins if it is at least as recent; a workflow's other rows follow its status row.\n"
         sql += upsert(status, winsIf: "\(statusTable).updated_at <= EXCLUDED.updated_at")
         sql += """
             CREATE TEMPORARY TABLE durable_written ON COMMIT DROP AS

@@ -14,7 +14,8 @@ import Foundation
 /// executable one).
 @_silgen_name("LLVMFuzzerRunDriver")
 func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    _ argc: UnsafeMutablePointer<Int32>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
     _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
 ) -> Int32
 
@@ -29,7 +30,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
 @main
 struct Fuzz {
     static func main() {
-        guard let name = ProcessInfo.processInfo.environment["DURABLE_FUZZ_TARGET"], FuzzTarget(rawValue: name) != nil else {
+        guard let name = ProcessInfo.processInfo.environment["DURABLE_FUZZ_TARGET"], FuzzTarget(rawValue: name) != nil
+        else {
             print("set DURABLE_FUZZ_TARGET to one of \(FuzzTarget.allCases.map(\.rawValue))")
             exit(64)
         }
@@ -44,15 +46,19 @@ struct Replay {
     static func main() {
         let arguments = CommandLine.arguments
         guard arguments.count >= 3, let target = FuzzTarget(rawValue: arguments[1]) else {
-            print("usage: DurableFuzz <\(FuzzTarget.allCases.map(\.rawValue).joined(separator: "|"))> <file or directory>...")
+            print(
+                "usage: DurableFuzz <\(FuzzTarget.allCases.map(\.rawValue).joined(separator: "|"))> <file or directory>..."
+            )
             exit(64)
         }
         var count = 0
         for path in arguments.dropFirst(2) {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
-            let files = isDirectory.boolValue
-                ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted().map { path + "/" + $0 } : [path]
+            let files =
+                isDirectory.boolValue
+                ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted().map { path + "/" + $0 }
+                : [path]
             for file in files {
                 guard let data = FileManager.default.contents(atPath: file) else { continue }
                 target.run(Array(data))

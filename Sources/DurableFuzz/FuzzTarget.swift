@@ -18,7 +18,8 @@ enum FuzzTarget: String, CaseIterable {
     /// JSON as `durable enqueue` and `durable send` accept it, then its DBOS export encoding.
     case json
 
-    static let codec = PayloadCodec(dictionaries: DictionaryStore(directory: "/nonexistent-durable-fuzz", level: 3, fileMode: 0o600), level: 3)
+    static let codec = PayloadCodec(
+        dictionaries: DictionaryStore(directory: "/nonexistent-durable-fuzz", level: 3, fileMode: 0o600), level: 3)
 
     func run(_ bytes: [UInt8]) {
         switch self {
@@ -30,7 +31,8 @@ enum FuzzTarget: String, CaseIterable {
                 records.append(
                     LogRecord(
                         seq: frame.seq, type: RecordType(rawValue: frame.type), payload: payload, offset: frame.offset,
-                        codec: LogFormat.Codec(rawValue: frame.codec) ?? .raw, dictionaryID: frame.dictionaryID, storedSize: frame.stored.count))
+                        codec: LogFormat.Codec(rawValue: frame.codec) ?? .raw, dictionaryID: frame.dictionaryID,
+                        storedSize: frame.stored.count))
             }
             precondition(scan.validEnd <= bytes.count)
             if let history = try? WorkflowHistory(workflowID: "fuzz", records: records) {
@@ -46,7 +48,9 @@ enum FuzzTarget: String, CaseIterable {
                 // What decodes must encode back to the same entries.
                 precondition(IndexFiles.decodeEntries(IndexFiles.encodeEntries(entries[...])) == entries)
             }
-            if let fields = IndexFields(decoding: bytes) { precondition(IndexFields(decoding: fields.encoded()) == fields) }
+            if let fields = IndexFields(decoding: bytes) {
+                precondition(IndexFields(decoding: fields.encoded()) == fields)
+            }
             for kind in [LogFormat.FileKind.indexSnapshot, .indexLog] { _ = LogScanner.scan(bytes, expectedKind: kind) }
         case .inbox:
             for frame in LogScanner.scan(bytes, expectedKind: .inbox).frames {
@@ -56,7 +60,9 @@ enum FuzzTarget: String, CaseIterable {
             }
         case .cron:
             let text = String(decoding: bytes, as: UTF8.self)
-            guard let schedule = try? CronSchedule("fuzz", cron: text, timeZone: ["UTC", "America/New_York", "Pacific/Auckland"][bytes.count % 3])
+            guard
+                let schedule = try? CronSchedule(
+                    "fuzz", cron: text, timeZone: ["UTC", "America/New_York", "Pacific/Auckland"][bytes.count % 3])
             else { return }
             var after: Int64 = 1_790_000_000_000
             for _ in 0..<3 {
@@ -66,7 +72,8 @@ enum FuzzTarget: String, CaseIterable {
             }
         case .json:
             let text = String(decoding: bytes, as: UTF8.self)
-            guard (try? WorkflowJSON.checkedValue(text, what: "fuzz")) != nil, let value = try? WorkflowJSON.decode(JSONValue.self, fromText: text)
+            guard (try? WorkflowJSON.checkedValue(text, what: "fuzz")) != nil,
+                let value = try? WorkflowJSON.decode(JSONValue.self, fromText: text)
             else { return }
             // Accepted input is wrapped as the one positional argument, and stays exactly that.
             let wrapped = "{\"namedArgs\":{},\"positionalArgs\":[\(text)]}"

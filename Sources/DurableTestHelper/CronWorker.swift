@@ -25,8 +25,10 @@ extension TestHelper {
             }
             return run.scheduledTime
         }
-        engine.schedule(workflowNamed: "tick-job", try CronSchedule("ny-hourly", cron: "0 * * * *", timeZone: "America/New_York"))
-        engine.schedule(workflowNamed: "tick-job", try CronSchedule("berlin", cron: "30 */2 * * *", timeZone: "Europe/Berlin"))
+        engine.schedule(
+            workflowNamed: "tick-job", try CronSchedule("ny-hourly", cron: "0 * * * *", timeZone: "America/New_York"))
+        engine.schedule(
+            workflowNamed: "tick-job", try CronSchedule("berlin", cron: "30 */2 * * *", timeZone: "Europe/Berlin"))
         try await engine.launch()
         try await serveUntilParentGoes(engine)
     }

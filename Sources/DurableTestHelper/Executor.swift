@@ -31,7 +31,9 @@ enum HelperWorkflows {
 
     struct LongWait: Workflow {
         static let name = "long-wait"
-        func run(_ input: String, context: WorkflowContext) async throws -> String { fatalError("registered by closure") }
+        func run(_ input: String, context: WorkflowContext) async throws -> String {
+            fatalError("registered by closure")
+        }
     }
 }
 

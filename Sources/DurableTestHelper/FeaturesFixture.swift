@@ -66,7 +66,8 @@ extension TestHelper {
         options.id = "f-queued-done"
         options.priority = 3
         options.deduplicationID = "dedup-1"
-        _ = try await engine.enqueue(name: "f-job", "queued", on: "features-q", options: options, as: String.self).result()
+        _ = try await engine.enqueue(name: "f-job", "queued", on: "features-q", options: options, as: String.self)
+            .result()
         options = EnqueueOptions()
         options.id = "f-delayed"
         options.delay = .seconds(3600)
@@ -96,7 +97,8 @@ extension TestHelper {
                 try await context.step("fails") { throw FeatureError(description: "card declined") }
             } catch {}
             let attempts = Counter()
-            let flaky = try await context.step("flaky", retry: .exponential(maxAttempts: 3, interval: .milliseconds(1))) { () -> String in
+            let flaky = try await context.step("flaky", retry: .exponential(maxAttempts: 3, interval: .milliseconds(1)))
+            { () -> String in
                 if attempts.next() < 3 { throw FeatureError(description: "try again") }
                 return "third time"
             }
@@ -107,7 +109,9 @@ extension TestHelper {
         }
         engine.register(name: "f-error") { (id: String, context: WorkflowContext) -> String in
             _ = try await context.step("before") { () -> Int in 1 }
-            return try await context.step("boom") { () -> String in throw FeatureError(description: "\(id) failed on purpose") }
+            return try await context.step("boom") { () -> String in
+                throw FeatureError(description: "\(id) failed on purpose")
+            }
         }
         engine.register(name: "f-events") { (id: String, context: WorkflowContext) -> String in
             for k in 1...3 { try await context.setEvent("progress", ["step": k]) }
@@ -169,5 +173,9 @@ struct FeatureChild: Workflow {
 /// Counts the attempts of a retried step (the body runs on one task at a time).
 final class Counter: Sendable {
     private let value = Mutex(0)
-    func next() -> Int { value.withLock { $0 += 1; return $0 } }
+    func next() -> Int {
+        value.withLock {
+            $0 += 1; return $0
+        }
+    }
 }

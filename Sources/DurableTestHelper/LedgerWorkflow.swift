@@ -24,7 +24,9 @@ struct LedgerWorkflow: Workflow {
         for k in 1...5 {
             maybeDie("\(id):\(k):before")
             total += try await context.step("square-\(k)") { () -> Int in
-                if stepSleepMilliseconds > 0 { try await Task.sleep(for: .milliseconds(Int.random(in: 0...stepSleepMilliseconds))) }
+                if stepSleepMilliseconds > 0 {
+                    try await Task.sleep(for: .milliseconds(Int.random(in: 0...stepSleepMilliseconds)))
+                }
                 note("run \(id) \(k)")
                 maybeDie("\(id):\(k):effect")
                 return k * k

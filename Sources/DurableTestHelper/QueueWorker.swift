@@ -6,7 +6,9 @@ import Logging
 import Synchronization
 
 extension TestHelper {
-    static func runQueueWorker(directory: String, ledgerPath: String, queue: String, concurrency: Int, workerConcurrency: Int) async throws {
+    static func runQueueWorker(
+        directory: String, ledgerPath: String, queue: String, concurrency: Int, workerConcurrency: Int
+    ) async throws {
         let environment = { (name: String) -> String? in getenv(name).map { String(cString: $0) } }
         let ledger = open(ledgerPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         let killAfter = Int(environment("KILL_AFTER") ?? "") ?? Int.max
@@ -35,7 +37,11 @@ extension TestHelper {
                     let group = id.split(separator: "-").first.map(String.init) ?? ""
                     for _ in 0..<3000 {
                         let text = (try? String(contentsOfFile: ledgerPath)) ?? ""
-                        if text.split(separator: "\n").contains(where: { $0.hasPrefix("B ") && !$0.hasPrefix("B \(group)-") }) { break }
+                        if text.split(separator: "\n").contains(where: {
+                            $0.hasPrefix("B ") && !$0.hasPrefix("B \(group)-")
+                        }) {
+                            break
+                        }
                         try await Task.sleep(for: .milliseconds(10))
                     }
                 }
@@ -49,9 +55,11 @@ extension TestHelper {
             let parts = text.split(separator: "/").compactMap { Int($0) }
             return parts.count == 2 ? .init(limit: parts[0], period: .milliseconds(parts[1])) : nil
         }
-        engine.register(WorkflowQueue(
-            queue, concurrency: concurrency > 0 ? concurrency : nil, workerConcurrency: workerConcurrency > 0 ? workerConcurrency : nil,
-            rateLimit: rate))
+        engine.register(
+            WorkflowQueue(
+                queue, concurrency: concurrency > 0 ? concurrency : nil,
+                workerConcurrency: workerConcurrency > 0 ? workerConcurrency : nil,
+                rateLimit: rate))
         try await engine.launch()
         try await serveUntilParentGoes(engine)
     }

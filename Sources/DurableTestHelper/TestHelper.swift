@@ -49,7 +49,8 @@ struct TestHelper {
             return
         }
         if arguments.count >= 4, arguments[1] == "torture", let seconds = Double(arguments[3]) {
-            try await Torture.drive(directory: arguments[2], seconds: seconds, workers: arguments.count > 4 ? Int(arguments[4]) ?? 3 : 3)
+            try await Torture.drive(
+                directory: arguments[2], seconds: seconds, workers: arguments.count > 4 ? Int(arguments[4]) ?? 3 : 3)
         }
         if arguments.count == 4, arguments[1] == "torture-worker" {
             try await Torture.worker(directory: arguments[2], ledgerPath: arguments[3])
@@ -64,11 +65,17 @@ struct TestHelper {
             try await setEvent(directory: arguments[2], id: arguments[3], delayMilliseconds: Int(arguments[4]) ?? 0)
             return
         }
-        if arguments[1] == "queue-worker", arguments.count >= 7, let concurrency = Int(arguments[5]), let worker = Int(arguments[6]) {
-            try await runQueueWorker(directory: arguments[2], ledgerPath: arguments[3], queue: arguments[4], concurrency: concurrency, workerConcurrency: worker)
+        if arguments[1] == "queue-worker", arguments.count >= 7, let concurrency = Int(arguments[5]),
+            let worker = Int(arguments[6])
+        {
+            try await runQueueWorker(
+                directory: arguments[2], ledgerPath: arguments[3], queue: arguments[4], concurrency: concurrency,
+                workerConcurrency: worker)
             return
         }
-        if arguments[1] == "cron", arguments.count >= 6, let start = Int64(arguments[4]), let horizon = Int64(arguments[5]) {
+        if arguments[1] == "cron", arguments.count >= 6, let start = Int64(arguments[4]),
+            let horizon = Int64(arguments[5])
+        {
             try await runCronWorker(directory: arguments[2], ledgerPath: arguments[3], start: start, horizon: horizon)
             return
         }
@@ -77,15 +84,19 @@ struct TestHelper {
             return
         }
         if arguments[1] == "workflows" {
-            try await runWorkflows(directory: arguments[2], ledgerPath: arguments[3], ids: Array(arguments.dropFirst(4)))
+            try await runWorkflows(
+                directory: arguments[2], ledgerPath: arguments[3], ids: Array(arguments.dropFirst(4)))
             return
         }
         let store = try LogStore.open(directory: arguments[2])
         switch arguments[1] {
         case "append-loop":
-            guard arguments.count >= 6, let writers = Int(arguments[5]) else { fail("append-loop needs <ack-file> <writers>") }
+            guard arguments.count >= 6, let writers = Int(arguments[5]) else {
+                fail("append-loop needs <ack-file> <writers>")
+            }
             let limit = arguments.count >= 7 ? Int(arguments[6]) ?? Int.max : Int.max
-            try await appendLoop(store: store, name: arguments[3], ackPath: arguments[4], writers: writers, limit: limit)
+            try await appendLoop(
+                store: store, name: arguments[3], ackPath: arguments[4], writers: writers, limit: limit)
         case "hold-lease":
             try await holdLease(store: store, name: arguments[3])
         case "hold-queue-lock":
@@ -168,7 +179,9 @@ struct TestHelper {
         fields.name = "helper"
         fields.status = .pending
         let created: Result<LogWriter, StorageError> = await {
-            do throws(StorageError) { return .success(try await store.createLog(name: name, fields: fields)) } catch { return .failure(error) }
+            do throws(StorageError) { return .success(try await store.createLog(name: name, fields: fields)) } catch {
+                return .failure(error)
+            }
         }()
         switch created {
         case .success(let writer): return writer
@@ -183,7 +196,9 @@ struct TestHelper {
         let start = log.lastSeq
         try await withThrowingTaskGroup(of: Void.self) { group in
             for writer in 0..<writers {
-                group.addTask { try await appendLoop(log: log, label: "\(start)-\(writer)", ackFD: ackFD, limit: limit) }
+                group.addTask {
+                    try await appendLoop(log: log, label: "\(start)-\(writer)", ackFD: ackFD, limit: limit)
+                }
             }
             try await group.waitForAll()
         }
@@ -197,7 +212,8 @@ struct TestHelper {
             let text = "\(label):\(n)"
             // Sizes vary so that some writes span several pages and can tear.
             let padding = [UInt8](repeating: UInt8(ascii: "x"), count: (n * 37) % 9000)
-            try await log.append(RecordDraft(type: RecordType(rawValue: 0x10), payload: Array(text.utf8) + [0] + padding))
+            try await log.append(
+                RecordDraft(type: RecordType(rawValue: 0x10), payload: Array(text.utf8) + [0] + padding))
             let line = Array((text + "\n").utf8)
             _ = line.withUnsafeBytes { write(ackFD, $0.baseAddress, $0.count) }
             n += 1

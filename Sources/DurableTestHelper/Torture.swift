@@ -45,7 +45,9 @@ enum Torture {
         configuration.maxRecoveryAttempts = 1_000_000
         let engine = try DurableEngine(directory: directory, configuration: configuration)
         /// A step whose body notes `run`, and whose checkpoint is followed by `ack`.
-        @Sendable func step<T: Codable & Sendable>(_ context: WorkflowContext, _ name: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        @Sendable func step<T: Codable & Sendable>(
+            _ context: WorkflowContext, _ name: String, _ body: @escaping @Sendable () async throws -> T
+        ) async throws -> T {
             let value = try await context.step(name) { () -> T in
                 ledger.note("run \(context.workflowID) \(name) \(pid)")
                 try await Task.sleep(for: .milliseconds(Int.random(in: 0...80)))  // a window for the kills to land in
@@ -138,7 +140,9 @@ enum Torture {
             workers[victim] = try spawn()
             try await Task.sleep(for: .milliseconds(Int.random(in: 50...250)))
         }
-        for n in orders { try await client.send(to: "order-\(n)", topic: "pay", "paid-\(n)", idempotencyKey: "pay-\(n)") }
+        for n in orders {
+            try await client.send(to: "order-\(n)", topic: "pay", "paid-\(n)", idempotencyKey: "pay-\(n)")
+        }
         // Quiesce: the survivors finish everything.
         let deadline = Date().addingTimeInterval(180)
         var unfinished = orders
@@ -150,17 +154,25 @@ enum Torture {
             kill(worker.processIdentifier, SIGKILL)
             worker.waitUntilExit()
         }
-        let violations = try verify(directory: directory, orders: orders, unfinished: unfinished, ledgerPath: ledgerPath, killsPath: directory + ".kills")
-        print("torture: \(seconds) s, \(count) workers, \(killed) SIGKILLs, \(orders.count) orders, \(violations.count) violations")
+        let violations = try verify(
+            directory: directory, orders: orders, unfinished: unfinished, ledgerPath: ledgerPath,
+            killsPath: directory + ".kills")
+        print(
+            "torture: \(seconds) s, \(count) workers, \(killed) SIGKILLs, \(orders.count) orders, \(violations.count) violations"
+        )
         for violation in violations.prefix(20) { print("VIOLATION: \(violation)") }
         exit(violations.isEmpty ? 0 : 1)
     }
 
     /// Every invariant, from the logs and the ledger.
-    static func verify(directory: String, orders: [Int], unfinished: [Int], ledgerPath: String, killsPath: String) throws -> [String] {
+    static func verify(
+        directory: String, orders: [Int], unfinished: [Int], ledgerPath: String, killsPath: String
+    ) throws -> [String] {
         var violations: [String] = unfinished.map { "order-\($0) did not finish" }
         let store = try LogStore.open(directory: directory)
-        let lines = try String(contentsOfFile: ledgerPath, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        let lines = try String(contentsOfFile: ledgerPath, encoding: .utf8).split(separator: "\n").map {
+            $0.split(separator: " ").map(String.init)
+        }
         // 1. Each workflow ended exactly once, with the right result; each message arrived once.
         for n in orders {
             let id = "order-\(n)"
@@ -184,7 +196,8 @@ enum Torture {
         // 3. The queue's limit held: at most 2 jobs in their step at once (a killed process's
         //    open step ends when it was killed).
         let killTimes = Dictionary(
-            (try String(contentsOfFile: killsPath, encoding: .utf8)).split(separator: "\n").compactMap { line -> (String, Int64)? in
+            (try String(contentsOfFile: killsPath, encoding: .utf8)).split(separator: "\n").compactMap {
+                line -> (String, Int64)? in
                 let parts = line.split(separator: " ")
                 return parts.count == 3 ? (String(parts[1]), Int64(parts[2]) ?? 0) : nil
             }, uniquingKeysWith: { $1 })
@@ -192,7 +205,9 @@ enum Torture {
         var events: [(at: Int64, delta: Int)] = []
         for line in lines where line.count == 4 && (line[0] == "B" || line[0] == "E") {
             let key = line[1] + " " + line[2]
-            if line[0] == "B" { open[key] = (line[2], Int64(line[3]) ?? 0) } else if let begin = open.removeValue(forKey: key) {
+            if line[0] == "B" {
+                open[key] = (line[2], Int64(line[3]) ?? 0)
+            } else if let begin = open.removeValue(forKey: key) {
                 events += [(begin.at, 1), (Int64(line[3]) ?? 0, -1)]
             }
         }
@@ -205,9 +220,13 @@ enum Torture {
         for event in events.sorted(by: { ($0.at, $0.delta) < ($1.at, $1.delta) }) {
             running += event.delta
             busiest = max(busiest, running)
-            if running > queue.concurrency! { violations.append("\(running) jobs ran at once on a queue limited to \(queue.concurrency!)") }
+            if running > queue.concurrency! {
+                violations.append("\(running) jobs ran at once on a queue limited to \(queue.concurrency!)")
+            }
         }
-        let reruns = Dictionary(grouping: lines.filter { $0.first == "run" && $0.count >= 3 }, by: { $0[1] + " " + $0[2] }).values.filter { $0.count > 1 }.count
+        let reruns = Dictionary(
+            grouping: lines.filter { $0.first == "run" && $0.count >= 3 }, by: { $0[1] + " " + $0[2] }
+        ).values.filter { $0.count > 1 }.count
         // 4. Each cron tick ran once: one workflow per tick, each ended at most once.
         var filter = WorkflowFilter()
         filter.name = "torture-tick"
@@ -216,8 +235,10 @@ enum Torture {
             let ends = try store.readLog(name: tick.workflowID).records.filter { $0.type.rawValue == 0x12 }.count
             if ends > 1 { violations.append("\(tick.workflowID) ended \(ends) times") }
         }
-        print("torture: \(lines.count) ledger lines, \(reruns) steps re-run after a kill before their checkpoint (allowed), "
-            + "\(events.count / 2) queued job runs, at most \(busiest) at once (limit \(queue.concurrency!)), \(ticks.count) cron ticks")
+        print(
+            "torture: \(lines.count) ledger lines, \(reruns) steps re-run after a kill before their checkpoint (allowed), "
+                + "\(events.count / 2) queued job runs, at most \(busiest) at once (limit \(queue.concurrency!)), \(ticks.count) cron ticks"
+        )
         return violations
     }
 }

@@ -6,7 +6,9 @@ public final class ChildProcess {
     let output = Pipe()
 
     /// Starts `executable` (found beside the test binary) with `arguments` and extra `environment`.
-    public init(_ executable: String = "DurableTestHelper", _ arguments: [String], environment: [String: String] = [:]) throws {
+    public init(
+        _ executable: String = "DurableTestHelper", _ arguments: [String], environment: [String: String] = [:]
+    ) throws {
         process.executableURL = URL(fileURLWithPath: builtExecutable(executable))
         process.arguments = arguments
         process.standardOutput = output

@@ -21,7 +21,8 @@ public final class ManualClock: DurableClock {
 
     public func sleep(for duration: Duration) async throws {
         try Task.checkCancellation()
-        let milliseconds = Int64(duration.components.seconds * 1000) + Int64(duration.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds =
+            Int64(duration.components.seconds * 1000) + Int64(duration.components.attoseconds / 1_000_000_000_000_000)
         let target = state.withLock { s in
             s.sleeps.append(duration)
             let target = s.now + milliseconds
@@ -38,6 +39,10 @@ public final class ManualClock: DurableClock {
 
     /// Moves time forward.
     public func advance(by duration: Duration) {
-        state.withLock { $0.now += Int64(duration.components.seconds * 1000) + Int64(duration.components.attoseconds / 1_000_000_000_000_000) }
+        state.withLock {
+            $0.now +=
+                Int64(duration.components.seconds * 1000)
+                + Int64(duration.components.attoseconds / 1_000_000_000_000_000)
+        }
     }
 }

@@ -10,8 +10,12 @@ public struct ChildWorkflowHandle<Output: Codable & Sendable>: Sendable {
     /// Waits for the child and returns its result (or throws its error), recorded in the parent.
     public func result() async throws -> Output {
         let id = workflowID
-        guard let engine = parent.engine else { throw WorkflowError("this context has no engine", workflowID: parent.workflowID, code: .notServing) }
-        let output = try await parent.operation(kind: "getResult", name: "DBOS.getResult", retry: .none, childWorkflowID: id) {
+        guard let engine = parent.engine else {
+            throw WorkflowError("this context has no engine", workflowID: parent.workflowID, code: .notServing)
+        }
+        let output = try await parent.operation(
+            kind: "getResult", name: "DBOS.getResult", retry: .none, childWorkflowID: id
+        ) {
             try await parent.interruptibleByCancel { try await engine.outputJSON(of: id) }
         }
         return try WorkflowJSON.decode(Output.self, fromText: output)
@@ -25,8 +29,12 @@ extension WorkflowContext {
     /// own and is recovered on its own. The parent/child link is kept in the index.
     ///
     /// A child inherits its parent's deadline; `timeout` can only make the child's earlier.
-    public func startChild<W: Workflow>(_ type: W.Type, _ input: W.Input, id: String? = nil, timeout: Duration? = nil) async throws -> ChildWorkflowHandle<W.Output> {
-        guard let engine else { throw WorkflowError("this context has no engine", workflowID: workflowID, code: .notServing) }
+    public func startChild<W: Workflow>(
+        _ type: W.Type, _ input: W.Input, id: String? = nil, timeout: Duration? = nil
+    ) async throws -> ChildWorkflowHandle<W.Output> {
+        guard let engine else {
+            throw WorkflowError("this context has no engine", workflowID: workflowID, code: .notServing)
+        }
         let childID = id ?? "\(workflowID)-\(nextPosition)"
         let parentID = workflowID
         let own = timeout.map { clock.nowMilliseconds() + $0.milliseconds }
@@ -40,7 +48,9 @@ extension WorkflowContext {
     }
 
     /// Starts `W` as a child and waits for its result (two recorded operations).
-    public func runChild<W: Workflow>(_ type: W.Type, _ input: W.Input, id: String? = nil, timeout: Duration? = nil) async throws -> W.Output {
+    public func runChild<W: Workflow>(
+        _ type: W.Type, _ input: W.Input, id: String? = nil, timeout: Duration? = nil
+    ) async throws -> W.Output {
         try await startChild(type, input, id: id, timeout: timeout).result()
     }
 }

@@ -78,7 +78,8 @@ struct CivilTime: Sendable, Equatable {
         let sign = offset < 0 ? "-" : "+"
         let magnitude = abs(offset)
         let year = String(repeating: "0", count: max(0, 4 - String(date.year).count)) + String(date.year)
-        return "\(year)-\(two(date.month))-\(two(date.day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
+        return
+            "\(year)-\(two(date.month))-\(two(date.day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
             + "\(sign)\(two(magnitude / 3600)):\(two(magnitude / 60 % 60))"
     }
 }
@@ -89,7 +90,10 @@ struct ZoneRules: Sendable {
     private let zone: TimeZone
 
     init(_ identifier: String) throws {
-        guard let zone = TimeZone(identifier: identifier) else { throw WorkflowError("unknown time zone \"\(identifier)\" (use an IANA name such as Europe/Berlin)", code: .invalidArgument) }
+        guard let zone = TimeZone(identifier: identifier) else {
+            throw WorkflowError(
+                "unknown time zone \"\(identifier)\" (use an IANA name such as Europe/Berlin)", code: .invalidArgument)
+        }
         self.identifier = identifier
         self.zone = zone
     }

@@ -39,7 +39,9 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
         "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
         "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *",
     ]
-    private static let monthNames = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+    private static let monthNames = [
+        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+    ]
     private static let dayNames = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
 
     /// Parses `text`.
@@ -49,8 +51,10 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
         var expanded = trimmed
         if trimmed.hasPrefix("@") {
             guard let macro = Self.macros[trimmed.lowercased()] else {
-                throw ParseError(description: "\"\(trimmed)\" is not supported (use @yearly, @annually, @monthly, @weekly, @daily, @midnight or @hourly; "
-                    + "@every is relative to when each process started, so processes would not agree on the ticks)")
+                throw ParseError(
+                    description:
+                        "\"\(trimmed)\" is not supported (use @yearly, @annually, @monthly, @weekly, @daily, @midnight or @hourly; "
+                        + "@every is relative to when each process started, so processes would not agree on the ticks)")
             }
             expanded = macro
         }
@@ -59,7 +63,10 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
         case 5: fields.insert("0", at: 0)
         case 6: break
         default:
-            throw ParseError(description: "a cron expression has 5 fields (minute hour day month weekday) or 6 (seconds first); \"\(text)\" has \(fields.count)")
+            throw ParseError(
+                description:
+                    "a cron expression has 5 fields (minute hour day month weekday) or 6 (seconds first); \"\(text)\" has \(fields.count)"
+            )
         }
         isInterval = fields[0...2].contains { $0.contains("*") || $0.contains("/") }
         seconds = try Self.field(fields[0], "second", 0...59)
@@ -84,32 +91,42 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
         var rest: [String] = []
         for item in text.split(separator: ",").map(String.init) {
             if let hash = item.firstIndex(of: "#") {
-                let day = try Self.value(String(item[..<hash]), "day of week", 0...7, names: Self.dayNames, nameBase: 0) % 7
+                let day =
+                    try Self.value(String(item[..<hash]), "day of week", 0...7, names: Self.dayNames, nameBase: 0) % 7
                 guard let n = Int(item[item.index(after: hash)...]), (1...5).contains(n) else {
                     throw ParseError(description: "\"\(item)\": the n in weekday#n must be 1 to 5")
                 }
                 nthWeekdays.append(day * 10 + n)
             } else if item.count > 1 && (item.hasPrefix("L") || item.hasSuffix("L")) {
-                let day = try Self.value(item.hasPrefix("L") ? String(item.dropFirst()) : String(item.dropLast()), "day of week", 0...7, names: Self.dayNames, nameBase: 0)
+                let day = try Self.value(
+                    item.hasPrefix("L") ? String(item.dropFirst()) : String(item.dropLast()), "day of week", 0...7,
+                    names: Self.dayNames, nameBase: 0)
                 lastWeekdays |= 1 << UInt64(day % 7)
             } else {
                 rest.append(item)
             }
         }
         if !rest.isEmpty {
-            let bits = try Self.field(rest.joined(separator: ","), "day of week", 0...7, names: Self.dayNames, nameBase: 0)
+            let bits = try Self.field(
+                rest.joined(separator: ","), "day of week", 0...7, names: Self.dayNames, nameBase: 0)
             daysOfWeek = (bits & 0x7F) | (bits >> 7 & 1)  // 7 is Sunday too
         }
     }
 
-    private static func field(_ text: String, _ name: String, _ range: ClosedRange<Int>, names: [String] = [], nameBase: Int = 0) throws(ParseError) -> UInt64 {
+    private static func field(
+        _ text: String, _ name: String, _ range: ClosedRange<Int>, names: [String] = [], nameBase: Int = 0
+    ) throws(ParseError) -> UInt64 {
         if text == "?" {
-            guard name.hasPrefix("day") else { throw ParseError(description: "\"?\" is only allowed in the day fields") }
+            guard name.hasPrefix("day") else {
+                throw ParseError(description: "\"?\" is only allowed in the day fields")
+            }
             return bits(range, step: 1)
         }
         var result: UInt64 = 0
         for item in text.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
-            guard !item.isEmpty else { throw ParseError(description: "empty list item in the \(name) field \"\(text)\"") }
+            guard !item.isEmpty else {
+                throw ParseError(description: "empty list item in the \(name) field \"\(text)\"")
+            }
             var base = item
             var step = 1
             if let slash = item.firstIndex(of: "/") {
@@ -126,10 +143,13 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
                 (low, high) = (range.lowerBound, name == "day of week" ? 6 : range.upperBound)
             } else if let dash = base.firstIndex(of: "-") {
                 low = try value(String(base[..<dash]), name, range, names: names, nameBase: nameBase)
-                var end = try value(String(base[base.index(after: dash)...]), name, range, names: names, nameBase: nameBase)
+                var end = try value(
+                    String(base[base.index(after: dash)...]), name, range, names: names, nameBase: nameBase)
                 if name == "day of week" && end == 0 && low > 0 { end = 7 }  // `sat-sun`, `mon-sun`, `5-sun`: Sunday ends the week
                 high = end
-                guard low <= high else { throw ParseError(description: "\"\(item)\": the range in the \(name) field runs backwards") }
+                guard low <= high else {
+                    throw ParseError(description: "\"\(item)\": the range in the \(name) field runs backwards")
+                }
             } else {
                 var start = try value(base, name, range, names: names, nameBase: nameBase)
                 // `1/2` steps through the week's seven days, 0-6: 7 is only another name for
@@ -143,20 +163,32 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
         return result
     }
 
-    private static func value(_ text: String, _ name: String, _ range: ClosedRange<Int>, names: [String], nameBase: Int) throws(ParseError) -> Int {
+    private static func value(
+        _ text: String, _ name: String, _ range: ClosedRange<Int>, names: [String], nameBase: Int
+    ) throws(ParseError) -> Int {
         if let index = names.firstIndex(of: text) { return index + nameBase }
-        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(text), range.contains(number) else {
+        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(text),
+            range.contains(number)
+        else {
             if text == "H" || text == "R" || text.hasSuffix("W") || text.hasPrefix("H(") {
-                throw ParseError(description: "\"\(text)\" in the \(name) field is not supported (W, H and R are croniter extensions that DBOS's other SDKs do not share)")
+                throw ParseError(
+                    description:
+                        "\"\(text)\" in the \(name) field is not supported (W, H and R are croniter extensions that DBOS's other SDKs do not share)"
+                )
             }
-            throw ParseError(description: "\"\(text)\" is not a valid \(name) (\(range.lowerBound)-\(range.upperBound)\(names.isEmpty ? "" : " or a name"))")
+            throw ParseError(
+                description:
+                    "\"\(text)\" is not a valid \(name) (\(range.lowerBound)-\(range.upperBound)\(names.isEmpty ? "" : " or a name"))"
+            )
         }
         return number
     }
 
     private static func bits(_ range: ClosedRange<Int>, step: Int) -> UInt64 {
         var result: UInt64 = 0
-        for value in stride(from: range.lowerBound, through: range.upperBound, by: step) { result |= 1 << UInt64(value) }
+        for value in stride(from: range.lowerBound, through: range.upperBound, by: step) {
+            result |= 1 << UInt64(value)
+        }
         return result
     }
 
@@ -168,7 +200,8 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
         let length = CivilDate.daysIn(year: date.year, month: date.month)
         let weekday = date.weekday
         let dayOfMonth = daysOfMonth & (1 << UInt64(date.day)) != 0 || (lastDayOfMonth && date.day == length)
-        let dayOfWeek = daysOfWeek & (1 << UInt64(weekday)) != 0 || nthWeekdays.contains(weekday * 10 + (date.day - 1) / 7 + 1)
+        let dayOfWeek =
+            daysOfWeek & (1 << UInt64(weekday)) != 0 || nthWeekdays.contains(weekday * 10 + (date.day - 1) / 7 + 1)
             || (lastWeekdays & (1 << UInt64(weekday)) != 0 && date.day + 7 > length)
         switch (dayOfMonthRestricted, dayOfWeekRestricted) {
         case (true, true): return dayOfMonth || dayOfWeek
@@ -199,7 +232,10 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
         let last = CivilDate(year: date.year + 400, month: date.month, day: 1)
         while date < last {
             if months & (1 << UInt64(date.month)) == 0 {  // skip a month that cannot match
-                date = date.month == 12 ? CivilDate(year: date.year + 1, month: 1, day: 1) : CivilDate(year: date.year, month: date.month + 1, day: 1)
+                date =
+                    date.month == 12
+                    ? CivilDate(year: date.year + 1, month: 1, day: 1)
+                    : CivilDate(year: date.year, month: date.month + 1, day: 1)
                 from = 0
                 continue
             }

@@ -30,7 +30,9 @@ public struct CronSchedule: Sendable {
     let rules: ZoneRules
 
     /// A schedule. Throws if the expression or the time zone is not valid.
-    public init(_ name: String, cron: String, timeZone: String = "UTC", queue: String? = nil, catchUp: CatchUp = .none) throws {
+    public init(
+        _ name: String, cron: String, timeZone: String = "UTC", queue: String? = nil, catchUp: CatchUp = .none
+    ) throws {
         self.name = name
         expression = try CronExpression(cron)
         self.timeZone = timeZone
@@ -71,7 +73,9 @@ public struct CronSchedule: Sendable {
             // A fixed time fires at its first occurrence only; an interval at every one.
             let eligible = expression.isInterval ? instants : Array(instants.prefix(1))
             guard let instant = eligible.first(where: { $0 > after }) else { continue }
-            return ScheduledTick(milliseconds: Int64(instant) * 1000, iso8601: candidate.iso8601(offsetSeconds: rules.offset(at: instant)))
+            return ScheduledTick(
+                milliseconds: Int64(instant) * 1000,
+                iso8601: candidate.iso8601(offsetSeconds: rules.offset(at: instant)))
         }
         return nil
     }

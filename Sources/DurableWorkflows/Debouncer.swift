@@ -28,13 +28,17 @@ public struct Debouncer<Input: Codable & Sendable, Output: Codable & Sendable>: 
     private let engine: DurableEngine?
 
     /// Debounces `W`, run by `engine` (or any executor on its directory).
-    public init<W: Workflow>(_ type: W.Type, engine: DurableEngine, maxWait: Duration? = nil, queue: String = WorkflowQueue.internalQueueName)
+    public init<W: Workflow>(
+        _ type: W.Type, engine: DurableEngine, maxWait: Duration? = nil, queue: String = WorkflowQueue.internalQueueName
+    )
     where W.Input == Input, W.Output == Output {
         self.init(name: W.name, engine: engine, maxWait: maxWait, queue: queue)
     }
 
     /// Debounces the workflow registered as `name` (for closure-registered workflows).
-    public init(name: String, engine: DurableEngine, maxWait: Duration? = nil, queue: String = WorkflowQueue.internalQueueName) {
+    public init(
+        name: String, engine: DurableEngine, maxWait: Duration? = nil, queue: String = WorkflowQueue.internalQueueName
+    ) {
         workflowName = name
         self.maxWait = maxWait
         queueName = queue
@@ -45,7 +49,9 @@ public struct Debouncer<Input: Codable & Sendable, Output: Codable & Sendable>: 
     }
 
     /// Debounces the workflow registered (by some executor) as `name`, from a client.
-    public init(name: String, client: DurableClient, maxWait: Duration? = nil, queue: String = WorkflowQueue.internalQueueName) {
+    public init(
+        name: String, client: DurableClient, maxWait: Duration? = nil, queue: String = WorkflowQueue.internalQueueName
+    ) {
         workflowName = name
         self.maxWait = maxWait
         queueName = queue
@@ -66,7 +72,8 @@ public struct Debouncer<Input: Codable & Sendable, Output: Codable & Sendable>: 
             let startAt = min(now + period.milliseconds, deadline ?? Int64.max)
             let request = EnqueueRequest(
                 workflowName: workflowName, inputs: inputs, queueName: queueName,
-                options: EnqueueOptions(deduplicationID: deduplicationID, delay: .milliseconds(startAt - now)), executorID: executorID,
+                options: EnqueueOptions(deduplicationID: deduplicationID, delay: .milliseconds(startAt - now)),
+                executorID: executorID,
                 debounceDeadline: deadline, isDebounced: true)
             let holder: QueueDeduplicatedError
             do {
@@ -74,7 +81,9 @@ public struct Debouncer<Input: Codable & Sendable, Output: Codable & Sendable>: 
             } catch let error as QueueDeduplicatedError {
                 holder = error
             }
-            switch try await store.postponeDebounced(holder.existingWorkflowID, inputs: inputs, period: period, now: now) {
+            switch try await store.postponeDebounced(
+                holder.existingWorkflowID, inputs: inputs, period: period, now: now)
+            {
             case .postponed: return handle(holder.existingWorkflowID)
             case .started: continue  // it began running: start a new one
             case .busy: try await Task.sleep(for: .milliseconds(1))  // being claimed right now
@@ -117,7 +126,9 @@ extension LogStore {
         delta.status = startAt > now ? .delayed : .enqueued
         delta.updatedAt = now
         try await opened.writer.append([
-            RecordDraft(type: WorkflowRecordType.inputs, payload: try WorkflowJSON.encode(InputsRecord(inputs: inputs, at: now))),
+            RecordDraft(
+                type: WorkflowRecordType.inputs, payload: try WorkflowJSON.encode(InputsRecord(inputs: inputs, at: now))
+            ),
             .indexUpdate(delta),
         ])
         if let queue = history.fields.queueName { try queueFiles(named: queue).ring() }

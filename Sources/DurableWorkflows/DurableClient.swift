@@ -22,7 +22,10 @@ public final class DurableClient: WorkflowReading {
     let clock: any DurableClock
 
     /// Opens the data directory (created if missing, so a client may start before any executor).
-    public init(directory: String = ".durable", clientID: String? = nil, clock: any DurableClock = SystemDurableClock(), storage: LogStore.Options = LogStore.Options()) throws {
+    public init(
+        directory: String = ".durable", clientID: String? = nil, clock: any DurableClock = SystemDurableClock(),
+        storage: LogStore.Options = LogStore.Options()
+    ) throws {
         store = try LogStore.open(directory: directory, options: storage)
         self.clientID = clientID ?? "client-\(UUID().uuidString.lowercased().prefix(8))"
         self.clock = clock
@@ -47,26 +50,33 @@ public final class DurableClient: WorkflowReading {
     /// - Throws: ``QueueDeduplicatedError`` if `options.deduplicationID` is held by a live
     ///   workflow of the queue (unless `options.onDuplicate` is `.returnExisting`).
     public func enqueue<Input: Codable & Sendable, Output: Codable & Sendable>(
-        _ name: String, _ input: Input, on queue: String, options: EnqueueOptions = EnqueueOptions(), as output: Output.Type = Output.self
+        _ name: String, _ input: Input, on queue: String, options: EnqueueOptions = EnqueueOptions(),
+        as output: Output.Type = Output.self
     ) async throws -> WorkflowHandle<Output> {
         let request = EnqueueRequest(
-            workflowName: name, inputs: try WorkflowJSON.inputs(input), queueName: queue, options: options, executorID: clientID)
+            workflowName: name, inputs: try WorkflowJSON.inputs(input), queueName: queue, options: options,
+            executorID: clientID)
         let (id, _) = try await store.enqueueWorkflow(request, now: clock.nowMilliseconds())
         return WorkflowHandle(workflowID: id, store: store)
     }
 
     /// Enqueues workflow `name` with `jsonInput` (its input as JSON text, checked) on `queue`;
     /// returns the workflow ID (`durable enqueue`).
-    public func enqueue(_ name: String, jsonInput: String, on queue: String, options: EnqueueOptions = EnqueueOptions()) async throws -> String {
+    public func enqueue(
+        _ name: String, jsonInput: String, on queue: String, options: EnqueueOptions = EnqueueOptions()
+    ) async throws -> String {
         _ = try WorkflowJSON.checkedValue(jsonInput, what: "the input")  // refuse malformed JSON before it is stored
         let request = EnqueueRequest(
-            workflowName: name, inputs: "{\"namedArgs\":{},\"positionalArgs\":[\(jsonInput)]}", queueName: queue, options: options,
+            workflowName: name, inputs: "{\"namedArgs\":{},\"positionalArgs\":[\(jsonInput)]}", queueName: queue,
+            options: options,
             executorID: clientID)
         return try await store.enqueueWorkflow(request, now: clock.nowMilliseconds()).id
     }
 
     /// A handle to workflow `id` (its result, its status).
-    public func handle<Output: Codable & Sendable>(for id: String, as output: Output.Type = Output.self) -> WorkflowHandle<Output> {
+    public func handle<Output: Codable & Sendable>(
+        for id: String, as output: Output.Type = Output.self
+    ) -> WorkflowHandle<Output> {
         WorkflowHandle(workflowID: id, store: store)
     }
 
@@ -88,7 +98,8 @@ public final class DurableClient: WorkflowReading {
     /// ``DurableEngine/cancel(_:includingChildren:)``.
     @discardableResult
     public func cancel(_ id: String, includingChildren: Bool = false) async throws -> WorkflowStatus {
-        try await store.cancelWorkflowTree(id, includingChildren: includingChildren, executorID: clientID, at: clock.nowMilliseconds())
+        try await store.cancelWorkflowTree(
+            id, includingChildren: includingChildren, executorID: clientID, at: clock.nowMilliseconds())
     }
 
     /// Puts a `CANCELLED` or `MAX_RECOVERY_ATTEMPTS_EXCEEDED` workflow back on its queue (the
@@ -103,7 +114,8 @@ public final class DurableClient: WorkflowReading {
     public func fork<Output: Codable & Sendable>(
         _ id: String, fromStep: Int, newID: String? = nil, as output: Output.Type = Output.self
     ) async throws -> WorkflowHandle<Output> {
-        let forkID = try await store.forkWorkflowForRecovery(id, fromStep: fromStep, newID: newID, executorID: clientID, at: clock.nowMilliseconds())
+        let forkID = try await store.forkWorkflowForRecovery(
+            id, fromStep: fromStep, newID: newID, executorID: clientID, at: clock.nowMilliseconds())
         return WorkflowHandle(workflowID: forkID, store: store)
     }
 }

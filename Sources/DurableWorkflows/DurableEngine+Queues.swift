@@ -53,7 +53,8 @@ extension DurableEngine {
 
     /// Enqueues the workflow registered (in some process) as `name`.
     public func enqueue<Input: Codable & Sendable, Output: Codable & Sendable>(
-        name: String, _ input: Input, on queue: String, options: EnqueueOptions = EnqueueOptions(), as output: Output.Type = Output.self
+        name: String, _ input: Input, on queue: String, options: EnqueueOptions = EnqueueOptions(),
+        as output: Output.Type = Output.self
     ) async throws -> WorkflowHandle<Output> {
         let request = EnqueueRequest(
             workflowName: name, inputs: try WorkflowJSON.inputs(input), queueName: queue, options: options,
@@ -70,13 +71,16 @@ extension WorkflowContext {
     public func enqueue<W: Workflow>(
         _ type: W.Type, _ input: W.Input, on queue: String, options: EnqueueOptions = EnqueueOptions()
     ) async throws -> ChildWorkflowHandle<W.Output> {
-        guard let engine else { throw WorkflowError("this context has no engine", workflowID: workflowID, code: .notServing) }
+        guard let engine else {
+            throw WorkflowError("this context has no engine", workflowID: workflowID, code: .notServing)
+        }
         var options = options
         let childID = options.id ?? "\(workflowID)-\(nextPosition)"
         options.id = childID
         let inputs = try WorkflowJSON.inputs(input)
         let request = EnqueueRequest(
-            workflowName: W.name, inputs: inputs, queueName: queue, options: options, executorID: engine.configuration.executorID,
+            workflowName: W.name, inputs: inputs, queueName: queue, options: options,
+            executorID: engine.configuration.executorID,
             parentWorkflowID: workflowID)
         let now = clock.nowMilliseconds()
         _ = try await operation(kind: "child", name: W.name, retry: .none, childWorkflowID: childID) {

@@ -99,12 +99,16 @@ public final class DurableEngine: WorkflowReading {
         guard size > configuration.maxPayloadBytes else { return nil }
         return PortableError(
             name: "PayloadTooLarge",
-            message: "\(what) is \(size) bytes of JSON; the limit is \(configuration.maxPayloadBytes) (DurableEngine.Configuration.maxPayloadBytes)")
+            message:
+                "\(what) is \(size) bytes of JSON; the limit is \(configuration.maxPayloadBytes) (DurableEngine.Configuration.maxPayloadBytes)"
+        )
     }
 
     /// Throws a ``WorkflowError`` if `json` is larger than ``Configuration/maxPayloadBytes``.
     func checkPayload(_ json: String, _ what: String, workflowID: String? = nil) throws {
-        if let error = payloadTooLarge(json, what) { throw WorkflowError(error.message, workflowID: workflowID, code: .payloadTooLarge) }
+        if let error = payloadTooLarge(json, what) {
+            throw WorkflowError(error.message, workflowID: workflowID, code: .payloadTooLarge)
+        }
     }
 
     /// Whether the engine serves work, or stopped because its storage can no longer make writes
@@ -184,7 +188,8 @@ public final class DurableEngine: WorkflowReading {
         }
         if already { return [] }
         if let repaired = store.index.repaired {
-            logger.warning("the workflow index was unusable and was rebuilt from the logs", metadata: ["reason": "\(repaired)"])
+            logger.warning(
+                "the workflow index was unusable and was rebuilt from the logs", metadata: ["reason": "\(repaired)"])
         }
         try await store.reconcileIndex()
         if let swept = try? await store.sweepTemporaryFiles(), swept > 0 {
@@ -202,10 +207,16 @@ public final class DurableEngine: WorkflowReading {
                     lastCatchUp = .now
                     do {
                         let repaired = try await self.store.reconcileIndex(sweepOrphans: true, skippingHeld: true)
-                        if repaired > 0 { self.logger.info("index caught up with logs left by a dead executor", metadata: ["count": "\(repaired)"]) }
+                        if repaired > 0 {
+                            self.logger.info(
+                                "index caught up with logs left by a dead executor", metadata: ["count": "\(repaired)"])
+                        }
                         if let retention = self.configuration.retention {
                             let deleted = try await self.garbageCollect(retention)
-                            if !deleted.isEmpty { self.logger.info("deleted ended workflows (retention)", metadata: ["count": "\(deleted.count)"]) }
+                            if !deleted.isEmpty {
+                                self.logger.info(
+                                    "deleted ended workflows (retention)", metadata: ["count": "\(deleted.count)"])
+                            }
                         }
                     } catch {
                         self.logger.warning("index catch-up or retention failed", metadata: ["error": "\(error)"])
@@ -272,7 +283,8 @@ public final class DurableEngine: WorkflowReading {
         }
         var resumed: [String] = []
         let candidates = store.index.allEntries().filter {
-            $0.status == .pending && !$0.isQuarantined && QueueSelection.versionMatches($0, version: configuration.applicationVersion)
+            $0.status == .pending && !$0.isQuarantined
+                && QueueSelection.versionMatches($0, version: configuration.applicationVersion)
         }
         for entry in candidates {
             let id = entry.workflowID
@@ -289,12 +301,16 @@ public final class DurableEngine: WorkflowReading {
                 continue
             }
             guard let workflow else {
-                logger.warning("cannot recover a workflow whose name is not registered", metadata: ["workflow-id": "\(id)", "workflow": "\(entry.fields.name ?? "")"])
+                logger.warning(
+                    "cannot recover a workflow whose name is not registered",
+                    metadata: ["workflow-id": "\(id)", "workflow": "\(entry.fields.name ?? "")"])
                 continue
             }
             guard let opened = try? await store.openLog(name: id) else { continue }  // leased by a live executor, or quarantined
             do {
-                if try await resume(workflow, writer: opened.writer, records: opened.records, entry: entry) { resumed.append(id) }
+                if try await resume(workflow, writer: opened.writer, records: opened.records, entry: entry) {
+                    resumed.append(id)
+                }
             } catch {
                 opened.writer.close()
                 logger.error("recovery failed", metadata: ["workflow-id": "\(id)", "error": "\(error)"])
@@ -304,7 +320,9 @@ public final class DurableEngine: WorkflowReading {
     }
 
     /// Takes over a workflow whose lease this process now holds.
-    private func resume(_ workflow: RegisteredWorkflow, writer: LogWriter, records: [LogRecord], entry: IndexEntry) async throws -> Bool {
+    private func resume(
+        _ workflow: RegisteredWorkflow, writer: LogWriter, records: [LogRecord], entry: IndexEntry
+    ) async throws -> Bool {
         let history = try WorkflowHistory(workflowID: entry.workflowID, records: records)
         guard history.end == nil, let start = history.start else {
             writer.close()
@@ -318,9 +336,13 @@ public final class DurableEngine: WorkflowReading {
             delta.updatedAt = now
             let end = EndRecord(
                 status: WorkflowStatus.maxRecoveryAttemptsExceeded.rawValue, output: nil,
-                error: PortableError(name: "MaxRecoveryAttemptsExceeded", message: "the workflow was recovered \(attempts - 1) times without finishing"),
+                error: PortableError(
+                    name: "MaxRecoveryAttemptsExceeded",
+                    message: "the workflow was recovered \(attempts - 1) times without finishing"),
                 completedAt: now)
-            try await writer.append([RecordDraft(type: WorkflowRecordType.end, payload: try WorkflowJSON.encode(end)), .indexUpdate(delta)])
+            try await writer.append([
+                RecordDraft(type: WorkflowRecordType.end, payload: try WorkflowJSON.encode(end)), .indexUpdate(delta),
+            ])
             writer.close()
             logger.warning("workflow exceeded its recovery attempts", metadata: ["workflow-id": "\(entry.workflowID)"])
             return false
@@ -333,13 +355,17 @@ public final class DurableEngine: WorkflowReading {
         // Counted as recovery starts (as DBOS does), before replay: a workflow whose replay
         // crashes the process still uses up its attempts and ends MAX_RECOVERY_ATTEMPTS_EXCEEDED.
         do {
-            try await writer.append([RecordDraft(type: WorkflowRecordType.attempt, payload: try WorkflowJSON.encode(attempt)), .indexUpdate(delta)])
+            try await writer.append([
+                RecordDraft(type: WorkflowRecordType.attempt, payload: try WorkflowJSON.encode(attempt)),
+                .indexUpdate(delta),
+            ])
         } catch {
             writer.close()
             throw error
         }
         startExecution(
-            workflow, id: entry.workflowID, inputs: start.inputs, writer: writer, recorded: history.operations, prefix: [],
+            workflow, id: entry.workflowID, inputs: start.inputs, writer: writer, recorded: history.operations,
+            prefix: [],
             cleared: history.clearedControls, deadline: history.fields.deadline)
         return true
     }
@@ -353,7 +379,9 @@ public final class DurableEngine: WorkflowReading {
     ///
     /// - Parameter timeout: a durable deadline (`now + timeout`, recorded): past it, the workflow
     ///   is cancelled at its next operation or wait, even after restarts; children inherit it.
-    public func start<W: Workflow>(_ type: W.Type, _ input: W.Input, id: String? = nil, timeout: Duration? = nil) async throws -> WorkflowHandle<W.Output> {
+    public func start<W: Workflow>(
+        _ type: W.Type, _ input: W.Input, id: String? = nil, timeout: Duration? = nil
+    ) async throws -> WorkflowHandle<W.Output> {
         try await start(name: W.name, input, id: id, timeout: timeout, as: W.Output.self)
     }
 
@@ -373,7 +401,9 @@ public final class DurableEngine: WorkflowReading {
         guard launched else { throw WorkflowError("call launch() before starting workflows", code: .notServing) }
         try checkServing()
         guard !stopping else { throw WorkflowError("the engine is shut down", code: .notServing) }
-        guard let workflow else { throw WorkflowError("no workflow is registered as \"\(name)\"", code: .notRegistered) }
+        guard let workflow else {
+            throw WorkflowError("no workflow is registered as \"\(name)\"", code: .notRegistered)
+        }
         let id = id ?? UUID().uuidString.lowercased()
         try LogKey.validate(id)
         let inputs = try WorkflowJSON.inputs(input)
@@ -395,15 +425,19 @@ public final class DurableEngine: WorkflowReading {
             executorID: configuration.executorID, createdAt: now, deadline: deadline)
         let created: Result<LogWriter, StorageError> = await {
             do throws(StorageError) {
-                return .success(try await store.createLog(
-                    name: id, fields: fields, records: [RecordDraft(type: WorkflowRecordType.start, payload: try! WorkflowJSON.encode(start))]))
+                return .success(
+                    try await store.createLog(
+                        name: id, fields: fields,
+                        records: [RecordDraft(type: WorkflowRecordType.start, payload: try! WorkflowJSON.encode(start))]
+                    ))
             } catch {
                 return .failure(error)
             }
         }()
         switch created {
         case .success(let writer):
-            startExecution(workflow, id: id, inputs: inputs, writer: writer, recorded: [:], prefix: [], deadline: deadline)
+            startExecution(
+                workflow, id: id, inputs: inputs, writer: writer, recorded: [:], prefix: [], deadline: deadline)
         case .failure(let error) where error.code == .alreadyExists:
             try await store.requireWorkflow(id, isNamed: name)
             logger.debug("workflow exists; returning its handle", metadata: ["workflow-id": "\(id)"])
@@ -419,7 +453,9 @@ public final class DurableEngine: WorkflowReading {
     }
 
     /// A handle to an existing workflow (started by this process or another).
-    public func handle<Output: Codable & Sendable>(for id: String, as output: Output.Type = Output.self) -> WorkflowHandle<Output> {
+    public func handle<Output: Codable & Sendable>(
+        for id: String, as output: Output.Type = Output.self
+    ) -> WorkflowHandle<Output> {
         WorkflowHandle(workflowID: id, engine: self)
     }
 
@@ -433,24 +469,30 @@ public final class DurableEngine: WorkflowReading {
 
     /// Runs a workflow just forked by ``fork(_:fromStep:newID:as:)`` (the lease is held).
     func startForked(
-        _ workflow: RegisteredWorkflow, id: String, inputs: String, writer: LogWriter, recorded: [Int: OperationRecord], deadline: Int64?
+        _ workflow: RegisteredWorkflow, id: String, inputs: String, writer: LogWriter, recorded: [Int: OperationRecord],
+        deadline: Int64?
     ) {
-        startExecution(workflow, id: id, inputs: inputs, writer: writer, recorded: recorded, prefix: [], deadline: deadline)
+        startExecution(
+            workflow, id: id, inputs: inputs, writer: writer, recorded: recorded, prefix: [], deadline: deadline)
     }
 
     /// Runs a workflow just resumed by ``resume(_:as:)`` (the lease is held).
     func startResumed(
-        _ workflow: RegisteredWorkflow, id: String, inputs: String, writer: LogWriter, recorded: [Int: OperationRecord], cleared: Set<String>,
+        _ workflow: RegisteredWorkflow, id: String, inputs: String, writer: LogWriter, recorded: [Int: OperationRecord],
+        cleared: Set<String>,
         deadline: Int64?
     ) {
-        startExecution(workflow, id: id, inputs: inputs, writer: writer, recorded: recorded, prefix: [], cleared: cleared, deadline: deadline)
+        startExecution(
+            workflow, id: id, inputs: inputs, writer: writer, recorded: recorded, prefix: [], cleared: cleared,
+            deadline: deadline)
     }
 
     /// Runs `workflow` (whose lease `writer` holds) in the background; `onFinish` runs once it
     /// stops, however it stops.
     func startExecution(
         _ workflow: RegisteredWorkflow, id: String, inputs: String, writer: LogWriter, recorded: [Int: OperationRecord],
-        prefix: [RecordDraft], cleared: Set<String> = [], deadline: Int64? = nil, onFinish: (@Sendable () -> Void)? = nil
+        prefix: [RecordDraft], cleared: Set<String> = [], deadline: Int64? = nil,
+        onFinish: (@Sendable () -> Void)? = nil
     ) {
         // The context exists before the execution is visible to `cancel`, so a cancel right
         // after the start is never lost: it marks the context, which the first operation checks.
@@ -475,7 +517,9 @@ public final class DurableEngine: WorkflowReading {
             onFinish?()
             self.state.withLock { s in
                 s.running[id] = nil
-                if case .failure(let error) = outcome, let error = error as? NonDeterminismError { s.blocked[id] = error }
+                if case .failure(let error) = outcome, let error = error as? NonDeterminismError {
+                    s.blocked[id] = error
+                }
             }
             execution.finish(outcome)
         }
@@ -484,7 +528,9 @@ public final class DurableEngine: WorkflowReading {
     }
 
     /// Runs the body and records the outcome. Returns the output JSON or the error.
-    private func execute(_ workflow: RegisteredWorkflow, context: WorkflowContext, inputs: String) async -> Result<String, any Error> {
+    private func execute(
+        _ workflow: RegisteredWorkflow, context: WorkflowContext, inputs: String
+    ) async -> Result<String, any Error> {
         let clock = configuration.clock
         do {
             let output = try await workflow.body(inputs, context)
@@ -500,13 +546,19 @@ public final class DurableEngine: WorkflowReading {
             }
             try await finish(context, status: .success, output: output, error: nil, at: clock.nowMilliseconds())
             let counts = context.counts
-            context.logger.info("workflow succeeded", metadata: ["replayed": "\(counts.replayed)", "executed": "\(counts.executed)"])
+            context.logger.info(
+                "workflow succeeded", metadata: ["replayed": "\(counts.replayed)", "executed": "\(counts.executed)"])
             return .success(output)
         } catch {
-            if error is WorkflowCancelledError || ((error is CancellationError || Task.isCancelled) && context.isCancelRequested) {
-                let cancelled = error as? WorkflowCancelledError ?? WorkflowCancelledError(workflowID: context.workflowID)
+            if error is WorkflowCancelledError
+                || ((error is CancellationError || Task.isCancelled) && context.isCancelRequested)
+            {
+                let cancelled =
+                    error as? WorkflowCancelledError ?? WorkflowCancelledError(workflowID: context.workflowID)
                 do {
-                    try await context.append(WorkflowRecords.end(status: .cancelled, output: nil, error: cancelled.portable, at: clock.nowMilliseconds()))
+                    try await context.append(
+                        WorkflowRecords.end(
+                            status: .cancelled, output: nil, error: cancelled.portable, at: clock.nowMilliseconds()))
                 } catch {
                     return .failure(error)
                 }
@@ -516,10 +568,12 @@ public final class DurableEngine: WorkflowReading {
             if Task.isCancelled && !(error is NonDeterminismError || error is StorageError) {
                 // A shutdown interrupted it (whatever the body threw then): it stays PENDING and
                 // continues where it was in the next executor.
-                context.logger.info("workflow interrupted by shutdown; it stays pending", metadata: ["error": "\(error)"])
+                context.logger.info(
+                    "workflow interrupted by shutdown; it stays pending", metadata: ["error": "\(error)"])
                 return .failure(error)
             }
-            if let storage = error as? StorageError, storage.code == .corrupted, storage.path?.hasSuffix(".inbox") == true,
+            if let storage = error as? StorageError, storage.code == .corrupted,
+                storage.path?.hasSuffix(".inbox") == true,
                 let damage = try? await store.confirmedInboxDamage(name: context.workflowID)
             {
                 // A damaged inbox does not heal: quarantine the workflow rather than recover it
@@ -550,7 +604,9 @@ public final class DurableEngine: WorkflowReading {
         }
     }
 
-    private func finish(_ context: WorkflowContext, status: WorkflowStatus, output: String?, error: PortableError?, at time: Int64) async throws {
+    private func finish(
+        _ context: WorkflowContext, status: WorkflowStatus, output: String?, error: PortableError?, at time: Int64
+    ) async throws {
         try await context.append(WorkflowRecords.end(status: status, output: output, error: error, at: time))
     }
 
@@ -570,7 +626,9 @@ final class Execution: Sendable {
         context.withLock { $0 }?.requestCancel()
         task.withLock { $0 }?.cancel()
     }
-    private let state = Mutex<(outcome: Result<String, any Error>?, waiters: [CheckedContinuation<Result<String, any Error>, Never>])>((nil, []))
+    private let state = Mutex<
+        (outcome: Result<String, any Error>?, waiters: [CheckedContinuation<Result<String, any Error>, Never>])
+    >((nil, []))
 
     func finish(_ outcome: Result<String, any Error>) {
         let waiters = state.withLock { s in

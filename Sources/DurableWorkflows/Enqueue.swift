@@ -29,7 +29,9 @@ extension LogStore {
         try LogKey.validate(request.queueName)
         if let partition = options.partitionKey { try LogKey.validate(partition) }
         if let priority = options.priority, !(1...Int(Int32.max)).contains(priority) {
-            throw WorkflowError("a queue priority must be between 1 and \(Int32.max) (got \(priority))", workflowID: id, code: .invalidArgument)
+            throw WorkflowError(
+                "a queue priority must be between 1 and \(Int32.max) (got \(priority))", workflowID: id,
+                code: .invalidArgument)
         }
         if index.entry(forWorkflowID: id) != nil {
             try await requireWorkflow(id, isNamed: request.workflowName)
@@ -58,11 +60,15 @@ extension LogStore {
             if request.isDebounced { fields.isDebounced = true }
             fields.debounceDeadline = request.debounceDeadline
             let start = StartRecord(
-                name: request.workflowName, inputs: request.inputs, applicationVersion: options.applicationVersion ?? "",
+                name: request.workflowName, inputs: request.inputs,
+                applicationVersion: options.applicationVersion ?? "",
                 executorID: request.executorID, createdAt: now)
             do throws(StorageError) {
-                try await createLog(name: id, fields: fields, records: [RecordDraft(type: WorkflowRecordType.start, payload: try! WorkflowJSON.encode(start))])
-                    .close()
+                try await createLog(
+                    name: id, fields: fields,
+                    records: [RecordDraft(type: WorkflowRecordType.start, payload: try! WorkflowJSON.encode(start))]
+                )
+                .close()
                 return true
             } catch {
                 if error.code == .alreadyExists { return false }
@@ -78,11 +84,13 @@ extension LogStore {
             try await refreshIndex()
             if let dedup = options.deduplicationID {
                 let holder = index.entries {
-                    $0.fields.queueName == queue && $0.fields.deduplicationID == dedup && !$0.isQuarantined && QueueSelection.holdsDeduplicationID($0)
+                    $0.fields.queueName == queue && $0.fields.deduplicationID == dedup && !$0.isQuarantined
+                        && QueueSelection.holdsDeduplicationID($0)
                 }.first
                 if let holder {
                     guard options.onDuplicate == .returnExisting else {
-                        throw QueueDeduplicatedError(queueName: queue, deduplicationID: dedup, existingWorkflowID: holder.workflowID)
+                        throw QueueDeduplicatedError(
+                            queueName: queue, deduplicationID: dedup, existingWorkflowID: holder.workflowID)
                     }
                     return .existing(holder.workflowID)
                 }
@@ -109,6 +117,8 @@ extension LogStore {
     func requireWorkflow(_ id: String, isNamed name: String) async throws {
         var existing = index.entry(forWorkflowID: id)?.fields.name
         if existing == nil { existing = (try? await read(name: id)).flatMap { try? WorkflowHistory($0).start?.name } }
-        if let existing, existing != name { throw ConflictingWorkflowError(workflowID: id, existingName: existing, requestedName: name) }
+        if let existing, existing != name {
+            throw ConflictingWorkflowError(workflowID: id, existingName: existing, requestedName: name)
+        }
     }
 }

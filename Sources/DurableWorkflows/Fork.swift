@@ -6,14 +6,21 @@ extension LogStore {
     /// position `fromStep` (they are copied and will be replayed, not run again). The new
     /// workflow is `PENDING`, records where it was forked from, and its lease is held by the
     /// returned writer. Usable without an engine (`durable fork`).
-    func forkWorkflow(_ id: String, fromStep: Int, newID: String?, executorID: String, at time: Int64, enqueue: Bool = false) async throws
+    func forkWorkflow(
+        _ id: String, fromStep: Int, newID: String?, executorID: String, at time: Int64, enqueue: Bool = false
+    ) async throws
         -> (writer: LogWriter, id: String, history: WorkflowHistory)
     {
         let original = try WorkflowHistory(await read(name: id))
-        guard let start = original.start else { throw WorkflowError("cannot fork: the workflow's START record is missing", workflowID: id, code: .unreadableRecord) }
+        guard let start = original.start else {
+            throw WorkflowError(
+                "cannot fork: the workflow's START record is missing", workflowID: id, code: .unreadableRecord)
+        }
         let last = original.operations.keys.max() ?? 0
         guard fromStep >= 1, fromStep <= last + 1 else {
-            throw WorkflowError("cannot fork from step \(fromStep): the workflow has steps 1 to \(last)", workflowID: id, code: .invalidArgument)
+            throw WorkflowError(
+                "cannot fork from step \(fromStep): the workflow has steps 1 to \(last)", workflowID: id,
+                code: .invalidArgument)
         }
         let forkID = newID ?? UUID().uuidString.lowercased()
         // The version that ran it (a client's unpinned START records none).
@@ -33,10 +40,17 @@ extension LogStore {
             fields.recoveryAttempts = 0
         }
         let copied = original.operations.filter { $0.key < fromStep }
-        var records = [RecordDraft(type: WorkflowRecordType.start, payload: try WorkflowJSON.encode(
-            StartRecord(name: start.name, inputs: original.inputs ?? start.inputs, applicationVersion: version, executorID: executorID, createdAt: time)))]
+        var records = [
+            RecordDraft(
+                type: WorkflowRecordType.start,
+                payload: try WorkflowJSON.encode(
+                    StartRecord(
+                        name: start.name, inputs: original.inputs ?? start.inputs, applicationVersion: version,
+                        executorID: executorID, createdAt: time)))
+        ]
         for functionID in copied.keys.sorted() {
-            records.append(RecordDraft(type: WorkflowRecordType.operation, payload: try WorkflowJSON.encode(copied[functionID]!)))
+            records.append(
+                RecordDraft(type: WorkflowRecordType.operation, payload: try WorkflowJSON.encode(copied[functionID]!)))
         }
         let writer = try await createLog(name: forkID, fields: fields, records: records)
         var history = original
@@ -50,8 +64,11 @@ extension LogStore {
     /// Forks workflow `id` from step `fromStep` into a new workflow on the internal queue, which
     /// the first executor of its version that knows the workflow starts (the `durable fork`
     /// command and clients). Returns the new workflow's ID.
-    public func forkWorkflowForRecovery(_ id: String, fromStep: Int, newID: String? = nil, executorID: String, at time: Int64) async throws -> String {
-        let fork = try await forkWorkflow(id, fromStep: fromStep, newID: newID, executorID: executorID, at: time, enqueue: true)
+    public func forkWorkflowForRecovery(
+        _ id: String, fromStep: Int, newID: String? = nil, executorID: String, at time: Int64
+    ) async throws -> String {
+        let fork = try await forkWorkflow(
+            id, fromStep: fromStep, newID: newID, executorID: executorID, at: time, enqueue: true)
         fork.writer.close()
         try queueFiles(named: WorkflowQueue.internalQueueName).ring()
         return fork.id
@@ -69,14 +86,17 @@ extension DurableEngine {
         _ id: String, fromStep: Int, newID: String? = nil, as output: Output.Type = Output.self
     ) async throws -> WorkflowHandle<Output> {
         let fork = try await store.forkWorkflow(
-            id, fromStep: fromStep, newID: newID, executorID: configuration.executorID, at: configuration.clock.nowMilliseconds())
+            id, fromStep: fromStep, newID: newID, executorID: configuration.executorID,
+            at: configuration.clock.nowMilliseconds())
         guard let start = fork.history.start, let workflow = registeredWorkflow(named: start.name),
             [nil, "", configuration.applicationVersion].contains(fork.history.fields.applicationVersion)
         else {
             fork.writer.close()  // left PENDING for an engine that knows the workflow and version
             return WorkflowHandle(workflowID: fork.id, engine: self)
         }
-        startForked(workflow, id: fork.id, inputs: start.inputs, writer: fork.writer, recorded: fork.history.operations, deadline: nil)
+        startForked(
+            workflow, id: fork.id, inputs: start.inputs, writer: fork.writer, recorded: fork.history.operations,
+            deadline: nil)
         return WorkflowHandle(workflowID: fork.id, engine: self)
     }
 }

@@ -55,7 +55,8 @@ extension DurableEngine {
         let json = try WorkflowJSON.encodeText(value)
         try checkPayload(json, "the message", workflowID: destination)
         try await store.sendMessage(
-            to: destination, topic: topic, json: json, idempotencyKey: idempotencyKey, at: configuration.clock.nowMilliseconds())
+            to: destination, topic: topic, json: json, idempotencyKey: idempotencyKey,
+            at: configuration.clock.nowMilliseconds())
     }
 
     func deliver(_ message: MessageRecord, to destination: String) async throws {
@@ -67,17 +68,23 @@ extension DurableEngine {
 extension LogStore {
     /// Sends a JSON message to workflow `destination` without an engine (the `durable send`
     /// command and clients use this). Durable when it returns; at most once per idempotency key.
-    public func sendMessage(to destination: String, topic: String?, json: String, idempotencyKey: String? = nil, at time: Int64) async throws {
+    public func sendMessage(
+        to destination: String, topic: String?, json: String, idempotencyKey: String? = nil, at time: Int64
+    ) async throws {
         guard (try? await read(name: destination)) != nil else {
             throw WorkflowError("cannot send: no workflow has this ID", workflowID: destination, code: .notFound)
         }
         _ = try WorkflowJSON.checkedValue(json, what: "the message")  // refuse malformed JSON before it is stored
-        try await deliver(MessageRecord(id: idempotencyKey ?? UUID().uuidString, topic: topic, value: json, sentAt: time), to: destination)
+        try await deliver(
+            MessageRecord(id: idempotencyKey ?? UUID().uuidString, topic: topic, value: json, sentAt: time),
+            to: destination)
     }
 
     func deliver(_ message: MessageRecord, to destination: String) async throws {
         let id = message.id
-        try await appendToInbox(name: destination, type: MessageRecord.recordType, payload: try WorkflowJSON.encode(message)) { record in
+        try await appendToInbox(
+            name: destination, type: MessageRecord.recordType, payload: try WorkflowJSON.encode(message)
+        ) { record in
             (try? WorkflowJSON.decode(MessageRecord.self, from: record.payload))?.id == id
         }
     }
@@ -86,13 +93,19 @@ extension LogStore {
 extension WorkflowContext {
     /// Sends `value` to workflow `destination` as a recorded operation (`DBOS.send`): replay
     /// does not send again, and a send interrupted by a crash is delivered at most once.
-    public func send<Value: Encodable & Sendable>(to destination: String, topic: String? = nil, _ value: Value) async throws {
-        guard let engine else { throw WorkflowError("this context has no engine", workflowID: workflowID, code: .notServing) }
+    public func send<Value: Encodable & Sendable>(
+        to destination: String, topic: String? = nil, _ value: Value
+    ) async throws {
+        guard let engine else {
+            throw WorkflowError("this context has no engine", workflowID: workflowID, code: .notServing)
+        }
         let json = try WorkflowJSON.encodeText(value)
         let messageID = "\(workflowID)-\(nextPosition)"
         let clock = clock
         _ = try await operation(kind: "send", name: "DBOS.send", retry: .none, key: destination) {
-            try await engine.deliver(MessageRecord(id: messageID, topic: topic, value: json, sentAt: clock.nowMilliseconds()), to: destination)
+            try await engine.deliver(
+                MessageRecord(id: messageID, topic: topic, value: json, sentAt: clock.nowMilliseconds()),
+                to: destination)
             return "null"
         }
     }
@@ -113,7 +126,9 @@ extension WorkflowContext {
         if let recorded = try replayed(recvID, kind: "recv", name: "DBOS.recv") {
             return try decodeMessage(recorded.output, as: type)
         }
-        guard let engine, let inbox else { throw WorkflowError("this context has no engine", workflowID: workflowID, code: .notServing) }
+        guard let engine, let inbox else {
+            throw WorkflowError("this context has no engine", workflowID: workflowID, code: .notServing)
+        }
         try await append([])  // a pending recovery attempt is recorded before anything new happens
         let wakeMilliseconds = try await recordedDeadline(at: sleepID, after: timeout)
         let startedAt = clock.nowMilliseconds()
@@ -121,9 +136,10 @@ extension WorkflowContext {
             to: workflowID, topic: topic, excluding: consumedMessages, cleared: clearedControls,
             until: min(wakeMilliseconds, deadline ?? Int64.max), clock: clock, follower: inbox)
         if message == nil { try await checkCancellation() }  // the workflow's deadline may have ended the wait
-        try await record(OperationRecord(
-            functionID: recvID, name: "DBOS.recv", kind: "recv", output: message?.value ?? "null", error: nil,
-            startedAt: startedAt, completedAt: clock.nowMilliseconds(), attempts: 1, key: message?.id))
+        try await record(
+            OperationRecord(
+                functionID: recvID, name: "DBOS.recv", kind: "recv", output: message?.value ?? "null", error: nil,
+                startedAt: startedAt, completedAt: clock.nowMilliseconds(), attempts: 1, key: message?.id))
         return try decodeMessage(message?.value, as: type)
     }
 
@@ -158,10 +174,13 @@ final class InboxFollower: Sendable {
         var cancels: [String] = []
         for record in records {
             if record.type == ControlRecord.recordType,
-                let control = try? WorkflowJSON.decode(ControlRecord.self, from: record.payload), control.action == "cancel"
+                let control = try? WorkflowJSON.decode(ControlRecord.self, from: record.payload),
+                control.action == "cancel"
             {
                 cancels.append(control.id)
-            } else if record.type == MessageRecord.recordType, let message = try? WorkflowJSON.decode(MessageRecord.self, from: record.payload) {
+            } else if record.type == MessageRecord.recordType,
+                let message = try? WorkflowJSON.decode(MessageRecord.self, from: record.payload)
+            {
                 messages.append(message)
             }
         }
@@ -174,7 +193,10 @@ final class InboxFollower: Sendable {
             s.cursor = next
             s.messages += messages
             s.cancels += cancels
-            return (s.messages.first { $0.topic == topic && !consumed.contains($0.id) }, s.cancels.contains { !cleared.contains($0) })
+            return (
+                s.messages.first { $0.topic == topic && !consumed.contains($0.id) },
+                s.cancels.contains { !cleared.contains($0) }
+            )
         }
     }
 }
@@ -183,7 +205,8 @@ extension DurableEngine {
     /// The oldest message on `topic` in `id`'s inbox not in `consumed`, waiting (on the file
     /// watcher) until `wake` (Unix ms on `clock`); nil on timeout.
     func waitForMessage(
-        to id: String, topic: String?, excluding consumed: Set<String>, cleared: Set<String>, until wake: Int64, clock: any DurableClock,
+        to id: String, topic: String?, excluding consumed: Set<String>, cleared: Set<String>, until wake: Int64,
+        clock: any DurableClock,
         follower: InboxFollower
     ) async throws -> MessageRecord? {
         try store.ensureInboxExists(name: id)
@@ -192,13 +215,15 @@ extension DurableEngine {
         while true {
             try Task.checkCancellation()
             let version = try watcher.version(of: path)
-            let (message, cancelRequested) = try await follower.look(in: store, topic: topic, excluding: consumed, cleared: cleared)
+            let (message, cancelRequested) = try await follower.look(
+                in: store, topic: topic, excluding: consumed, cleared: cleared)
             if cancelRequested { throw WorkflowCancelledError(workflowID: id) }
             if let message { return message }
             let remaining = wake - clock.nowMilliseconds()
             if remaining <= 0 { return nil }
             // Woken by inotify; the re-check at least every second bounds any lost wake-up.
-            await watcher.wait(for: path, after: version, until: FileWatcher.deadline(after: .milliseconds(min(remaining, 1000))))
+            await watcher.wait(
+                for: path, after: version, until: FileWatcher.deadline(after: .milliseconds(min(remaining, 1000))))
         }
     }
 }

@@ -40,7 +40,9 @@ final class QueueDispatcher: Sendable {
 
     /// What this process could start now: per partition, the due entries in run order, cut to
     /// the local budget; and the earliest time a delayed entry becomes due.
-    private func plan(_ engine: DurableEngine, now: Int64) -> (groups: [(partition: String?, entries: [IndexEntry])], wake: Int64?) {
+    private func plan(
+        _ engine: DurableEngine, now: Int64
+    ) -> (groups: [(partition: String?, entries: [IndexEntry])], wake: Int64?) {
         let version = engine.configuration.applicationVersion
         var byPartition: [String?: [IndexEntry]] = [:]
         var wake: Int64?
@@ -84,7 +86,9 @@ final class QueueDispatcher: Sendable {
                 var recent: [Int64] = []
                 if let rate = queue.rateLimit {
                     let period = rate.period.milliseconds
-                    recent = try await lock.recentStarts(partition: partition, limit: rate.limit, period: period, now: now) {
+                    recent = try await lock.recentStarts(
+                        partition: partition, limit: rate.limit, period: period, now: now
+                    ) {
                         QueueSelection.recentStarts(index, queue: queueName, partition: partition, limit: rate.limit)
                     }
                     budget = min(budget, rate.limit - recent.count)
@@ -115,7 +119,9 @@ final class QueueDispatcher: Sendable {
                     if let rate = queue.rateLimit, !batch.isEmpty {
                         // Counted before claiming: a crash mid-claim over-counts (safe), never under-counts.
                         let planned = recent + starts + Array(repeating: now, count: batch.count)
-                        try await lock.writeStarts(planned, partition: partition, limit: rate.limit, period: rate.period.milliseconds, now: now)
+                        try await lock.writeStarts(
+                            planned, partition: partition, limit: rate.limit, period: rate.period.milliseconds, now: now
+                        )
                     }
                     let claimed = await withTaskGroup(of: Bool.self) { group in
                         for (entry, slot) in batch {
@@ -123,7 +129,9 @@ final class QueueDispatcher: Sendable {
                                 do {
                                     if try await self.claim(entry, slot: slot, engine: engine, now: now) { return true }
                                 } catch {
-                                    engine.logger.error("claiming a queued workflow failed", metadata: ["workflow-id": "\(entry.workflowID)", "error": "\(error)"])
+                                    engine.logger.error(
+                                        "claiming a queued workflow failed",
+                                        metadata: ["workflow-id": "\(entry.workflowID)", "error": "\(error)"])
                                 }
                                 if let slot { self.files.release(slot) }
                                 return false
@@ -136,8 +144,12 @@ final class QueueDispatcher: Sendable {
                     if slotsExhausted || batch.isEmpty { break }
                 }
                 if let rate = queue.rateLimit {
-                    try await lock.writeStarts(recent + starts, partition: partition, limit: rate.limit, period: rate.period.milliseconds, now: now)
-                    if budget == 0 && !starts.isEmpty { wake = min(wake ?? now + rate.period.milliseconds, now + rate.period.milliseconds) }
+                    try await lock.writeStarts(
+                        recent + starts, partition: partition, limit: rate.limit, period: rate.period.milliseconds,
+                        now: now)
+                    if budget == 0 && !starts.isEmpty {
+                        wake = min(wake ?? now + rate.period.milliseconds, now + rate.period.milliseconds)
+                    }
                 }
             }
             return wake
@@ -170,8 +182,11 @@ final class QueueDispatcher: Sendable {
         var delta = IndexDelta()
         delta.updatedAt = now
         if attempts > Int64(configuration.maxRecoveryAttempts) {
-            let error = PortableError(name: "MaxRecoveryAttemptsExceeded", message: "the workflow was started \(attempts - 1) times without finishing")
-            try await opened.writer.append(WorkflowRecords.end(status: .maxRecoveryAttemptsExceeded, output: nil, error: error, at: now))
+            let error = PortableError(
+                name: "MaxRecoveryAttemptsExceeded",
+                message: "the workflow was started \(attempts - 1) times without finishing")
+            try await opened.writer.append(
+                WorkflowRecords.end(status: .maxRecoveryAttemptsExceeded, output: nil, error: error, at: now))
             opened.writer.close()
             return false
         }
@@ -179,7 +194,9 @@ final class QueueDispatcher: Sendable {
         delta.executorID = configuration.executorID
         delta.startedAt = now
         delta.recoveryAttempts = attempts
-        if (history.fields.applicationVersion ?? "").isEmpty { delta.applicationVersion = configuration.applicationVersion }
+        if (history.fields.applicationVersion ?? "").isEmpty {
+            delta.applicationVersion = configuration.applicationVersion
+        }
         let deadline = history.fields.deadline ?? history.fields.timeoutMilliseconds.map { now + $0 }
         delta.deadline = deadline
         do {
@@ -190,13 +207,17 @@ final class QueueDispatcher: Sendable {
         }
         var prefix: [RecordDraft] = []
         if attempts > 1 {
-            prefix.append(RecordDraft(type: WorkflowRecordType.attempt, payload: try WorkflowJSON.encode(
-                AttemptRecord(attempt: Int(attempts), executorID: configuration.executorID, at: now))))
+            prefix.append(
+                RecordDraft(
+                    type: WorkflowRecordType.attempt,
+                    payload: try WorkflowJSON.encode(
+                        AttemptRecord(attempt: Int(attempts), executorID: configuration.executorID, at: now))))
         }
         let partition = entry.fields.partitionKey ?? ""
         running.withLock { $0[partition, default: 0] += 1 }
         engine.startExecution(
-            workflow, id: id, inputs: history.inputs ?? start.inputs, writer: opened.writer, recorded: history.operations, prefix: prefix,
+            workflow, id: id, inputs: history.inputs ?? start.inputs, writer: opened.writer,
+            recorded: history.operations, prefix: prefix,
             cleared: history.clearedControls, deadline: deadline
         ) {
             if let slot { self.files.release(slot) }

@@ -38,9 +38,14 @@ extension LogStore {
 
     /// Pauses (ticks are skipped) or resumes schedule `name`, in every process.
     public func setSchedulePaused(_ name: String, _ paused: Bool) async throws {
-        guard try scheduleState(name) != nil else { throw WorkflowError("no schedule is named \"\(name)\" (an executor records it when it starts)", code: .notFound) }
+        guard try scheduleState(name) != nil else {
+            throw WorkflowError(
+                "no schedule is named \"\(name)\" (an executor records it when it starts)", code: .notFound)
+        }
         try await updateScheduleRecord(name: name) { record in
-            guard case .present(let bytes) = record, var state = try? WorkflowJSON.decode(ScheduleState.self, from: bytes) else { return nil }
+            guard case .present(let bytes) = record,
+                var state = try? WorkflowJSON.decode(ScheduleState.self, from: bytes)
+            else { return nil }
             state.paused = paused
             return try? WorkflowJSON.encode(state)
         }
@@ -48,13 +53,17 @@ extension LogStore {
 
     /// Starts schedule `name`'s workflow once now (ID `sched-<name>-trigger-<ISO time>`), paused or not.
     public func triggerSchedule(_ name: String, executorID: String, at now: Int64) async throws -> String {
-        guard let state = try scheduleState(name) else { throw WorkflowError("no schedule is named \"\(name)\" (an executor records it when it starts)", code: .notFound) }
+        guard let state = try scheduleState(name) else {
+            throw WorkflowError(
+                "no schedule is named \"\(name)\" (an executor records it when it starts)", code: .notFound)
+        }
         let rules = try ZoneRules(state.timeZone)
         let seconds = Int(now.floorDivided(by: 1000))
         let iso = rules.civil(at: seconds).iso8601(offsetSeconds: rules.offset(at: seconds))
         let run = ScheduledRun(scheduledAt: now, scheduledTime: iso, actualAt: now, triggered: true)
         let request = EnqueueRequest(
-            workflowName: state.workflowName, inputs: try WorkflowJSON.inputs(run), queueName: state.queue ?? WorkflowQueue.internalQueueName,
+            workflowName: state.workflowName, inputs: try WorkflowJSON.inputs(run),
+            queueName: state.queue ?? WorkflowQueue.internalQueueName,
             options: EnqueueOptions(id: "sched-\(name)-trigger-\(iso)"), executorID: executorID)
         return try await enqueueWorkflow(request, now: now).id
     }
@@ -89,7 +98,9 @@ final class ScheduleRunner: Sendable {
                 lastFired = try await publish(engine)
                 break
             } catch {
-                engine.logger.error("could not record the schedule; retrying", metadata: ["schedule": "\(schedule.name)", "error": "\(error)"])
+                engine.logger.error(
+                    "could not record the schedule; retrying",
+                    metadata: ["schedule": "\(schedule.name)", "error": "\(error)"])
                 guard (try? await Task.sleep(for: .seconds(1))) != nil else { return }
             }
         }
@@ -97,9 +108,11 @@ final class ScheduleRunner: Sendable {
         if case .latest(let count) = schedule.catchUp, count > 0, let lastFired, !isPaused(engine) {
             let missed = schedule.ticks(after: max(lastFired, cursor - Self.catchUpWindow), through: cursor)
             if missed.count > count {
-                engine.logger.warning("catching up on the latest missed ticks only", metadata: [
-                    "schedule": "\(schedule.name)", "missed": "\(missed.count)", "firing": "\(count)",
-                ])
+                engine.logger.warning(
+                    "catching up on the latest missed ticks only",
+                    metadata: [
+                        "schedule": "\(schedule.name)", "missed": "\(missed.count)", "firing": "\(count)",
+                    ])
             }
             for tick in missed.suffix(count) { try? await fire(tick, engine) }
         }
@@ -118,7 +131,9 @@ final class ScheduleRunner: Sendable {
                 if isPaused(engine) { try await recordFired(tick, engine) } else { try await fire(tick, engine) }
                 cursor = tick.milliseconds
             } catch {
-                engine.logger.error("could not fire a tick; retrying", metadata: ["schedule": "\(schedule.name)", "tick": "\(tick.iso8601)", "error": "\(error)"])
+                engine.logger.error(
+                    "could not fire a tick; retrying",
+                    metadata: ["schedule": "\(schedule.name)", "tick": "\(tick.iso8601)", "error": "\(error)"])
                 guard (try? await Task.sleep(for: .seconds(1))) != nil else { return }
             }
         }
@@ -132,10 +147,13 @@ final class ScheduleRunner: Sendable {
     /// the fire time from the logs if the record is damaged); returns the last fire time.
     private func publish(_ engine: DurableEngine) async throws -> Int64? {
         var state = ScheduleState(
-            name: schedule.name, cron: schedule.expression.description, timeZone: schedule.timeZone, workflowName: workflowName,
+            name: schedule.name, cron: schedule.expression.description, timeZone: schedule.timeZone,
+            workflowName: workflowName,
             queue: schedule.queue, lastFiredAt: nil, paused: false)
         if case .damaged = try engine.store.readScheduleRecord(name: schedule.name) {
-            engine.logger.warning("the schedule's state record is damaged; rebuilding it from the logs (a pause is lost)", metadata: ["schedule": "\(schedule.name)"])
+            engine.logger.warning(
+                "the schedule's state record is damaged; rebuilding it from the logs (a pause is lost)",
+                metadata: ["schedule": "\(schedule.name)"])
         }
         if let old = try engine.store.scheduleState(schedule.name) {
             state.lastFiredAt = old.lastFiredAt
@@ -144,13 +162,17 @@ final class ScheduleRunner: Sendable {
             // No readable record: the latest tick's workflow says when it last fired.
             let prefix = "sched-\(schedule.name)-"
             try engine.store.index.refresh()
-            state.lastFiredAt = engine.store.index.entries { $0.workflowID.hasPrefix(prefix) && !$0.workflowID.hasPrefix(prefix + "trigger-") }
-                .compactMap(\.fields.createdAt).max()
+            state.lastFiredAt = engine.store.index.entries {
+                $0.workflowID.hasPrefix(prefix) && !$0.workflowID.hasPrefix(prefix + "trigger-")
+            }
+            .compactMap(\.fields.createdAt).max()
         }
         let published = state
         try await engine.store.updateScheduleRecord(name: schedule.name) { record in
             var merged = published
-            if case .present(let bytes) = record, let current = try? WorkflowJSON.decode(ScheduleState.self, from: bytes) {
+            if case .present(let bytes) = record,
+                let current = try? WorkflowJSON.decode(ScheduleState.self, from: bytes)
+            {
                 merged.lastFiredAt = current.lastFiredAt
                 merged.paused = current.paused
             }
@@ -163,7 +185,8 @@ final class ScheduleRunner: Sendable {
         let now = engine.configuration.clock.nowMilliseconds()
         let run = ScheduledRun(scheduledAt: tick.milliseconds, scheduledTime: tick.iso8601, actualAt: now)
         let request = EnqueueRequest(
-            workflowName: workflowName, inputs: try WorkflowJSON.inputs(run), queueName: schedule.queue ?? WorkflowQueue.internalQueueName,
+            workflowName: workflowName, inputs: try WorkflowJSON.inputs(run),
+            queueName: schedule.queue ?? WorkflowQueue.internalQueueName,
             options: EnqueueOptions(id: schedule.workflowID(for: tick)), executorID: engine.configuration.executorID)
         _ = try await engine.store.enqueueWorkflow(request, now: now)
         try await recordFired(tick, engine)
@@ -173,7 +196,9 @@ final class ScheduleRunner: Sendable {
     private func recordFired(_ tick: ScheduledTick, _ engine: DurableEngine) async throws {
         let firedAt = tick.milliseconds
         try await engine.store.updateScheduleRecord(name: schedule.name) { record in
-            guard case .present(let bytes) = record, var state = try? WorkflowJSON.decode(ScheduleState.self, from: bytes) else { return nil }
+            guard case .present(let bytes) = record,
+                var state = try? WorkflowJSON.decode(ScheduleState.self, from: bytes)
+            else { return nil }
             if (state.lastFiredAt ?? .min) >= firedAt { return nil }
             state.lastFiredAt = firedAt
             return try? WorkflowJSON.encode(state)

@@ -13,7 +13,10 @@ public struct StepRetryPolicy: Sendable, Equatable {
     public var maxInterval: Duration
 
     /// Creates a policy.
-    public init(maxAttempts: Int, interval: Duration = .seconds(1), backoffRate: Double = 2, maxInterval: Duration = .seconds(3600)) {
+    public init(
+        maxAttempts: Int, interval: Duration = .seconds(1), backoffRate: Double = 2,
+        maxInterval: Duration = .seconds(3600)
+    ) {
         precondition(maxAttempts >= 1, "a step needs at least one attempt")
         self.maxAttempts = maxAttempts
         self.interval = interval
@@ -25,8 +28,12 @@ public struct StepRetryPolicy: Sendable, Equatable {
     public static let none = StepRetryPolicy(maxAttempts: 1)
 
     /// Exponential backoff (DBOS's defaults: 1 s, doubling).
-    public static func exponential(maxAttempts: Int, interval: Duration = .seconds(1), backoffRate: Double = 2, maxInterval: Duration = .seconds(3600)) -> StepRetryPolicy {
-        StepRetryPolicy(maxAttempts: maxAttempts, interval: interval, backoffRate: backoffRate, maxInterval: maxInterval)
+    public static func exponential(
+        maxAttempts: Int, interval: Duration = .seconds(1), backoffRate: Double = 2,
+        maxInterval: Duration = .seconds(3600)
+    ) -> StepRetryPolicy {
+        StepRetryPolicy(
+            maxAttempts: maxAttempts, interval: interval, backoffRate: backoffRate, maxInterval: maxInterval)
     }
 
     /// The wait after failed attempt `attempt` (1-based).

@@ -20,7 +20,9 @@ extension LogStore {
         let watcher = watcher()
         while true {
             try Task.checkCancellation()
-            if let corruption = index.entry(forWorkflowID: id)?.fields.corruption { throw QuarantinedWorkflowError(workflowID: id, reason: corruption) }
+            if let corruption = index.entry(forWorkflowID: id)?.fields.corruption {
+                throw QuarantinedWorkflowError(workflowID: id, reason: corruption)
+            }
             // Read the version before the log, so a change in between ends the wait at once.
             let version = try? watcher.version(of: cursor.path)
             let resets = cursor.resets
@@ -38,7 +40,9 @@ extension LogStore {
                         do {
                             _ = try await readNewRecords(&fresh)
                         } catch {
-                            if error.code == .corrupted { throw QuarantinedWorkflowError(workflowID: id, reason: error.message) }
+                            if error.code == .corrupted {
+                                throw QuarantinedWorkflowError(workflowID: id, reason: error.message)
+                            }
                         }
                     }
                 }
@@ -75,7 +79,12 @@ extension LogStore {
             if let error = blocked() { throw error }
             guard history.status.isTerminal else { return .keepWaiting }
             if history.status == .success { return .done(.success(history.output ?? "null")) }
-            return .done(.failure(history.error ?? PortableError(name: history.status.rawValue, message: "the workflow ended with status \(history.status)")))
+            return .done(
+                .failure(
+                    history.error
+                        ?? PortableError(
+                            name: history.status.rawValue, message: "the workflow ended with status \(history.status)"))
+            )
         }
         return try outcome!.get()
     }

@@ -100,7 +100,9 @@ public final class WorkflowContext: Sendable {
 
     /// A random UUID, recorded so that replay sees the same value.
     public func uuid() async throws -> UUID {
-        let text = try await operation(kind: "uuid", name: "uuid", retry: .none) { try WorkflowJSON.encodeText(UUID().uuidString) }
+        let text = try await operation(kind: "uuid", name: "uuid", retry: .none) {
+            try WorkflowJSON.encodeText(UUID().uuidString)
+        }
         guard let uuid = UUID(uuidString: try WorkflowJSON.decode(String.self, fromText: text)) else {
             throw WorkflowError("the recorded UUID is malformed", workflowID: workflowID, code: .unreadableRecord)
         }
@@ -110,7 +112,10 @@ public final class WorkflowContext: Sendable {
     /// A random integer in `range`, recorded so that replay sees the same value.
     public func random(in range: ClosedRange<Int>) async throws -> Int {
         let text = try await operation(kind: "random", name: "random", retry: .none) { String(Int.random(in: range)) }
-        guard let value = Int(text) else { throw WorkflowError("the recorded random number is malformed", workflowID: workflowID, code: .unreadableRecord) }
+        guard let value = Int(text) else {
+            throw WorkflowError(
+                "the recorded random number is malformed", workflowID: workflowID, code: .unreadableRecord)
+        }
         return value
     }
 
@@ -155,18 +160,25 @@ public final class WorkflowContext: Sendable {
         let getID = takePositions(2)
         let sleepID = getID + 1
         if let recorded = try replayed(getID, kind: "getEvent", name: "DBOS.getEvent") {
-            return try recorded.output.flatMap { $0 == "null" ? nil : try WorkflowJSON.decode(Value.self, fromText: $0) }
+            return try recorded.output.flatMap {
+                $0 == "null" ? nil : try WorkflowJSON.decode(Value.self, fromText: $0)
+            }
         }
-        guard let engine else { throw WorkflowError("this context has no engine", workflowID: workflowID, code: .notServing) }
+        guard let engine else {
+            throw WorkflowError("this context has no engine", workflowID: workflowID, code: .notServing)
+        }
         try await append([])  // a pending recovery attempt is recorded before anything new happens
         let wakeMilliseconds = try await recordedDeadline(at: sleepID, after: timeout)
         let startedAt = clock.nowMilliseconds()
         let remaining = max(0, min(wakeMilliseconds, deadline ?? .max) - startedAt)
-        let json = try await interruptibleByCancel { try await engine.store.eventJSON(of: id, key: key, timeout: .milliseconds(remaining)) }
+        let json = try await interruptibleByCancel {
+            try await engine.store.eventJSON(of: id, key: key, timeout: .milliseconds(remaining))
+        }
         if json == nil { try await checkCancellation() }  // the workflow's deadline may have ended the wait
-        try await record(OperationRecord(
-            functionID: getID, name: "DBOS.getEvent", kind: "getEvent", output: json ?? "null", error: nil,
-            startedAt: startedAt, completedAt: clock.nowMilliseconds(), attempts: 1, key: key))
+        try await record(
+            OperationRecord(
+                functionID: getID, name: "DBOS.getEvent", kind: "getEvent", output: json ?? "null", error: nil,
+                startedAt: startedAt, completedAt: clock.nowMilliseconds(), attempts: 1, key: key))
         return try json.map { try WorkflowJSON.decode(Value.self, fromText: $0) }
     }
 
@@ -178,9 +190,10 @@ public final class WorkflowContext: Sendable {
         }
         let now = clock.nowMilliseconds()
         let wake = now + timeout.milliseconds
-        try await record(OperationRecord(
-            functionID: sleepID, name: "DBOS.sleep", kind: "sleep", output: String(Double(wake) / 1000),
-            error: nil, startedAt: now, completedAt: now, attempts: 1))
+        try await record(
+            OperationRecord(
+                functionID: sleepID, name: "DBOS.sleep", kind: "sleep", output: String(Double(wake) / 1000),
+                error: nil, startedAt: now, completedAt: now, attempts: 1))
         return wake
     }
 
@@ -278,7 +291,9 @@ public final class WorkflowContext: Sendable {
                 let watcher = engine.store.watcher()
                 while true {
                     let version = try watcher.version(of: path)
-                    if !(try await engine.store.pendingCancellations(of: self.workflowID, cleared: self.clearedControls)).isEmpty {
+                    if !(try await engine.store.pendingCancellations(of: self.workflowID, cleared: self.clearedControls))
+                        .isEmpty
+                    {
                         self.requestCancel()
                         throw WorkflowCancelledError(workflowID: self.workflowID)
                     }
@@ -326,7 +341,12 @@ public final class WorkflowContext: Sendable {
             s.executedCount += 1
             s.recorded[operation.functionID] = operation
         }
-        logger.debug("checkpointed", metadata: ["step": "\(operation.name)", "function-id": "\(operation.functionID)", "attempts": "\(operation.attempts)"])
+        logger.debug(
+            "checkpointed",
+            metadata: [
+                "step": "\(operation.name)", "function-id": "\(operation.functionID)",
+                "attempts": "\(operation.attempts)",
+            ])
     }
 
     /// The message IDs consumed by `recv` so far (recorded or executed).

@@ -30,14 +30,20 @@ public struct WorkflowHandle<Output: Codable & Sendable>: Sendable {
     ///   if this process stopped it, or ``WorkflowError`` if no such workflow exists.
     public func result() async throws -> Output {
         let json: String
-        if let engine { json = try await engine.outputJSON(of: workflowID) } else { json = try await store.outputJSON(of: workflowID) }
+        if let engine {
+            json = try await engine.outputJSON(of: workflowID)
+        } else {
+            json = try await store.outputJSON(of: workflowID)
+        }
         return try WorkflowJSON.decode(Output.self, fromText: json)
     }
 
     /// The workflow's current status.
     public func status() throws -> WorkflowStatus {
         try store.index.refresh()
-        guard let entry = store.index.entry(forWorkflowID: workflowID) else { throw WorkflowError("no workflow has this ID", workflowID: workflowID, code: .notFound) }
+        guard let entry = store.index.entry(forWorkflowID: workflowID) else {
+            throw WorkflowError("no workflow has this ID", workflowID: workflowID, code: .notFound)
+        }
         return entry.status
     }
 }

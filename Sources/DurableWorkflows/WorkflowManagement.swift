@@ -39,14 +39,21 @@ extension WorkflowContext {
         let engine = try managingEngine(acting: id)
         let forkID = newID ?? "\(workflowID)-\(nextPosition)-fork"
         let output = try await operation(kind: "forkWorkflow", name: "DBOS.forkWorkflow", retry: .none, key: id) {
-            try WorkflowJSON.encodeText(try await engine.fork(id, fromStep: fromStep, newID: forkID, as: JSONValue.self).workflowID)
+            try WorkflowJSON.encodeText(
+                try await engine.fork(id, fromStep: fromStep, newID: forkID, as: JSONValue.self).workflowID)
         }
         return try WorkflowJSON.decode(String.self, fromText: output)
     }
 
     private func managingEngine(acting target: String? = nil) throws -> DurableEngine {
-        guard let engine else { throw WorkflowError("this context has no engine", workflowID: workflowID, code: .notServing) }
-        if target == workflowID { throw WorkflowError("a workflow cannot manage itself from inside; return or throw instead", workflowID: workflowID, code: .invalidArgument) }
+        guard let engine else {
+            throw WorkflowError("this context has no engine", workflowID: workflowID, code: .notServing)
+        }
+        if target == workflowID {
+            throw WorkflowError(
+                "a workflow cannot manage itself from inside; return or throw instead", workflowID: workflowID,
+                code: .invalidArgument)
+        }
         return engine
     }
 }

@@ -45,9 +45,13 @@ public struct WorkflowQueue: Sendable, Hashable {
 
     /// Declares a queue. Register it on each engine that should run its workflows.
     public init(_ name: String, concurrency: Int? = nil, workerConcurrency: Int? = nil, rateLimit: RateLimit? = nil) {
-        precondition(concurrency.map { $0 > 0 && $0 <= QueueFiles.maximumConcurrency } ?? true, "queue concurrency must be 1...\(QueueFiles.maximumConcurrency)")
+        precondition(
+            concurrency.map { $0 > 0 && $0 <= QueueFiles.maximumConcurrency } ?? true,
+            "queue concurrency must be 1...\(QueueFiles.maximumConcurrency)")
         precondition(workerConcurrency.map { $0 > 0 } ?? true, "worker concurrency must be positive")
-        precondition(rateLimit.map { $0.limit > 0 && $0.period > .zero } ?? true, "a rate limit needs a positive limit and period")
+        precondition(
+            rateLimit.map { $0.limit > 0 && $0.period > .zero } ?? true,
+            "a rate limit needs a positive limit and period")
         self.name = name
         self.concurrency = concurrency
         self.workerConcurrency = workerConcurrency
@@ -85,7 +89,8 @@ public struct EnqueueOptions: Sendable {
     /// Options with nothing set.
     public init(
         id: String? = nil, priority: Int? = nil, deduplicationID: String? = nil, partitionKey: String? = nil,
-        delay: Duration? = nil, timeout: Duration? = nil, applicationVersion: String? = nil, onDuplicate: DuplicatePolicy = .fail
+        delay: Duration? = nil, timeout: Duration? = nil, applicationVersion: String? = nil,
+        onDuplicate: DuplicatePolicy = .fail
     ) {
         self.id = id
         self.priority = priority

@@ -16,7 +16,9 @@ extension WorkflowReading {
     public func getEvent<Value: Decodable & Sendable>(
         _ id: String, key: String, as type: Value.Type = Value.self, timeout: Duration = .seconds(60)
     ) async throws -> Value? {
-        try await store.eventJSON(of: id, key: key, timeout: timeout).map { try WorkflowJSON.decode(Value.self, fromText: $0) }
+        try await store.eventJSON(of: id, key: key, timeout: timeout).map {
+            try WorkflowJSON.decode(Value.self, fromText: $0)
+        }
     }
 
     /// Reads stream `key` of workflow `id` from `offset`, following it live: the sequence yields

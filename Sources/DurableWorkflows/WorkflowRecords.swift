@@ -111,11 +111,15 @@ enum WorkflowJSON {
     /// written to PostgreSQL); throws a ``WorkflowError`` saying why not. Foundation's decoder
     /// stops at a NUL, so `0\u{0}` would pass it and then break the envelope: NUL is refused first.
     static func checkedValue(_ text: String, what: String) throws -> String {
-        if text.utf8.contains(0) { throw WorkflowError("\(what) is not valid JSON: it contains a NUL character", code: .invalidArgument) }
+        if text.utf8.contains(0) {
+            throw WorkflowError("\(what) is not valid JSON: it contains a NUL character", code: .invalidArgument)
+        }
         do {
             _ = try decode(JSONValue.self, fromText: text)
         } catch {
-            throw WorkflowError("\(what) is not valid JSON: \(text.count > 80 ? String(text.prefix(77)) + "..." : text)", code: .invalidArgument)
+            throw WorkflowError(
+                "\(what) is not valid JSON: \(text.count > 80 ? String(text.prefix(77)) + "..." : text)",
+                code: .invalidArgument)
         }
         return text
     }
@@ -183,12 +187,15 @@ public struct WorkflowHistory: Sendable {
             case WorkflowRecordType.operation:
                 let operation = try WorkflowJSON.decode(OperationRecord.self, from: record.payload)
                 operations[operation.functionID] = operation
-            case WorkflowRecordType.attempt: attempts.append(try WorkflowJSON.decode(AttemptRecord.self, from: record.payload))
+            case WorkflowRecordType.attempt:
+                attempts.append(try WorkflowJSON.decode(AttemptRecord.self, from: record.payload))
             case WorkflowRecordType.end: end = try WorkflowJSON.decode(EndRecord.self, from: record.payload)
-            case WorkflowRecordType.inputs: replacedInputs = try WorkflowJSON.decode(InputsRecord.self, from: record.payload).inputs
+            case WorkflowRecordType.inputs:
+                replacedInputs = try WorkflowJSON.decode(InputsRecord.self, from: record.payload).inputs
             case ResumeRecord.recordType:
                 end = nil
-                clearedControls.formUnion(try WorkflowJSON.decode(ResumeRecord.self, from: record.payload).clearedControls)
+                clearedControls.formUnion(
+                    try WorkflowJSON.decode(ResumeRecord.self, from: record.payload).clearedControls)
             default: continue
             }
         }
@@ -245,7 +252,8 @@ public struct WorkflowHistory: Sendable {
         operations.keys.sorted().map { id in
             let operation = operations[id]!
             return StepInfo(
-                functionID: id, name: operation.name, kind: operation.kind, output: operation.output, error: operation.error,
+                functionID: id, name: operation.name, kind: operation.kind, output: operation.output,
+                error: operation.error,
                 startedAt: operation.startedAt, completedAt: operation.completedAt, attempts: operation.attempts,
                 childWorkflowID: operation.childWorkflowID, key: operation.key)
         }

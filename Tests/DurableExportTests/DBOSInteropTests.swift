@@ -11,20 +11,29 @@ struct DBOSInteropTests {
     func interruptedWorkflows(in directory: TemporaryDirectory) throws -> String {
         let helper = builtExecutable("DurableTestHelper")
         let fired = directory.path + "/fired", ledger = directory.path + "/ledger"
-        try Interop.run(helper, ["workflows", directory.data, ledger, "queued-1"], environment: ["KILL_AT": "queued-1:2:ack", "FIRED": fired])
+        try Interop.run(
+            helper, ["workflows", directory.data, ledger, "queued-1"],
+            environment: ["KILL_AT": "queued-1:2:ack", "FIRED": fired])
         _ = try Interop.durable(["cancel", "--dir", directory.data, "queued-1"])
-        try Interop.run(helper, ["workflows", directory.data, ledger, "pending-1"], environment: ["KILL_AT": "pending-1:3:ack", "FIRED": fired])
+        try Interop.run(
+            helper, ["workflows", directory.data, ledger, "pending-1"],
+            environment: ["KILL_AT": "pending-1:3:ack", "FIRED": fired])
         _ = try Interop.durable(["resume", "--dir", directory.data, "queued-1"])
         return directory.data
     }
 
-    func json(_ text: String) throws -> Any { try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) }
+    func json(_ text: String) throws -> Any {
+        try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+    }
 
     @Test func aDBOSAppResumesExportedPendingAndEnqueuedWorkflowsWithoutRerunningCompletedSteps() throws {
         let temp = TemporaryDirectory()
         let data = try interruptedWorkflows(in: temp)
-        let statuses = try Interop.durable(["list", "--dir", data, "--json"]).split(separator: "\n").map { try json(String($0)) as! [String: Any] }
-        #expect(Set(statuses.map { "\($0["workflowID"]!)=\($0["status"]!)" }) == ["pending-1=PENDING", "queued-1=ENQUEUED"])
+        let statuses = try Interop.durable(["list", "--dir", data, "--json"]).split(separator: "\n").map {
+            try json(String($0)) as! [String: Any]
+        }
+        #expect(
+            Set(statuses.map { "\($0["workflowID"]!)=\($0["status"]!)" }) == ["pending-1=PENDING", "queued-1=ENQUEUED"])
         let executor = statuses.first { $0["workflowID"] as? String == "pending-1" }!["executorID"] as! String
 
         let pg = try ThrowawayPostgres()
@@ -39,10 +48,14 @@ struct DBOSInteropTests {
         let ledger = temp.path + "/dbos-ledger"
         FileManager.default.createFile(atPath: ledger, contents: nil)
         let (status, out, err) = try Interop.run(
-            Interop.python!, [Interop.root + "/tools/interop/dbos_resume.py", pg.url("resume"), executor, "crash-test", ledger,
-                              "_dbos_internal_queue", "pending-1", "queued-1"])
+            Interop.python!,
+            [
+                Interop.root + "/tools/interop/dbos_resume.py", pg.url("resume"), executor, "crash-test", ledger,
+                "_dbos_internal_queue", "pending-1", "queued-1",
+            ])
         #expect(status == 0, "\(err)")
-        let results = try json(String(out.split(separator: "\n").first { $0.hasPrefix("{") } ?? "{}")) as? [String: [Any]]
+        let results =
+            try json(String(out.split(separator: "\n").first { $0.hasPrefix("{") } ?? "{}")) as? [String: [Any]]
         #expect(results?["pending-1"]?.first as? String == "SUCCESS")
         #expect(results?["pending-1"]?.last as? Int == 55)
         #expect(results?["queued-1"]?.last as? Int == 55)
@@ -57,7 +70,9 @@ struct DBOSInteropTests {
         let (status, _, err) = try Interop.run(helper, ["features", directory.data])
         guard status == 0 else { throw InteropError("features fixture failed: \(err)") }
         let ledger = directory.path + "/ledger", fired = directory.path + "/fired"
-        try Interop.run(helper, ["workflows", directory.data, ledger, "maxed-1"], environment: ["KILL_AT": "maxed-1:2:ack", "FIRED": fired])
+        try Interop.run(
+            helper, ["workflows", directory.data, ledger, "maxed-1"],
+            environment: ["KILL_AT": "maxed-1:2:ack", "FIRED": fired])
         try Interop.run(helper, ["workflows", directory.data, ledger], environment: ["MAX_RECOVERY": "0"])
         return try interruptedWorkflows(in: directory)
     }
@@ -68,20 +83,27 @@ struct DBOSInteropTests {
     @Test func dbosReadsEveryFeatureExactlyAsDurableReportsIt() throws {
         let temp = TemporaryDirectory()
         let data = try everyFeatureDirectory(in: temp)
-        let ours = try Interop.durable(["list", "--dir", data, "--json"]).split(separator: "\n").map { try object(String($0)) }
+        let ours = try Interop.durable(["list", "--dir", data, "--json"]).split(separator: "\n").map {
+            try object(String($0))
+        }
         let ids = ours.map { $0["workflowID"] as! String }
-        #expect(Set(ours.map { $0["status"] as! String }) == [
-            "SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED", "PENDING", "ENQUEUED", "DELAYED",
-        ])
+        #expect(
+            Set(ours.map { $0["status"] as! String }) == [
+                "SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED", "PENDING", "ENQUEUED", "DELAYED",
+            ])
 
         let pg = try ThrowawayPostgres()
         try pg.createDatabase("features")
         let script = temp.path + "/export.sql"
         _ = try Interop.durable(["export", "--dir", data, "--create-schema", "-o", script])
         try pg.psql("features", ["-f", script])
-        let counts = "SELECT " + ["workflow_status", "workflow_input", "workflow_output", "operation_outputs", "notifications",
-            "workflow_events", "workflow_events_history", "streams", "queues", "workflow_schedules", "application_versions",
-        ].map { "(SELECT count(*) FROM dbos.\($0))" }.joined(separator: " || ',' || ")
+        let counts =
+            "SELECT "
+            + [
+                "workflow_status", "workflow_input", "workflow_output", "operation_outputs", "notifications",
+                "workflow_events", "workflow_events_history", "streams", "queues", "workflow_schedules",
+                "application_versions",
+            ].map { "(SELECT count(*) FROM dbos.\($0))" }.joined(separator: " || ',' || ")
         let once = try pg.query("features", counts)
         try pg.psql("features", ["-f", script])
         #expect(try pg.query("features", counts) == once, "a second load duplicated rows")
@@ -89,22 +111,36 @@ struct DBOSInteropTests {
         var steps: [String: [[String: Any]]] = [:]
         var events: [String: [String]] = [:], streams: [String: [String]] = [:]
         for id in ids {
-            steps[id] = try Interop.durable(["steps", "--dir", data, id, "--json"]).split(separator: "\n").map { try object(String($0)) }
+            steps[id] = try Interop.durable(["steps", "--dir", data, id, "--json"]).split(separator: "\n").map {
+                try object(String($0))
+            }
             let keys = try object(try Interop.durable(["events", "--dir", data, id, "--json"])).keys.sorted()
             if !keys.isEmpty { events[id] = keys }
-            let streamed = Set(steps[id]!.filter { ["writeStream", "closeStream"].contains($0["kind"] as! String) }.map { $0["key"] as! String })
+            let streamed = Set(
+                steps[id]!.filter { ["writeStream", "closeStream"].contains($0["kind"] as! String) }.map {
+                    $0["key"] as! String
+                })
             if !streamed.isEmpty { streams[id] = streamed.sorted() }
         }
         #expect(steps.values.contains { $0.contains { $0["kind"] as? String == "getEvent" } })
         #expect(steps.values.contains { $0.contains { ($0["attempts"] as? Int ?? 0) > 1 } })
-        #expect(ours.contains { !($0["name"] as! String).isEmpty && ($0["workflowID"] as! String).hasPrefix("sched-features-cron-") })
+        #expect(
+            ours.contains {
+                !($0["name"] as! String).isEmpty && ($0["workflowID"] as! String).hasPrefix("sched-features-cron-")
+            })
         let spec = temp.path + "/spec.json"
-        try JSONSerialization.data(withJSONObject: ["ids": ids, "events": events, "streams": streams]).write(to: URL(fileURLWithPath: spec))
-        let (status, out, err) = try Interop.run(Interop.python!, [Interop.root + "/tools/interop/dbos_read.py", pg.url("features"), spec])
+        try JSONSerialization.data(withJSONObject: ["ids": ids, "events": events, "streams": streams]).write(
+            to: URL(fileURLWithPath: spec))
+        let (status, out, err) = try Interop.run(
+            Interop.python!, [Interop.root + "/tools/interop/dbos_read.py", pg.url("features"), spec])
         try #require(status == 0, "\(err)")
         let seen = try object(out)
-        let listed = Dictionary(uniqueKeysWithValues: (seen["list"] as! [[String: Any]]).map { ($0["workflowID"] as! String, $0) })
-        let cliListed = Dictionary(uniqueKeysWithValues: ((seen["cli"] as! [String: Any])["list"] as! [[String: Any]]).map { ($0["workflow_id"] as! String, $0) })
+        let listed = Dictionary(
+            uniqueKeysWithValues: (seen["list"] as! [[String: Any]]).map { ($0["workflowID"] as! String, $0) })
+        let cliListed = Dictionary(
+            uniqueKeysWithValues: ((seen["cli"] as! [String: Any])["list"] as! [[String: Any]]).map {
+                ($0["workflow_id"] as! String, $0)
+            })
         let cliGot = (seen["cli"] as! [String: Any])["get"] as! [String: [String: Any]]
         let cliSteps = (seen["cli"] as! [String: Any])["steps"] as! [String: [[String: Any]]]
         let workflows = seen["workflows"] as! [String: [String: Any]]
@@ -113,7 +149,8 @@ struct DBOSInteropTests {
 
         // durable's field, DBOS's column (the CLI's JSON keys)
         let fields = [
-            ("name", "name"), ("status", "status"), ("applicationVersion", "app_version"), ("executorID", "executor_id"),
+            ("name", "name"), ("status", "status"), ("applicationVersion", "app_version"),
+            ("executorID", "executor_id"),
             ("createdAt", "created_at"), ("updatedAt", "updated_at"), ("recoveryAttempts", "recovery_attempts"),
             ("queueName", "queue_name"), ("priority", "priority"), ("deduplicationID", "deduplication_id"),
             ("partitionKey", "queue_partition_key"), ("delayUntil", "delay_until_epoch_ms"),
@@ -122,17 +159,24 @@ struct DBOSInteropTests {
         ]
         for id in ids {
             let mine = try object(try Interop.durable(["inspect", "--dir", data, id, "--json"]))
-            let client = try #require(listed[id]), listedByCLI = try #require(cliListed[id]), got = try #require(cliGot[id])
+            let client = try #require(listed[id]), listedByCLI = try #require(cliListed[id]),
+                got = try #require(cliGot[id])
             let workflow = try #require(workflows[id])
             for (ourKey, column) in fields {
                 #expect(canonical(client[ourKey]) == canonical(mine[ourKey]), "\(id) \(ourKey): DBOSClient")
-                #expect(canonical(listedByCLI[column]) == canonical(mine[ourKey]), "\(id) \(column): dbos workflow list")
+                #expect(
+                    canonical(listedByCLI[column]) == canonical(mine[ourKey]), "\(id) \(column): dbos workflow list")
                 #expect(canonical(got[column]) == canonical(mine[ourKey]), "\(id) \(column): dbos workflow get")
             }
             let positional = (try object(mine["inputs"] as! String))["positionalArgs"]
             #expect(canonical((workflow["input"] as? [String: Any])?["args"]) == canonical(positional), "\(id) input")
-            #expect(canonical((got["input"] as? [String: Any])?["args"]) == canonical(positional), "\(id) input: dbos workflow get")
-            let output = (mine["output"] as? String).map { try? JSONSerialization.jsonObject(with: Data($0.utf8), options: .fragmentsAllowed) } ?? nil
+            #expect(
+                canonical((got["input"] as? [String: Any])?["args"]) == canonical(positional),
+                "\(id) input: dbos workflow get")
+            let output =
+                (mine["output"] as? String).map {
+                    try? JSONSerialization.jsonObject(with: Data($0.utf8), options: .fragmentsAllowed)
+                } ?? nil
             if mine["status"] as? String == "SUCCESS" {
                 #expect(canonical(workflow["result"]) == canonical(output), "\(id) get_result()")
                 #expect(canonical(got["output"]) == canonical(output), "\(id) output: dbos workflow get")
@@ -148,12 +192,17 @@ struct DBOSInteropTests {
             #expect(theirCLISteps.count == steps[id]!.count, "\(id) steps: dbos workflow steps")
             for (index, step) in steps[id]!.enumerated() where index < min(theirSteps.count, theirCLISteps.count) {
                 let client = theirSteps[index], cli = theirCLISteps[index]
-                let expected: Any? = Self.withoutOutput.contains(step["kind"] as! String) || step["error"] is [String: Any]
-                    ? nil : try JSONSerialization.jsonObject(with: Data((step["output"] as! String).utf8), options: .fragmentsAllowed)
+                let expected: Any? =
+                    Self.withoutOutput.contains(step["kind"] as! String) || step["error"] is [String: Any]
+                    ? nil
+                    : try JSONSerialization.jsonObject(
+                        with: Data((step["output"] as! String).utf8), options: .fragmentsAllowed)
                 let label = "\(id) #\(step["functionID"]!) \(step["name"]!)"
                 for (ours, client, cli) in [
-                    ("functionID", "functionID", "function_id"), ("name", "name", "function_name"), ("childWorkflowID", "childWorkflowID", "child_workflow_id"),
-                    ("startedAt", "startedAt", "started_at_epoch_ms"), ("completedAt", "completedAt", "completed_at_epoch_ms"),
+                    ("functionID", "functionID", "function_id"), ("name", "name", "function_name"),
+                    ("childWorkflowID", "childWorkflowID", "child_workflow_id"),
+                    ("startedAt", "startedAt", "started_at_epoch_ms"),
+                    ("completedAt", "completedAt", "completed_at_epoch_ms"),
                 ] {
                     #expect(canonical(theirSteps[index][client]) == canonical(step[ours]), "\(label) \(ours)")
                     #expect(canonical(theirCLISteps[index][cli]) == canonical(step[ours]), "\(label) \(cli): CLI")
@@ -161,55 +210,87 @@ struct DBOSInteropTests {
                 #expect(canonical(client["output"]) == canonical(expected), "\(label) output")
                 #expect(canonical(cli["output"]) == canonical(expected), "\(label) output: CLI")
                 let error = step["error"] as? [String: Any]
-                #expect((client["error"] as? [String: Any])?["name"] as? String == error?["name"] as? String, "\(label) error")
-                #expect((client["error"] as? [String: Any])?["message"] as? String == error?["message"] as? String, "\(label) error")
+                #expect(
+                    (client["error"] as? [String: Any])?["name"] as? String == error?["name"] as? String,
+                    "\(label) error")
+                #expect(
+                    (client["error"] as? [String: Any])?["message"] as? String == error?["message"] as? String,
+                    "\(label) error")
                 #expect(cli["error"] as? String == error?["message"] as? String, "\(label) error: CLI")
             }
             if events[id] != nil {
-                let latest = try JSONSerialization.jsonObject(with: Data(try Interop.durable(["events", "--dir", data, id, "--json"]).utf8))
+                let latest = try JSONSerialization.jsonObject(
+                    with: Data(try Interop.durable(["events", "--dir", data, id, "--json"]).utf8))
                 #expect(canonical(workflow["events"]) == canonical(latest), "\(id) get_event")
-                let history = try JSONSerialization.jsonObject(with: Data(try Interop.durable(["events", "--dir", data, id, "--history", "--json"]).utf8))
-                let stored = try pg.query("features", """
+                let history = try JSONSerialization.jsonObject(
+                    with: Data(try Interop.durable(["events", "--dir", data, id, "--history", "--json"]).utf8))
+                let stored = try pg.query(
+                    "features",
+                    """
                     SELECT json_agg(json_build_object('functionID', function_id, 'key', key, 'value', value::json) ORDER BY function_id, key)
                     FROM dbos.workflow_events_history WHERE workflow_uuid = \(sqlLiteral(id))
-                    """).joined()
-                #expect(canonical(try JSONSerialization.jsonObject(with: Data(stored.utf8))) == canonical(history), "\(id) event history")
+                    """
+                ).joined()
+                #expect(
+                    canonical(try JSONSerialization.jsonObject(with: Data(stored.utf8))) == canonical(history),
+                    "\(id) event history")
             }
             for key in streams[id] ?? [] {
                 let items = try Interop.durable(["stream", "--dir", data, id, key]).split(separator: "\n").map {
                     try JSONSerialization.jsonObject(with: Data($0.utf8), options: .fragmentsAllowed)
                 }
-                #expect(canonical((workflow["streams"] as? [String: Any])?[key]) == canonical(items), "\(id) read_stream \(key)")
+                #expect(
+                    canonical((workflow["streams"] as? [String: Any])?[key]) == canonical(items),
+                    "\(id) read_stream \(key)")
             }
         }
 
-        let queues = try JSONSerialization.jsonObject(with: Data(try Interop.durable(["queues", "--dir", data, "--json"]).utf8)) as! [[String: Any]]
+        let queues =
+            try JSONSerialization.jsonObject(with: Data(try Interop.durable(["queues", "--dir", data, "--json"]).utf8))
+            as! [[String: Any]]
         let declared = queues.filter { $0["concurrency"] is Int || $0["rateLimit"] is Int }
-        #expect(canonical((seen["queues"] as! [[String: Any]])) == canonical(declared.map { q in
-            ["name", "concurrency", "workerConcurrency", "rateLimit", "rateLimitPeriodMs"].reduce(into: [String: Any]()) { $0[$1] = q[$1] ?? NSNull() }
-        }), "queues")
-        let schedules = try JSONSerialization.jsonObject(with: Data(try Interop.durable(["schedules", "--dir", data, "--json"]).utf8)) as! [[String: Any]]
+        #expect(
+            canonical((seen["queues"] as! [[String: Any]]))
+                == canonical(
+                    declared.map { q in
+                        ["name", "concurrency", "workerConcurrency", "rateLimit", "rateLimitPeriodMs"].reduce(
+                            into: [String: Any]()
+                        ) { $0[$1] = q[$1] ?? NSNull() }
+                    }), "queues")
+        let schedules =
+            try JSONSerialization.jsonObject(
+                with: Data(try Interop.durable(["schedules", "--dir", data, "--json"]).utf8)) as! [[String: Any]]
         let theirSchedules = seen["schedules"] as! [[String: Any]]
         #expect(theirSchedules.count == schedules.count)
         for (a, b) in zip(schedules, theirSchedules) {
-            for key in ["name", "cron", "timeZone", "workflow", "queue", "paused"] { #expect(canonical(a[key]) == canonical(b[key]), "schedule \(key)") }
+            for key in ["name", "cron", "timeZone", "workflow", "queue", "paused"] {
+                #expect(canonical(a[key]) == canonical(b[key]), "schedule \(key)")
+            }
             let fired = (a["lastFiredAt"] as! Int) / 1000
-            #expect(b["lastFiredAt"] as? String == ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(fired))).replacingOccurrences(of: "Z", with: "+00:00"))
+            #expect(
+                b["lastFiredAt"] as? String
+                    == ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(fired)))
+                    .replacingOccurrences(of: "Z", with: "+00:00"))
         }
         #expect(Set(seen["versions"] as! [String]) == Set(ours.compactMap { $0["applicationVersion"] as? String }))
-        let newest = ours.filter { $0["applicationVersion"] is String }.max { ($0["createdAt"] as! Int) < ($1["createdAt"] as! Int) }
+        let newest = ours.filter { $0["applicationVersion"] is String }.max {
+            ($0["createdAt"] as! Int) < ($1["createdAt"] as! Int)
+        }
         #expect(seen["latestVersion"] as? String == newest?["applicationVersion"] as? String)
     }
 
     func object(_ text: String) throws -> [String: Any] {
-        guard let value = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { throw InteropError("not a JSON object: \(text)") }
+        guard let value = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw InteropError("not a JSON object: \(text)")
+        }
         return value
     }
 
     /// One spelling of a JSON value (sorted keys), so values from two sources compare equal.
     func canonical(_ value: Any?) -> String {
         guard let value, !(value is NSNull) else { return "null" }
-        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]) else { return "\(value)" }
+        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
+        else { return "\(value)" }
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -218,16 +299,25 @@ struct DBOSInteropTests {
     @Test func hostileIDsRoundTripExactlyAndCannotInjectSQL() throws {
         let temp = TemporaryDirectory()
         let hostile = [
-            "x'); DROP TABLE dbos.workflow_status; --", "back\\slash\ttab\nnew line\r$$ \\. end", "\\.", "ünïcødé 🚀 \"quoted\"",
+            "x'); DROP TABLE dbos.workflow_status; --", "back\\slash\ttab\nnew line\r$$ \\. end", "\\.",
+            "ünïcødé 🚀 \"quoted\"",
             String(repeating: "long-", count: 2000),
         ]
-        try Interop.run(builtExecutable("DurableTestHelper"), ["workflows", temp.data, temp.path + "/ledger"] + hostile)
+        try Interop.run(
+            builtExecutable("DurableTestHelper"), ["workflows", temp.data, temp.path + "/ledger"] + hostile)
         let pg = try ThrowawayPostgres()
         try pg.createDatabase("hostile")
         let script = temp.path + "/export.sql"
-        _ = try Interop.durable(["export", "--dir", temp.data, "--create-schema", "--schema", "swift \"durable\"", "-o", script])
+        _ = try Interop.durable([
+            "export", "--dir", temp.data, "--create-schema", "--schema", "swift \"durable\"", "-o", script,
+        ])
         try pg.psql("hostile", ["-f", script])
-        let stored = try pg.psql("hostile", ["-At", "-c", #"SELECT string_agg(encode(convert_to(workflow_uuid, 'UTF8'), 'hex'), ',' ORDER BY workflow_uuid) FROM "swift ""durable""".workflow_status"#])
+        let stored = try pg.psql(
+            "hostile",
+            [
+                "-At", "-c",
+                #"SELECT string_agg(encode(convert_to(workflow_uuid, 'UTF8'), 'hex'), ',' ORDER BY workflow_uuid) FROM "swift ""durable""".workflow_status"#,
+            ])
         let ids = stored.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").map { hex -> String in
             var bytes: [UInt8] = []
             var i = hex.startIndex
@@ -239,7 +329,10 @@ struct DBOSInteropTests {
             return String(decoding: bytes, as: UTF8.self)
         }
         #expect(Set(ids) == Set(hostile))
-        #expect(try pg.query("hostile", #"SELECT count(*) FROM "swift ""durable""".operation_outputs"#) == ["\(5 * hostile.count)"])
+        #expect(
+            try pg.query("hostile", #"SELECT count(*) FROM "swift ""durable""".operation_outputs"#) == [
+                "\(5 * hostile.count)"
+            ])
     }
 
     @Test func aReExportAdvancesWhatProgressedAndNeverRollsBackWhatDBOSAdvanced() throws {
@@ -250,12 +343,14 @@ struct DBOSInteropTests {
         let early = temp.path + "/early.sql", late = temp.path + "/late.sql"
         _ = try Interop.durable(["export", "--dir", data, "--create-schema", "-o", early])
         try pg.psql("incremental", ["-f", early])
-        let state = "SELECT w.workflow_uuid || '=' || w.status || ':' || (SELECT count(*) FROM dbos.operation_outputs o WHERE o.workflow_uuid = w.workflow_uuid) FROM dbos.workflow_status w ORDER BY 1"
+        let state =
+            "SELECT w.workflow_uuid || '=' || w.status || ':' || (SELECT count(*) FROM dbos.operation_outputs o WHERE o.workflow_uuid = w.workflow_uuid) FROM dbos.workflow_status w ORDER BY 1"
         #expect(try pg.query("incremental", state) == ["pending-1=PENDING:3", "queued-1=ENQUEUED:2"])
 
         // DBOS cancels the enqueued workflow; loading the earlier export again does not undo it.
         let dbos = URL(fileURLWithPath: Interop.python!).deletingLastPathComponent().appendingPathComponent("dbos").path
-        let (cancelled, _, cancelError) = try Interop.run(dbos, ["workflow", "cancel", "-s", pg.url("incremental"), "queued-1"])
+        let (cancelled, _, cancelError) = try Interop.run(
+            dbos, ["workflow", "cancel", "-s", pg.url("incremental"), "queued-1"])
         try #require(cancelled == 0, "\(cancelError)")
         try pg.psql("incremental", ["-f", early])
         #expect(try pg.query("incremental", state) == ["pending-1=PENDING:3", "queued-1=CANCELLED:2"])
@@ -278,14 +373,20 @@ struct DBOSInteropTests {
         let script = temp.path + "/export.sql"
         _ = try Interop.durable(["export", "--dir", temp.data, "--create-schema", "-o", script])
         try pg.psql("versions", ["-f", script])
-        let registry = "SELECT string_agg(version_name || ' ' || version_id || ' ' || version_timestamp, ',' ORDER BY version_name) FROM dbos.application_versions"
+        let registry =
+            "SELECT string_agg(version_name || ' ' || version_id || ' ' || version_timestamp, ',' ORDER BY version_name) FROM dbos.application_versions"
         let first = try pg.query("versions", registry)
         #expect(first.first?.hasPrefix("crash-test ") == true)
         // A DBOS app of another version launches: its row is the newest.
-        try pg.psql("versions", ["-c", """
-            INSERT INTO dbos.application_versions (version_id, version_name, version_timestamp, created_at)
-            VALUES (gen_random_uuid()::text, 'py-v9', (extract(epoch FROM now()) * 1000)::bigint, (extract(epoch FROM now()) * 1000)::bigint)
-            """])
+        try pg.psql(
+            "versions",
+            [
+                "-c",
+                """
+                INSERT INTO dbos.application_versions (version_id, version_name, version_timestamp, created_at)
+                VALUES (gen_random_uuid()::text, 'py-v9', (extract(epoch FROM now()) * 1000)::bigint, (extract(epoch FROM now()) * 1000)::bigint)
+                """,
+            ])
         // More Swift workflows, of a newer version, exported again.
         let (status, _, err) = try Interop.run(helper, ["features", temp.data])
         try #require(status == 0, "\(err)")
@@ -300,7 +401,8 @@ struct DBOSInteropTests {
 
     @Test func aLoadThatFailsLeavesTheDatabaseAsItWas() throws {
         let temp = TemporaryDirectory()
-        try Interop.run(builtExecutable("DurableTestHelper"), ["workflows", temp.data, temp.path + "/ledger", "a-1", "a-2"])
+        try Interop.run(
+            builtExecutable("DurableTestHelper"), ["workflows", temp.data, temp.path + "/ledger", "a-1", "a-2"])
         let pg = try ThrowawayPostgres()
         try pg.createDatabase("atomic")
         let script = temp.path + "/export.sql"

@@ -17,14 +17,18 @@ enum Interop {
     /// Whether to run; prints a visible notice when skipping.
     static var enabled: Bool {
         if !available && !required {
-            print("NOTICE: DBOS interop tests skipped: set DURABLE_DBOS_PYTHON to a Python with dbos==3.4.0 (tools/test does)")
+            print(
+                "NOTICE: DBOS interop tests skipped: set DURABLE_DBOS_PYTHON to a Python with dbos==3.4.0 (tools/test does)"
+            )
         }
         return available || required
     }
 
     /// Runs a command; returns (status, stdout, stderr).
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String, String) {
+    static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:]
+    ) throws -> (Int32, String, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -70,12 +74,15 @@ final class ThrowawayPostgres {
     let port: Int
 
     init() throws {
-        guard Interop.available else { throw InteropError("psql or DURABLE_DBOS_PYTHON with dbos==3.4.0 is missing (run tools/test)") }
+        guard Interop.available else {
+            throw InteropError("psql or DURABLE_DBOS_PYTHON with dbos==3.4.0 is missing (run tools/test)")
+        }
         directory = NSTemporaryDirectory() + "durable-pg-\(UUID().uuidString.prefix(8))"
         var lastError = ""
         for _ in 0..<5 {
             let port = Int.random(in: 20_000...60_000)
-            let (status, _, err) = try Interop.run(Interop.root + "/tools/interop/postgres", ["start", directory, "\(port)"])
+            let (status, _, err) = try Interop.run(
+                Interop.root + "/tools/interop/postgres", ["start", directory, "\(port)"])
             if status == 0 {
                 self.port = port
                 return
@@ -96,13 +103,16 @@ final class ThrowawayPostgres {
     @discardableResult
     func psql(_ database: String, _ arguments: [String]) throws -> String {
         let (status, out, err) = try Interop.run(
-            "/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", database] + arguments)
+            "/usr/bin/psql",
+            ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", database]
+                + arguments)
         guard status == 0 else { throw InteropError("psql failed (\(status)): \(err)") }
         return out
     }
 
     /// One value per line of a query's result.
     func query(_ database: String, _ sql: String) throws -> [String] {
-        try psql(database, ["-At", "-c", sql]).split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
+        try psql(database, ["-At", "-c", sql]).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            .filter { !$0.isEmpty }
     }
 }

@@ -19,7 +19,9 @@ struct MappingTests {
             let (status, _, err) = try Interop.run(builtExecutable("DurableTestHelper"), ["features", directory.data])
             guard status == 0 else { throw InteropError("features fixture failed: \(err)") }
             var rows: [String: [DBOSRow]] = [:], shared: [DBOSRow] = []
-            report = try DataDirectoryExporter(store: try LogStore.open(directory: directory.data)).export(ExportSelection()) { written, id in
+            report = try DataDirectoryExporter(store: try LogStore.open(directory: directory.data)).export(
+                ExportSelection()
+            ) { written, id in
                 if let id { rows[id, default: []] += written } else { shared += written }
             }
             self.rows = rows
@@ -47,9 +49,11 @@ struct MappingTests {
         let x = try Self.exported.get()
         let ops = x.operations("f-talk")
         #expect(ops.map { integer($0["function_id"]) } == (1...9).map(Int64.init))
-        #expect(ops.map { text($0["function_name"]) } == [
-            "DBOS.recv", "DBOS.sleep", "DBOS.recv", "DBOS.sleep", "DBOS.getEvent", "DBOS.sleep", "DBOS.send", "f-child", "DBOS.getResult",
-        ])
+        #expect(
+            ops.map { text($0["function_name"]) } == [
+                "DBOS.recv", "DBOS.sleep", "DBOS.recv", "DBOS.sleep", "DBOS.getEvent", "DBOS.sleep", "DBOS.send",
+                "f-child", "DBOS.getResult",
+            ])
         #expect(text(ops[0]["output"]) == #""hello, talk""#)
         #expect(text(ops[2]["output"]) == "null", "a recv that timed out records null")
         #expect(text(ops[4]["output"]) == "true")
@@ -60,7 +64,8 @@ struct MappingTests {
         for op in [ops[6], ops[7]] {  // send and a child's start: no output, no serialization
             #expect(op["output"] == .null && op["serialization"] == .null)
         }
-        #expect(text(ops[7]["child_workflow_id"]) == "f-talk-child" && text(ops[8]["child_workflow_id"]) == "f-talk-child")
+        #expect(
+            text(ops[7]["child_workflow_id"]) == "f-talk-child" && text(ops[8]["child_workflow_id"]) == "f-talk-child")
         #expect(text(ops[8]["output"]) == "42")
         for op in ops where op["output"] != .null { #expect(text(op["serialization"]) == "portable_json") }
         #expect(text(try x.status("f-talk-child")["parent_workflow_id"]) == "f-talk")
@@ -88,12 +93,17 @@ struct MappingTests {
         let latest = x.rows("f-events", .workflowEvents).map { "\(text($0["key"])!)=\(text($0["value"])!)" }
         #expect(latest == [#"progress={"step":3}"#, "ready=true"])
         #expect(x.rows("f-events", .workflowEventsHistory).map { integer($0["function_id"])! } == [1, 2, 3, 9])
-        let streams = x.rows("f-events", .streams).map { "\(text($0["key"])!)@\(integer($0["offset"])!)=\(text($0["value"])!)" }
-        #expect(streams == [
-            #"items@0="a""#, #"items@1="b""#, #"items@2="c""#, #"items@3="__DBOS_STREAM_CLOSED__""#, "open@0=1",
-        ])
+        let streams = x.rows("f-events", .streams).map {
+            "\(text($0["key"])!)@\(integer($0["offset"])!)=\(text($0["value"])!)"
+        }
+        #expect(
+            streams == [
+                #"items@0="a""#, #"items@1="b""#, #"items@2="c""#, #"items@3="__DBOS_STREAM_CLOSED__""#, "open@0=1",
+            ])
         for name in ["DBOS.setEvent", "DBOS.writeStream", "DBOS.closeStream"] {
-            for op in x.operations("f-events") where text(op["function_name"]) == name { #expect(op["output"] == .null) }
+            for op in x.operations("f-events") where text(op["function_name"]) == name {
+                #expect(op["output"] == .null)
+            }
         }
         let note = try #require(x.rows("f-events", .notifications).first)
         #expect(text(note["topic"]) == "note" && text(note["message"]) == #""from f-talk""#)
@@ -142,7 +152,9 @@ struct MappingTests {
         bytes[bytes.count / 2] ^= 0xff
         try bytes.write(to: URL(fileURLWithPath: path))
         var exported: Set<String> = []
-        let report = try DataDirectoryExporter(store: try LogStore.open(directory: directory.data)).export(ExportSelection()) { _, id in
+        let report = try DataDirectoryExporter(store: try LogStore.open(directory: directory.data)).export(
+            ExportSelection()
+        ) { _, id in
             if let id { exported.insert(id) }
         }
         #expect(!exported.contains("f-steps"))

@@ -74,19 +74,24 @@ struct CLITests {
         var (status, output) = try runDurable(["check", "--dir", dir.path + "/nowhere"])
         #expect(status != 0)
         #expect(output.contains("there is no swift-durable data directory here"))
-        #expect(!FileManager.default.fileExists(atPath: dir.path + "/nowhere"), "a read-only command must not create it")
+        #expect(
+            !FileManager.default.fileExists(atPath: dir.path + "/nowhere"), "a read-only command must not create it")
         _ = try LogStore.open(directory: dir.data)
         (status, output) = try runDurable(["dump", "no-such-workflow", "--dir", dir.data])
         #expect(status == 3)
         #expect(output.contains("no workflow with ID \"no-such-workflow\""))
     }
 
-    @Test("an unknown workflow is named by its ID, never a file path, with exit status 3; usage is 64", .timeLimit(.minutes(1)))
+    @Test(
+        "an unknown workflow is named by its ID, never a file path, with exit status 3; usage is 64",
+        .timeLimit(.minutes(1)))
     func unknownWorkflowsAreNamed() throws {
         let dir = TemporaryDirectory()
         _ = try LogStore.open(directory: dir.data)
-        for command in [["inspect", "nosuch"], ["steps", "nosuch"], ["events", "nosuch"], ["dump", "nosuch"], ["cancel", "nosuch"],
-                        ["resume", "nosuch"], ["fork", "nosuch", "--from-step", "1"], ["stream", "nosuch", "k"]] {
+        for command in [
+            ["inspect", "nosuch"], ["steps", "nosuch"], ["events", "nosuch"], ["dump", "nosuch"], ["cancel", "nosuch"],
+            ["resume", "nosuch"], ["fork", "nosuch", "--from-step", "1"], ["stream", "nosuch", "k"],
+        ] {
             let (status, output) = try runDurable(command + ["--dir", dir.data])
             #expect(status == 3, "\(command): \(status) \(output)")
             #expect(output.contains("\"nosuch\"") && !output.contains("/wf/"), "\(command): \(output)")

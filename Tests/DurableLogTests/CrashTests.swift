@@ -20,7 +20,8 @@ struct CrashTests {
         let rounds = 40
         var generator = SystemRandomNumberGenerator()
         for round in 0..<rounds {
-            let child = try ChildProcess("DurableTestHelper", ["append-loop", dir.data, "crash-me", ackPath, round % 2 == 0 ? "1" : "4"])
+            let child = try ChildProcess(
+                "DurableTestHelper", ["append-loop", dir.data, "crash-me", ackPath, round % 2 == 0 ? "1" : "4"])
             try await Task.sleep(for: .milliseconds(Int.random(in: 20...120, using: &generator)))
             child.kill()
 
@@ -31,7 +32,8 @@ struct CrashTests {
             if case .corrupted(let reason) = contents.outcome { Issue.record("round \(round): \(reason)") }
             let present = Self.recordTexts(contents)
             #expect(Set(present).count == present.count, "round \(round): a record appears twice")
-            let acknowledged = String(decoding: fileBytes(ackPath), as: UTF8.self).split(separator: "\n").map(String.init)
+            let acknowledged = String(decoding: fileBytes(ackPath), as: UTF8.self).split(separator: "\n").map(
+                String.init)
             let missing = Set(acknowledged).subtracting(present)
             #expect(missing.isEmpty, "round \(round): \(missing.count) acknowledged records are missing")
         }
@@ -50,7 +52,8 @@ struct CrashTests {
     @Test("a reader beside a live writer always sees a consistent, growing prefix and takes no lock")
     func readerBesideLiveWriter() async throws {
         let dir = TemporaryDirectory()
-        let child = try ChildProcess("DurableTestHelper", ["append-loop", dir.data, "live", dir.path + "/acks", "4", "150"])
+        let child = try ChildProcess(
+            "DurableTestHelper", ["append-loop", dir.data, "live", dir.path + "/acks", "4", "150"])
         defer { child.kill() }
         let store = try LogStore.open(directory: dir.data)
         var previous = 0

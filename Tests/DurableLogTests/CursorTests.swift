@@ -5,7 +5,9 @@ import Testing
 
 @Suite("Following a log with a cursor", .timeLimit(.minutes(2)))
 struct CursorTests {
-    func draft(_ text: String) -> RecordDraft { RecordDraft(type: RecordType(rawValue: 0x10), payload: Array(text.utf8)) }
+    func draft(_ text: String) -> RecordDraft {
+        RecordDraft(type: RecordType(rawValue: 0x10), payload: Array(text.utf8))
+    }
     func texts(_ records: [LogRecord]) -> [String] {
         records.filter { $0.type.rawValue == 0x10 }.map { String(decoding: $0.payload, as: UTF8.self) }
     }

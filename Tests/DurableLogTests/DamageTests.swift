@@ -7,11 +7,16 @@ import Testing
 @Suite("Torn tails and corruption", .timeLimit(.minutes(2)))
 struct DamageTests {
     /// Writes a log with a few records and returns its path and the records' offsets.
-    static func makeLog(_ dir: TemporaryDirectory, name: String, count: Int) async throws -> (path: String, records: [LogRecord]) {
+    static func makeLog(
+        _ dir: TemporaryDirectory, name: String, count: Int
+    ) async throws -> (path: String, records: [LogRecord]) {
         let store = try LogStore.open(directory: dir.data)
         let log = try await store.createLog(name: name, fields: .started("damage"))
         for i in 0..<count {
-            try await log.append(RecordDraft(type: stepType, payload: samplePayload(size: 100 + i * 50, seed: UInt64(i), compressible: i % 2 == 0)))
+            try await log.append(
+                RecordDraft(
+                    type: stepType,
+                    payload: samplePayload(size: 100 + i * 50, seed: UInt64(i), compressible: i % 2 == 0)))
         }
         log.close()
         let contents = try store.readLog(name: name)

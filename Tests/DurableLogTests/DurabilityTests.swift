@@ -28,15 +28,21 @@ struct DurabilityTests {
 
         // Even once the disk "recovers", this store acknowledges nothing further.
         failNow.store(false, ordering: .relaxed)
-        let later = await #expect(throws: StorageError.self) { try await log.append(RecordDraft(type: stepType, payload: [1])) }
+        let later = await #expect(throws: StorageError.self) {
+            try await log.append(RecordDraft(type: stepType, payload: [1]))
+        }
         #expect(later?.code == .durabilityLost)
-        let other = await #expect(throws: StorageError.self) { _ = try await store.createLog(name: "other", fields: .started("x")) }
+        let other = await #expect(throws: StorageError.self) {
+            _ = try await store.createLog(name: "other", fields: .started("x"))
+        }
         #expect(other?.code == .durabilityLost)
         log.close()
 
         // A restarted process reads what is really on disk: the acknowledged record is there.
         let restarted = try LogStore.open(directory: dir.data)
-        let texts = try restarted.readLog(name: "fragile").records.filter { $0.type == stepType }.map { String(decoding: $0.payload, as: UTF8.self) }
+        let texts = try restarted.readLog(name: "fragile").records.filter { $0.type == stepType }.map {
+            String(decoding: $0.payload, as: UTF8.self)
+        }
         #expect(texts.first == "acknowledged")
     }
 
@@ -53,7 +59,9 @@ struct DurabilityTests {
         let log = try await store.createLog(name: "busy", fields: .started("x"))
         let before = syncs.load(ordering: .relaxed)
         let seqs = try await withThrowingTaskGroup(of: UInt64.self) { group in
-            for i in 0..<200 { group.addTask { try await log.append(RecordDraft(type: stepType, payload: Array("\(i)".utf8))) } }
+            for i in 0..<200 {
+                group.addTask { try await log.append(RecordDraft(type: stepType, payload: Array("\(i)".utf8))) }
+            }
             return try await group.reduce(into: [UInt64]()) { $0.append($1) }
         }
         log.close()

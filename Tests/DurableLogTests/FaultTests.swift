@@ -23,38 +23,49 @@ struct FaultTests {
 
     func payloads(_ records: [LogRecord]) -> [[UInt8]] { records.filter { $0.type.rawValue == 0x40 }.map(\.payload) }
 
-    @Test("a full disk in the middle of an append fails it clearly, loses nothing acknowledged, and appends resume once space is freed",
-          arguments: [0, 37])
+    @Test(
+        "a full disk in the middle of an append fails it clearly, loses nothing acknowledged, and appends resume once space is freed",
+        arguments: [0, 37])
     func fullDiskMidAppend(_ writtenBeforeFailing: Int) async throws {
         let dir = TemporaryDirectory()
         let faults = Faults()
         let store = try LogStore.open(directory: dir.data, options: faults.options())
         let log = try await store.createLog(name: "full", fields: .started("w"))
-        for i in 0..<3 { _ = try await log.append(RecordDraft(type: RecordType(rawValue: 0x40), payload: [UInt8(i)] + Array(repeating: 7, count: 100))) }
+        for i in 0..<3 {
+            _ = try await log.append(
+                RecordDraft(type: RecordType(rawValue: 0x40), payload: [UInt8(i)] + Array(repeating: 7, count: 100)))
+        }
         faults.write.withLock { $0 = (writtenBeforeFailing, ENOSPC) }
         let error = await #expect(throws: StorageError.self) {
-            _ = try await log.append(RecordDraft(type: RecordType(rawValue: 0x40), payload: [99] + Array(repeating: 7, count: 100)))
+            _ = try await log.append(
+                RecordDraft(type: RecordType(rawValue: 0x40), payload: [99] + Array(repeating: 7, count: 100)))
         }
-        #expect(error?.errno == ENOSPC && error?.description.contains("No space left on device") == true, "\(String(describing: error))")
+        #expect(
+            error?.errno == ENOSPC && error?.description.contains("No space left on device") == true,
+            "\(String(describing: error))")
         let afterFailure = try store.readLog(name: "full")
         #expect(afterFailure.outcome == .clean, "a short write is cut back")
         #expect(payloads(afterFailure.records).map(\.first) == [0, 1, 2])
         faults.write.withLock { $0 = nil }  // space freed
-        _ = try await log.append(RecordDraft(type: RecordType(rawValue: 0x40), payload: [3] + Array(repeating: 7, count: 100)))
+        _ = try await log.append(
+            RecordDraft(type: RecordType(rawValue: 0x40), payload: [3] + Array(repeating: 7, count: 100)))
         log.close()
         let reopened = try LogStore.open(directory: dir.data)
         #expect(payloads(try reopened.readLog(name: "full").records).map(\.first) == [0, 1, 2, 3])
     }
 
-    @Test("a read-only filesystem or a permission error when creating or opening a log is a clear error that changes nothing",
-          arguments: [EROFS, EACCES])
+    @Test(
+        "a read-only filesystem or a permission error when creating or opening a log is a clear error that changes nothing",
+        arguments: [EROFS, EACCES])
     func refusedOpens(_ code: Int32) async throws {
         let dir = TemporaryDirectory()
         let faults = Faults()
         let store = try LogStore.open(directory: dir.data, options: faults.options())
         (try await store.createLog(name: "existing", fields: .started("w"))).close()
         faults.open.withLock { $0 = code }
-        let created = await #expect(throws: StorageError.self) { _ = try await store.createLog(name: "new", fields: .started("w")) }
+        let created = await #expect(throws: StorageError.self) {
+            _ = try await store.createLog(name: "new", fields: .started("w"))
+        }
         #expect(created?.errno == code)
         let opened = await #expect(throws: StorageError.self) { _ = try await store.openLog(name: "existing") }
         #expect(opened?.errno == code)
@@ -65,17 +76,22 @@ struct FaultTests {
         #expect(try store.check().hasProblems == false)
     }
 
-    @Test("a data directory deleted or replaced under a running store is named as such, and nothing is written elsewhere")
+    @Test(
+        "a data directory deleted or replaced under a running store is named as such, and nothing is written elsewhere")
     func directoryPulledAway() async throws {
         let dir = TemporaryDirectory()
         let store = try LogStore.open(directory: dir.data)
         (try await store.createLog(name: "before", fields: .started("w"))).close()
         try FileManager.default.removeItem(atPath: dir.data)
-        let deleted = await #expect(throws: StorageError.self) { _ = try await store.createLog(name: "after", fields: .started("w")) }
+        let deleted = await #expect(throws: StorageError.self) {
+            _ = try await store.createLog(name: "after", fields: .started("w"))
+        }
         #expect(deleted?.message.contains("deleted while this process was using it") == true)
         #expect(!FileManager.default.fileExists(atPath: dir.data), "nothing recreated it")
         _ = try LogStore.open(directory: dir.data)  // someone makes a new one in its place
-        let replaced = await #expect(throws: StorageError.self) { _ = try await store.createLog(name: "after", fields: .started("w")) }
+        let replaced = await #expect(throws: StorageError.self) {
+            _ = try await store.createLog(name: "after", fields: .started("w"))
+        }
         #expect(replaced?.message.contains("replaced") == true)
         #expect(try LogStore.open(directory: dir.data).index.count == 0)
     }

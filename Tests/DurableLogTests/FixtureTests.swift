@@ -17,8 +17,17 @@ struct FixtureTests {
     /// What the fixture holds: workflow ID → step payloads, and its final status.
     static let workflows: [(id: String, steps: [[UInt8]], status: WorkflowStatus)] = [
         ("golden-raw", [Array("{\"step\":1}".utf8), [], [0, 1, 2, 255]], .success),
-        ("golden/../compressed", [samplePayload(size: 4000, seed: 1, compressible: true), samplePayload(size: 300, seed: 2, compressible: false)], .error),
-        ("golden-dictionary", (0..<5).map { samplePayload(size: 400 + $0 * 100, seed: UInt64(10 + $0), compressible: true) }, .pending),
+        (
+            "golden/../compressed",
+            [
+                samplePayload(size: 4000, seed: 1, compressible: true),
+                samplePayload(size: 300, seed: 2, compressible: false),
+            ], .error
+        ),
+        (
+            "golden-dictionary",
+            (0..<5).map { samplePayload(size: 400 + $0 * 100, seed: UInt64(10 + $0), compressible: true) }, .pending
+        ),
     ]
 
     static func write(to directory: String) async throws {
@@ -42,7 +51,9 @@ struct FixtureTests {
         }
     }
 
-    @Test("writes the fixture when asked", .enabled(if: ProcessInfo.processInfo.environment["DURABLE_WRITE_FIXTURES"] == "1"))
+    @Test(
+        "writes the fixture when asked",
+        .enabled(if: ProcessInfo.processInfo.environment["DURABLE_WRITE_FIXTURES"] == "1"))
     func writeFixture() async throws {
         try? FileManager.default.removeItem(atPath: Self.root)
         try await Self.write(to: Self.root)
@@ -87,10 +98,12 @@ struct FixtureTests {
 
 @Suite("Fuzz regressions", .timeLimit(.minutes(2)))
 struct FuzzRegressionTests {
-    @Test("every fuzz seed and saved crash under Fixtures/fuzz replays through its decoder without a trap",
-          arguments: ["record", "index", "inbox", "cron", "json"])
+    @Test(
+        "every fuzz seed and saved crash under Fixtures/fuzz replays through its decoder without a trap",
+        arguments: ["record", "index", "inbox", "cron", "json"])
     func replayFuzzInputs(_ target: String) throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
         let inputs = root + "/Fixtures/fuzz/" + target
         let count = try FileManager.default.contentsOfDirectory(atPath: inputs).count
         let replay = try ChildProcess("DurableFuzz", [target, inputs])

@@ -33,7 +33,9 @@ struct NameTests {
     func invalidIDsAreRejected(id: String) async throws {
         let dir = TemporaryDirectory()
         let store = try LogStore.open(directory: dir.data)
-        let error = await #expect(throws: StorageError.self) { _ = try await store.createLog(name: id, fields: .started("x")) }
+        let error = await #expect(throws: StorageError.self) {
+            _ = try await store.createLog(name: id, fields: .started("x"))
+        }
         #expect(error?.code == .invalidName)
         #expect(error?.message.contains(id.isEmpty ? "empty" : "NUL") == true)
     }
@@ -42,9 +44,12 @@ struct NameTests {
     func duplicateCreateIsRefused() async throws {
         let dir = TemporaryDirectory()
         let store = try LogStore.open(directory: dir.data)
-        let log = try await store.createLog(name: "once", fields: .started("x"), records: [RecordDraft(type: stepType, payload: [9])])
+        let log = try await store.createLog(
+            name: "once", fields: .started("x"), records: [RecordDraft(type: stepType, payload: [9])])
         log.close()
-        let error = await #expect(throws: StorageError.self) { _ = try await store.createLog(name: "once", fields: .started("y")) }
+        let error = await #expect(throws: StorageError.self) {
+            _ = try await store.createLog(name: "once", fields: .started("y"))
+        }
         #expect(error?.code == .alreadyExists)
         #expect(try store.readLog(name: "once").indexFields.name == "x")
     }
@@ -66,7 +71,9 @@ struct InitialisationTests {
     func concurrentInitialisation() throws {
         for round in 0..<30 {
             let dir = TemporaryDirectory("init\(round)")
-            let children = try (0..<6).map { _ in try ChildProcess("DurableTestHelper", ["hold-lease", dir.data, "w-\(UUID().uuidString)"]) }
+            let children = try (0..<6).map { _ in
+                try ChildProcess("DurableTestHelper", ["hold-lease", dir.data, "w-\(UUID().uuidString)"])
+            }
             for child in children { #expect(child.firstLine() == "won", "round \(round)") }
             for child in children { child.kill() }
             #expect(try LogStore.open(directory: dir.data).index.count == 6)

@@ -12,7 +12,9 @@ struct RoundTripTests {
     func payloadsRoundTrip(compressible: Bool) async throws {
         let dir = TemporaryDirectory()
         let store = try LogStore.open(directory: dir.data)
-        let payloads = Self.sizes.enumerated().map { samplePayload(size: $1, seed: UInt64($0), compressible: compressible) }
+        let payloads = Self.sizes.enumerated().map {
+            samplePayload(size: $1, seed: UInt64($0), compressible: compressible)
+        }
         let log = try await store.createLog(name: "round-trip", fields: .started("demo"))
         for payload in payloads { try await log.append(RecordDraft(type: stepType, payload: payload)) }
         log.close()
@@ -35,7 +37,9 @@ struct RoundTripTests {
         let samples = (0..<2000).map { samplePayload(size: 200 + Int($0 % 300), seed: UInt64($0), compressible: true) }
         let id = try store.trainDictionary(samples: samples, capacity: 16 * 1024)
         try store.useDictionary(id)
-        let payloads = Self.sizes.prefix(9).enumerated().map { samplePayload(size: $1, seed: UInt64(9000 + $0), compressible: true) }
+        let payloads = Self.sizes.prefix(9).enumerated().map {
+            samplePayload(size: $1, seed: UInt64(9000 + $0), compressible: true)
+        }
         let log = try await store.createLog(name: "with-dictionary", fields: .started("demo"))
         for payload in payloads { try await log.append(RecordDraft(type: stepType, payload: payload)) }
         log.close()
@@ -56,7 +60,8 @@ struct RoundTripTests {
         let log = try await store.createLog(name: "big", fields: .started("demo"))
         let before = log.durableSize
         let error = await #expect(throws: StorageError.self) {
-            try await log.append(RecordDraft(type: stepType, payload: [UInt8](repeating: 1, count: LogFormat.maxPayloadSize + 1)))
+            try await log.append(
+                RecordDraft(type: stepType, payload: [UInt8](repeating: 1, count: LogFormat.maxPayloadSize + 1)))
         }
         #expect(error?.code == .payloadTooLarge)
         #expect(log.durableSize == before)

@@ -65,7 +65,9 @@ struct CancelResumeTests {
         let resumed = try await engine.resume("again", as: Int.self)
         #expect(try await resumed.result() == 15)
         #expect(try engine.status(of: "again") == .success)
-        for k in 1...done { #expect(counter["s\(k)"] == 1, "step \(k) was checkpointed before the cancel and must not run again") }
+        for k in 1...done {
+            #expect(counter["s\(k)"] == 1, "step \(k) was checkpointed before the cancel and must not run again")
+        }
         await #expect(throws: WorkflowError.self) { _ = try await engine.resume("again", as: Int.self) }
         await engine.shutdown()
     }
@@ -107,7 +109,9 @@ struct CancelResumeTests {
         await limited.shutdown()
     }
 
-    @Test("a cancel accepted while the workflow runs its last step is never lost: the workflow ends CANCELLED", .timeLimit(.minutes(1)))
+    @Test(
+        "a cancel accepted while the workflow runs its last step is never lost: the workflow ends CANCELLED",
+        .timeLimit(.minutes(1)))
     func cancelDuringTheLastStepWins() async throws {
         let dir = TemporaryDirectory()
         let counter = RunCounter()

@@ -39,7 +39,10 @@ struct ClientTests {
         // Listing sees what the executor ran.
         var filter = WorkflowFilter()
         filter.statuses = [.success]
-        #expect(Set(try client.listWorkflows(filter).map(\.workflowID)).isSuperset(of: ["greet-1", "talk", queued.workflowID]))
+        #expect(
+            Set(try client.listWorkflows(filter).map(\.workflowID)).isSuperset(of: [
+                "greet-1", "talk", queued.workflowID,
+            ]))
     }
 
     @Test("cancel a running workflow with its children, resume it, and fork a finished one, from a client")
@@ -49,7 +52,10 @@ struct ClientTests {
         defer { worker.kill() }
         let client = try DurableClient(directory: dir.data)
         let family = try await client.start("family", "", id: "family", as: String.self)
-        #expect(try await eventually { try client.listWorkflows(WorkflowFilter()).filter { $0.workflowID.hasPrefix("family-") }.count == 2 })
+        #expect(
+            try await eventually {
+                try client.listWorkflows(WorkflowFilter()).filter { $0.workflowID.hasPrefix("family-") }.count == 2
+            })
         try await client.cancel("family", includingChildren: true)
         for id in ["family", "family-1", "family-2"] {
             #expect(try await eventually { try client.status(of: id) == .cancelled }, "\(id) should be cancelled")

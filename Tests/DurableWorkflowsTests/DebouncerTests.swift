@@ -78,7 +78,9 @@ struct DebouncerTests {
         let handle = try await debouncer.debounce(key: "busy", period: .seconds(4), "e0")
         for edit in 1...3 {
             clock.advance(by: .seconds(3))
-            #expect(try await debouncer.debounce(key: "busy", period: .seconds(4), "e\(edit)").workflowID == handle.workflowID)
+            #expect(
+                try await debouncer.debounce(key: "busy", period: .seconds(4), "e\(edit)").workflowID
+                    == handle.workflowID)
         }
         // 9 s in; the last call asked for 13 s, but the run is due at 10 s.
         let entry = try #require(engine.store.index.entry(forWorkflowID: handle.workflowID))

@@ -14,7 +14,9 @@ struct DemoTests {
         #expect(output.contains("sent SIGKILL to worker"))
         #expect(output.contains("status PENDING, 3 checkpointed steps"))
         #expect(output.components(separatedBy: "REPLAYED from the log").count - 1 == 3)
-        #expect(output.contains("step 4 ship: done and checkpointed") && output.contains("step 5 email-receipt: done and checkpointed"))
+        #expect(
+            output.contains("step 4 ship: done and checkpointed")
+                && output.contains("step 5 email-receipt: done and checkpointed"))
         #expect(output.contains("is SUCCESS"))
         let workflows = try LogStore.open(directory: dir.data).index.allEntries()
         #expect(workflows.count == 1 && workflows.first?.status == .success)

@@ -39,7 +39,9 @@ struct EngineTests {
         engine.register(Checkout(counter: counter))
         try await engine.launch()
         let results = try await withThrowingTaskGroup(of: Receipt.self) { group in
-            for _ in 0..<16 { group.addTask { try await engine.run(Checkout.self, Order(id: "same", amount: 5), id: "dup") } }
+            for _ in 0..<16 {
+                group.addTask { try await engine.run(Checkout.self, Order(id: "same", amount: 5), id: "dup") }
+            }
             return try await group.reduce(into: [Receipt]()) { $0.append($1) }
         }
         #expect(results.count == 16 && Set(results.map(\.order)) == ["same"])
@@ -82,7 +84,9 @@ struct EngineTests {
         let reader = try makeEngine(dir)
         reader.register(Checkout(counter: counter))
         try await reader.launch()
-        let again = await #expect(throws: PortableError.self) { try await reader.handle(for: "declined", as: Receipt.self).result() }
+        let again = await #expect(throws: PortableError.self) {
+            try await reader.handle(for: "declined", as: Receipt.self).result()
+        }
         #expect(again == error)
         #expect(counter["charge"] == 1)
         await reader.shutdown()
@@ -95,9 +99,14 @@ struct EngineTests {
         let counter = RunCounter()
         let engine = try makeEngine(dir, clock: clock)
         engine.register(name: "flaky") { (failures: Int, context: WorkflowContext) -> String in
-            try await context.step("call", retry: .exponential(maxAttempts: 5, interval: .seconds(1), backoffRate: 3, maxInterval: .seconds(5))) {
+            try await context.step(
+                "call",
+                retry: .exponential(maxAttempts: 5, interval: .seconds(1), backoffRate: 3, maxInterval: .seconds(5))
+            ) {
                 counter.hit("call")
-                if counter["call"] <= failures { throw PortableError(name: "Unavailable", message: "try \(counter["call"])") }
+                if counter["call"] <= failures {
+                    throw PortableError(name: "Unavailable", message: "try \(counter["call"])")
+                }
                 return "ok after \(counter["call"])"
             }
         }
@@ -142,7 +151,9 @@ struct EngineTests {
         engine.register(name: "x") { (n: Int, _: WorkflowContext) in n }
         await #expect(throws: WorkflowError.self) { _ = try await engine.start(name: "x", 1, as: Int.self) }
         try await engine.launch()
-        let error = await #expect(throws: WorkflowError.self) { _ = try await engine.start(name: "nope", 1, as: Int.self) }
+        let error = await #expect(throws: WorkflowError.self) {
+            _ = try await engine.start(name: "nope", 1, as: Int.self)
+        }
         #expect(error?.message.contains("no workflow is registered as \"nope\"") == true)
         await #expect(throws: StorageError.self) { _ = try await engine.start(name: "x", 1, id: "", as: Int.self) }
         await engine.shutdown()
@@ -151,7 +162,9 @@ struct EngineTests {
 
 @Suite("Payload limits", .timeLimit(.minutes(1)))
 struct PayloadLimitTests {
-    @Test("a step output over the limit fails the step with PayloadTooLarge (recorded); a larger input or message is refused")
+    @Test(
+        "a step output over the limit fails the step with PayloadTooLarge (recorded); a larger input or message is refused"
+    )
     func payloadsOverTheLimit() async throws {
         let dir = TemporaryDirectory()
         var configuration = DurableEngine.Configuration(applicationVersion: "1")
@@ -172,11 +185,14 @@ struct PayloadLimitTests {
         let step = try #require(try engine.steps(of: "large").first)
         #expect(step.error?.name == "PayloadTooLarge" && step.error?.message.contains("limit is 1000") == true)
         let refused = await #expect(throws: WorkflowError.self) {
-            _ = try await engine.start(name: "echo", String(repeating: "z", count: 2000), id: "too-big-input", as: String.self)
+            _ = try await engine.start(
+                name: "echo", String(repeating: "z", count: 2000), id: "too-big-input", as: String.self)
         }
         #expect(refused?.message.contains("the input of \"echo\"") == true)
         #expect(try engine.status(of: "too-big-input") == nil, "nothing was stored")
-        await #expect(throws: WorkflowError.self) { try await engine.send(to: "small", String(repeating: "m", count: 2000)) }
+        await #expect(throws: WorkflowError.self) {
+            try await engine.send(to: "small", String(repeating: "m", count: 2000))
+        }
         await engine.shutdown()
     }
 }

@@ -35,7 +35,8 @@ struct ForkTests {
         _ = try await engine.start(name: "five", 0, id: "base", as: Int.self).result()
         await #expect(throws: WorkflowError.self) { _ = try await engine.fork("base", fromStep: 7, as: Int.self) }
         await #expect(throws: WorkflowError.self) { _ = try await engine.fork("base", fromStep: 0, as: Int.self) }
-        let cli = try ChildProcess("durable", ["fork", "base", "--from-step", "4", "--new-id", "cli-fork", "--dir", dir.data])
+        let cli = try ChildProcess(
+            "durable", ["fork", "base", "--from-step", "4", "--new-id", "cli-fork", "--dir", dir.data])
         #expect(cli.allOutput().contains("cli-fork"))
         #expect(cli.wait().status == 0)
         // This engine's recovery sweep (same version, registered) picks the fork up.

@@ -34,7 +34,9 @@ struct FsyncFailureTests {
         #expect(error.code == .durabilityLost && error.message.contains("fdatasync failed"))
         let ended = await #expect(throws: StorageError.self) { try await waiting.result() }
         #expect(ended?.code == .durabilityLost)
-        let refused = await #expect(throws: StorageError.self) { try await engine.start(name: "waits", 1, id: "after", as: String.self) }
+        let refused = await #expect(throws: StorageError.self) {
+            try await engine.start(name: "waits", 1, id: "after", as: String.self)
+        }
         #expect(refused?.code == .durabilityLost)
         await engine.shutdown()
         // Restarted on a healthy disk, the workflow continues from its log.
@@ -54,14 +56,18 @@ struct FsyncFailureTests {
 
 @Suite("A full disk under the engine", .timeLimit(.minutes(1)))
 struct FullDiskTests {
-    @Test("a step whose checkpoint hits a full disk fails clearly; once space is freed the workflow continues from its last checkpoint")
+    @Test(
+        "a step whose checkpoint hits a full disk fails clearly; once space is freed the workflow continues from its last checkpoint"
+    )
     func fullDiskThenRecovery() async throws {
         let dir = TemporaryDirectory()
         let full = Atomic<Bool>(false)
         let counter = RunCounter()
         var configuration = DurableEngine.Configuration(applicationVersion: "1")
         configuration.recoveryInterval = .milliseconds(50)
-        configuration.storage.writeFault = { path, _ in full.load(ordering: .relaxed) && path.hasSuffix(".wlog") ? (0, ENOSPC) : nil }
+        configuration.storage.writeFault = { path, _ in
+            full.load(ordering: .relaxed) && path.hasSuffix(".wlog") ? (0, ENOSPC) : nil
+        }
         let engine = try DurableEngine(directory: dir.data, configuration: configuration)
         engine.register(name: "two-steps") { (_: Int, context: WorkflowContext) -> Int in
             let one = try await context.step("one") { () -> Int in

@@ -7,13 +7,17 @@ import Testing
 
 @Suite("The index catches up while executors live", .timeLimit(.minutes(1)))
 struct IndexCatchUpTests {
-    @Test("a running executor repairs what a dead one left half-recorded: a log the index never saw, a finished workflow still listed as running")
+    @Test(
+        "a running executor repairs what a dead one left half-recorded: a log the index never saw, a finished workflow still listed as running"
+    )
     func runningExecutorsRepairTheIndex() async throws {
         let dir = TemporaryDirectory()
         let ledger = dir.path + "/ledger", fired = dir.path + "/fired"
         let done = try ChildProcess("DurableTestHelper", ["workflows", dir.data, ledger, "done-1"])
         #expect(done.wait().status == 0)
-        let killed = try ChildProcess("DurableTestHelper", ["workflows", dir.data, ledger, "pending-1"], environment: ["KILL_AT": "pending-1:3:ack", "FIRED": fired])
+        let killed = try ChildProcess(
+            "DurableTestHelper", ["workflows", dir.data, ledger, "pending-1"],
+            environment: ["KILL_AT": "pending-1:3:ack", "FIRED": fired])
         #expect(killed.wait().killedBySignal)
 
         var configuration = DurableEngine.Configuration(applicationVersion: "another-version")  // recovers neither
@@ -32,9 +36,14 @@ struct IndexCatchUpTests {
         entries[i].logSeq = 1
         try other.index.replace(with: entries)
         try engine.store.index.refresh()
-        #expect(try engine.status(of: "pending-1") == nil || engine.status(of: "done-1") == .pending, "the rollback is visible")
+        #expect(
+            try engine.status(of: "pending-1") == nil || engine.status(of: "done-1") == .pending,
+            "the rollback is visible")
 
-        #expect(try await eventually(.seconds(10)) { try engine.status(of: "done-1") == .success && engine.status(of: "pending-1") == .pending })
+        #expect(
+            try await eventually(.seconds(10)) {
+                try engine.status(of: "done-1") == .success && engine.status(of: "pending-1") == .pending
+            })
         #expect(try engine.steps(of: "pending-1").count == 3)
         await engine.shutdown()
     }
@@ -52,7 +61,8 @@ struct TemporaryFileTests {
         exited.waitUntilExit()
         let dead = exited.processIdentifier, alive = getpid()
         let files = [
-            "wf/3a/.3a0011.\(dead).123.tmp", "wf/ff/.ff0022.\(alive).456.tmp", ".FORMAT.\(dead).789", "dicts/.dict.tmp.\(dead).1",
+            "wf/3a/.3a0011.\(dead).123.tmp", "wf/ff/.ff0022.\(alive).456.tmp", ".FORMAT.\(dead).789",
+            "dicts/.dict.tmp.\(dead).1",
             "wf/3a/3a0011.wlog.torn-1700000000000",
         ]
         try FileManager.default.createDirectory(atPath: dir.data + "/dicts", withIntermediateDirectories: true)
@@ -61,6 +71,8 @@ struct TemporaryFileTests {
         try await engine.launch()
         await engine.shutdown()
         let left = files.filter { FileManager.default.fileExists(atPath: dir.data + "/" + $0) }
-        #expect(left == ["wf/ff/.ff0022.\(alive).456.tmp", "wf/3a/3a0011.wlog.torn-1700000000000"], "a torn tail kept aside is evidence, not litter")
+        #expect(
+            left == ["wf/ff/.ff0022.\(alive).456.tmp", "wf/3a/3a0011.wlog.torn-1700000000000"],
+            "a torn tail kept aside is evidence, not litter")
     }
 }

@@ -11,7 +11,9 @@ struct ListingTests {
         let clock = ManualClock(start: 1_000_000)
         let engine = try makeEngine(dir, clock: clock)
         engine.register(name: "ok") { (n: Int, _: WorkflowContext) in n }
-        engine.register(name: "fails") { (n: Int, _: WorkflowContext) -> Int in throw PortableError(name: "Boom", message: "\(n)") }
+        engine.register(name: "fails") { (n: Int, _: WorkflowContext) -> Int in
+            throw PortableError(name: "Boom", message: "\(n)")
+        }
         try await engine.launch()
         for i in 0..<6 {
             clock.advance(by: .seconds(1))
@@ -19,7 +21,10 @@ struct ListingTests {
         }
         _ = try await engine.start(name: "ok", 9, id: "other", as: Int.self).result()
         var filter = WorkflowFilter()
-        #expect(try engine.listWorkflows(filter).map(\.workflowID) == ["job-0", "job-1", "job-2", "job-3", "job-4", "job-5", "other"])
+        #expect(
+            try engine.listWorkflows(filter).map(\.workflowID) == [
+                "job-0", "job-1", "job-2", "job-3", "job-4", "job-5", "other",
+            ])
         filter.statuses = [.error]
         let failed = try engine.listWorkflows(filter)
         #expect(failed.map(\.workflowID) == ["job-0", "job-3"])
@@ -55,7 +60,9 @@ struct ListingTests {
         var run = try ChildProcess("durable", ["list", "--dir", dir.data])
         var output = run.allOutput()
         #expect(run.wait().status == 0)
-        #expect(output.contains("order-7") && output.contains("SUCCESS") && output.contains("order-8") && output.contains("ERROR"))
+        #expect(
+            output.contains("order-7") && output.contains("SUCCESS") && output.contains("order-8")
+                && output.contains("ERROR"))
         run = try ChildProcess("durable", ["list", "--dir", dir.data, "--status", "ERROR", "--json"])
         output = run.allOutput()
         #expect(output.contains("\"workflowID\":\"order-8\"") && !output.contains("order-7"))
@@ -90,7 +97,9 @@ struct EventsAndTailCLITests {
         #expect(try await handle.result() == "done")
         let followed = tail.allOutput()
         #expect(tail.wait().status == 0)
-        #expect(followed.contains("#1 DBOS.setEvent") && followed.contains("#3 ship [step]") && followed.contains("SUCCESS \"done\""))
+        #expect(
+            followed.contains("#1 DBOS.setEvent") && followed.contains("#3 ship [step]")
+                && followed.contains("SUCCESS \"done\""))
         let events = try ChildProcess("durable", ["events", "live", "--dir", dir.data])
         #expect(events.allOutput() == "stage = \"shipped\"\n")
         let history = try ChildProcess("durable", ["events", "live", "--history", "--dir", dir.data])

@@ -5,7 +5,9 @@ import Testing
 
 @Suite("Managing workflows from a workflow", .timeLimit(.minutes(1)))
 struct ManagementTests {
-    @Test("status, cancel, resume and fork from inside a workflow are recorded under DBOS's names and not repeated on replay")
+    @Test(
+        "status, cancel, resume and fork from inside a workflow are recorded under DBOS's names and not repeated on replay"
+    )
     func managementCallsAreRecordedOperations() async throws {
         let dir = TemporaryDirectory()
         let engine = try makeEngine(dir)
@@ -26,9 +28,11 @@ struct ManagementTests {
         #expect(try await eventually { try engine.steps(of: "target").count == 1 })  // waiting in recv
         let result = try await engine.start(name: "manager", "target", id: "manager", as: String.self).result()
         #expect(result == "PENDING CANCELLED manager-5-fork nil")
-        #expect(try engine.steps(of: "manager").map(\.name) == [
-            "DBOS.getStatus", "DBOS.cancelWorkflow", "DBOS.getStatus", "DBOS.resumeWorkflow", "DBOS.forkWorkflow", "DBOS.getStatus",
-        ])
+        #expect(
+            try engine.steps(of: "manager").map(\.name) == [
+                "DBOS.getStatus", "DBOS.cancelWorkflow", "DBOS.getStatus", "DBOS.resumeWorkflow", "DBOS.forkWorkflow",
+                "DBOS.getStatus",
+            ])
         try await engine.send(to: "target", topic: "go", "resumed")
         #expect(try await target.result() == "resumed")
         try await engine.send(to: "manager-5-fork", topic: "go", "forked")
@@ -65,15 +69,25 @@ struct ConflictingIDTests {
     func anIDBelongsToOneWorkflow() async throws {
         let dir = TemporaryDirectory()
         let engine = try makeEngine(dir)
-        engine.register(name: "pay") { (n: Int, context: WorkflowContext) -> Int in try await context.step("charge") { n } }
-        engine.register(name: "refund") { (n: Int, context: WorkflowContext) -> Int in try await context.step("refund") { -n } }
+        engine.register(name: "pay") { (n: Int, context: WorkflowContext) -> Int in
+            try await context.step("charge") { n }
+        }
+        engine.register(name: "refund") { (n: Int, context: WorkflowContext) -> Int in
+            try await context.step("refund") { -n }
+        }
         try await engine.launch()
         #expect(try await engine.start(name: "pay", 5, id: "order-1", as: Int.self).result() == 5)
-        #expect(try await engine.start(name: "pay", 6, id: "order-1", as: Int.self).result() == 5, "same name: the existing workflow")
-        let error = await #expect(throws: ConflictingWorkflowError.self) { try await engine.start(name: "refund", 5, id: "order-1", as: Int.self) }
+        #expect(
+            try await engine.start(name: "pay", 6, id: "order-1", as: Int.self).result() == 5,
+            "same name: the existing workflow")
+        let error = await #expect(throws: ConflictingWorkflowError.self) {
+            try await engine.start(name: "refund", 5, id: "order-1", as: Int.self)
+        }
         #expect(error?.existingName == "pay" && error?.requestedName == "refund")
         let client = try DurableClient(directory: dir.data)
-        await #expect(throws: ConflictingWorkflowError.self) { try await client.enqueue("refund", jsonInput: "5", on: "any", options: EnqueueOptions(id: "order-1")) }
+        await #expect(throws: ConflictingWorkflowError.self) {
+            try await client.enqueue("refund", jsonInput: "5", on: "any", options: EnqueueOptions(id: "order-1"))
+        }
         #expect(try engine.steps(of: "order-1").map(\.name) == ["charge"])
         await engine.shutdown()
     }
@@ -90,7 +104,9 @@ struct JSONTextTests {
         _ = try await engine.start(name: "echo", 1, id: "target", as: Int.self).result()
         let client = try DurableClient(directory: dir.data)
         for text in ["0\u{0}", "1,2", "{", "1] , [2", ""] {
-            await #expect(throws: WorkflowError.self, "\(text.debugDescription)") { try await client.enqueue("echo", jsonInput: text, on: "q") }
+            await #expect(throws: WorkflowError.self, "\(text.debugDescription)") {
+                try await client.enqueue("echo", jsonInput: text, on: "q")
+            }
             await #expect(throws: WorkflowError.self, "\(text.debugDescription)") {
                 try await engine.store.sendMessage(to: "target", topic: nil, json: text, at: 0)
             }
@@ -107,17 +123,31 @@ struct ErrorCodeTests {
         let dir = TemporaryDirectory()
         let engine = try makeEngine(dir)
         engine.register(name: "echo") { (n: Int, _: WorkflowContext) -> Int in n }
-        await #expect { try await engine.start(name: "echo", 1, id: "early", as: Int.self) } throws: { ($0 as? WorkflowError)?.code == .notServing }
+        await #expect { try await engine.start(name: "echo", 1, id: "early", as: Int.self) } throws: {
+            ($0 as? WorkflowError)?.code == .notServing
+        }
         try await engine.launch()
-        await #expect { try await engine.start(name: "nope", 1, as: Int.self) } throws: { ($0 as? WorkflowError)?.code == .notRegistered }
-        await #expect { try await engine.handle(for: "missing", as: Int.self).result() } throws: { ($0 as? WorkflowError)?.code == .notFound }
-        await #expect { try await engine.enqueue(name: "echo", 1, on: "q", options: EnqueueOptions(priority: 0), as: Int.self) } throws: {
+        await #expect { try await engine.start(name: "nope", 1, as: Int.self) } throws: {
+            ($0 as? WorkflowError)?.code == .notRegistered
+        }
+        await #expect { try await engine.handle(for: "missing", as: Int.self).result() } throws: {
+            ($0 as? WorkflowError)?.code == .notFound
+        }
+        await #expect {
+            try await engine.enqueue(name: "echo", 1, on: "q", options: EnqueueOptions(priority: 0), as: Int.self)
+        } throws: {
             ($0 as? WorkflowError)?.code == .invalidArgument
         }
         _ = try await engine.start(name: "echo", 1, id: "done", as: Int.self).result()
-        await #expect { try await engine.resume("done", as: Int.self) } throws: { ($0 as? WorkflowError)?.code == .invalidState }
-        await #expect { try await engine.fork("done", fromStep: 9, as: Int.self) } throws: { ($0 as? WorkflowError)?.code == .invalidArgument }
+        await #expect { try await engine.resume("done", as: Int.self) } throws: {
+            ($0 as? WorkflowError)?.code == .invalidState
+        }
+        await #expect { try await engine.fork("done", fromStep: 9, as: Int.self) } throws: {
+            ($0 as? WorkflowError)?.code == .invalidArgument
+        }
         await engine.shutdown()
-        await #expect { try await engine.start(name: "echo", 1, as: Int.self) } throws: { ($0 as? WorkflowError)?.code == .notServing }
+        await #expect { try await engine.start(name: "echo", 1, as: Int.self) } throws: {
+            ($0 as? WorkflowError)?.code == .notServing
+        }
     }
 }

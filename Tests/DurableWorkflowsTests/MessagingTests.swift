@@ -17,7 +17,10 @@ struct MessagingTests {
         engine.register(name: "inbox") { (_: Int, context: WorkflowContext) -> [String] in
             try await context.sleep(for: .milliseconds(200))
             var received: [String] = []
-            for _ in 0..<3 { received.append(try await context.recv(topic: "numbers", as: String.self, timeout: .seconds(5)) ?? "timeout") }
+            for _ in 0..<3 {
+                received.append(
+                    try await context.recv(topic: "numbers", as: String.self, timeout: .seconds(5)) ?? "timeout")
+            }
             received.append(try await context.recv(as: String.self, timeout: .seconds(5)) ?? "timeout")
             return received
         }
@@ -27,8 +30,12 @@ struct MessagingTests {
         for n in ["one", "two", "three"] { try await engine.send(to: "inbox", topic: "numbers", n) }
         #expect(try await handle.result() == ["one", "two", "three", "default topic"])
         let steps = try engine.steps(of: "inbox")
-        #expect(steps.map(\.name) == ["DBOS.sleep"] + Array(repeating: ["DBOS.recv", "DBOS.sleep"], count: 4).flatMap { $0 })
-        #expect(steps.filter { $0.kind == "recv" }.map(\.functionID) == [2, 4, 6, 8], "recv takes n and its timeout n+1, as in DBOS")
+        #expect(
+            steps.map(\.name) == ["DBOS.sleep"]
+                + Array(repeating: ["DBOS.recv", "DBOS.sleep"], count: 4).flatMap { $0 })
+        #expect(
+            steps.filter { $0.kind == "recv" }.map(\.functionID) == [2, 4, 6, 8],
+            "recv takes n and its timeout n+1, as in DBOS")
         await engine.shutdown()
     }
 
@@ -117,7 +124,8 @@ struct MessagingTests {
         let handle = try await engine.start(name: "gate", 0, id: "gate", as: Approval?.self)
         try await Task.sleep(for: .milliseconds(100))
         let start = ContinuousClock.now
-        let cli = try ChildProcess("durable", ["send", "gate", "approval", "{\"approved\":true,\"by\":\"cli\"}", "--dir", dir.data])
+        let cli = try ChildProcess(
+            "durable", ["send", "gate", "approval", "{\"approved\":true,\"by\":\"cli\"}", "--dir", dir.data])
         #expect(cli.wait().status == 0)
         #expect(try await handle.result() == Approval(approved: true, by: "cli"))
         #expect(ContinuousClock.now - start < .seconds(10), "woken by the message, not by the 30 s timeout")

@@ -7,7 +7,9 @@ import Testing
 struct PermissionTests {
     /// The mode of every file and directory under `root` (the root included), by relative path.
     func modes(under root: String) throws -> [String: Int] {
-        var modes: [String: Int] = [".": try FileManager.default.attributesOfItem(atPath: root)[.posixPermissions] as! Int]
+        var modes: [String: Int] = [
+            ".": try FileManager.default.attributesOfItem(atPath: root)[.posixPermissions] as! Int
+        ]
         for path in try FileManager.default.subpathsOfDirectory(atPath: root) {
             modes[path] = try FileManager.default.attributesOfItem(atPath: root + "/" + path)[.posixPermissions] as? Int
         }
@@ -69,7 +71,10 @@ struct DescriptorTests {
                 target.hasPrefix(dir.data) || target.hasPrefix("pipe:") || target.contains("inotify")
             else { continue }
             let info = try String(contentsOfFile: "/proc/self/fdinfo/" + name, encoding: .utf8)
-            let flags = info.split(separator: "\n").first { $0.hasPrefix("flags:") }.flatMap { Int($0.dropFirst(6).trimmingCharacters(in: .whitespaces), radix: 8) } ?? 0
+            let flags =
+                info.split(separator: "\n").first { $0.hasPrefix("flags:") }.flatMap {
+                    Int($0.dropFirst(6).trimmingCharacters(in: .whitespaces), radix: 8)
+                } ?? 0
             // Pipes and inotify descriptors of the test process itself (its output) are not ours to judge.
             if !target.hasPrefix(dir.data) && flags & 0o2000000 == 0 { continue }
             #expect(flags & 0o2000000 != 0, "\(target) is inherited by child processes")

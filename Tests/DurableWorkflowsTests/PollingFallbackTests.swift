@@ -5,7 +5,8 @@ import Testing
 
 @Suite("Without inotify (its per-user limits reached): waits fall back to polling", .timeLimit(.minutes(2)))
 struct PollingFallbackTests {
-    @Test("recv wakes on a message from another process, and a queue serves a client's enqueue, with the watcher polling")
+    @Test(
+        "recv wakes on a message from another process, and a queue serves a client's enqueue, with the watcher polling")
     func pollingWatcher() async throws {
         let dir = TemporaryDirectory()
         var configuration = DurableEngine.Configuration(applicationVersion: "1")
@@ -24,7 +25,8 @@ struct PollingFallbackTests {
         #expect(try await waiter.result() == "hello")
         #expect(ContinuousClock.now - started < .seconds(30))
         let client = try DurableClient(directory: dir.data)
-        let queued = try await client.enqueue("waiter", "", on: "polled", options: EnqueueOptions(id: "queued"), as: String.self)
+        let queued = try await client.enqueue(
+            "waiter", "", on: "polled", options: EnqueueOptions(id: "queued"), as: String.self)
         try await client.send(to: "queued", topic: "go", "again")
         #expect(try await queued.result() == "again")
         await engine.shutdown()

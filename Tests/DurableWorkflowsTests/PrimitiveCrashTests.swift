@@ -5,7 +5,9 @@ import Testing
 
 @Suite("SIGKILL in the middle of each primitive", .timeLimit(.minutes(5)))
 struct PrimitiveCrashTests {
-    @Test("killed during sleep, recv, between setEvents, mid-stream and while a child runs: recovered with nothing lost or duplicated")
+    @Test(
+        "killed during sleep, recv, between setEvents, mid-stream and while a child runs: recovered with nothing lost or duplicated"
+    )
     func killInsideEveryPrimitive() async throws {
         let dir = TemporaryDirectory()
         let ledger = dir.path + "/ledger"
@@ -17,17 +19,22 @@ struct PrimitiveCrashTests {
         // the second only after a process died waiting for it.
         let sender = Task {
             let client = try DurableClient(directory: dir.data)
-            while !FileManager.default.fileExists(atPath: try client.store.logPath(name: id)) { try await Task.sleep(for: .milliseconds(5)) }
+            while !FileManager.default.fileExists(atPath: try client.store.logPath(name: id)) {
+                try await Task.sleep(for: .milliseconds(5))
+            }
             try await client.send(to: id, topic: "go", "one", idempotencyKey: "m1")
             try await client.send(to: id, topic: "go", "one", idempotencyKey: "m1")
-            while !((try? String(contentsOfFile: fired, encoding: .utf8)) ?? "").contains("recv") { try await Task.sleep(for: .milliseconds(5)) }
+            while !((try? String(contentsOfFile: fired, encoding: .utf8)) ?? "").contains("recv") {
+                try await Task.sleep(for: .milliseconds(5))
+            }
             try await Task.sleep(for: .milliseconds(200))  // let the killed process be gone and a new one wait
             try await client.send(to: id, topic: "go", "two", idempotencyKey: "m2")
         }
         var kills = 0
         var output = ""
         for _ in 0..<20 {
-            let child = try ChildProcess("DurableTestHelper", ["primitives", dir.data, ledger, id], environment: environment)
+            let child = try ChildProcess(
+                "DurableTestHelper", ["primitives", dir.data, ledger, id], environment: environment)
             let (status, killed) = child.wait()
             if killed {
                 kills += 1
@@ -53,26 +60,32 @@ struct PrimitiveCrashTests {
         #expect(stream.items == ["1", "2", "3"] && stream.closed, "each stream item written exactly once")
         let received = history.steps.filter { $0.name == "DBOS.recv" }.map(\.output)
         #expect(received == ["\"one\"", "\"two\""], "each message received exactly once, in order")
-        #expect(history.steps.filter { $0.name == "DBOS.sleep" }.count == 3, "the durable sleep and the two recv timeouts")
+        #expect(
+            history.steps.filter { $0.name == "DBOS.sleep" }.count == 3, "the durable sleep and the two recv timeouts")
         // The inbox kept the retried send once.
         #expect(try await store.readInbox(name: id).filter { $0.type.rawValue == 0x20 }.count == 2)
         // The child ran its step again only because it was killed inside it; it ended once.
         let child = try store.readLog(name: "prim-\(history.steps.first { $0.kind == "child" }!.functionID)")
         #expect(try WorkflowHistory(child).output == "\"child-prim\"")
         #expect(child.records.filter { $0.type.rawValue == 0x12 }.count == 1)
-        let childRuns = try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n").filter { $0 == "child-run prim" }.count
+        let childRuns = try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n").filter {
+            $0 == "child-run prim"
+        }.count
         #expect(childRuns == 2, "killed inside its step once, run again once")
         #expect(try store.check().hasProblems == false)
     }
 
-    @Test("`durable fork` killed at random moments leaves either no fork or a complete one, and every fork runs to the right result")
+    @Test(
+        "`durable fork` killed at random moments leaves either no fork or a complete one, and every fork runs to the right result"
+    )
     func killDuringFork() async throws {
         let dir = TemporaryDirectory()
         let ledger = dir.path + "/ledger"
         _ = try runUntilDone(dir, ledger: ledger, ids: ["original"], environment: [:])
         var generator = SystemRandomNumberGenerator()
         for k in 0..<12 {
-            let fork = try ChildProcess("durable", ["fork", "original", "--from-step", "3", "--new-id", "fork-\(k)", "--dir", dir.data])
+            let fork = try ChildProcess(
+                "durable", ["fork", "original", "--from-step", "3", "--new-id", "fork-\(k)", "--dir", dir.data])
             if k == 11 {
                 #expect(fork.wait().status == 0)  // the last one is left to finish
             } else {
@@ -81,7 +94,9 @@ struct PrimitiveCrashTests {
             }
         }
         let store = try LogStore.open(directory: dir.data)
-        let forks = (0..<12).map { "fork-\($0)" }.filter { FileManager.default.fileExists(atPath: try! store.logPath(name: $0)) }
+        let forks = (0..<12).map { "fork-\($0)" }.filter {
+            FileManager.default.fileExists(atPath: try! store.logPath(name: $0))
+        }
         #expect(forks.contains("fork-11"))
         for id in forks {
             let history = try WorkflowHistory(store.readLog(name: id))

@@ -30,12 +30,18 @@ struct QuarantineTests {
         let dir = TemporaryDirectory()
         _ = try await damagedPendingWorkflow(dir)
         let client = try DurableClient(directory: dir.data)
-        await #expect(throws: QuarantinedWorkflowError.self) { try await client.handle(for: "damaged", as: String.self).result() }
-        await #expect(throws: QuarantinedWorkflowError.self) { try await client.getEvent("damaged", key: "never-set", as: Int.self, timeout: .seconds(60)) }
+        await #expect(throws: QuarantinedWorkflowError.self) {
+            try await client.handle(for: "damaged", as: String.self).result()
+        }
+        await #expect(throws: QuarantinedWorkflowError.self) {
+            try await client.getEvent("damaged", key: "never-set", as: Int.self, timeout: .seconds(60))
+        }
         // An engine that finds it at recovery quarantines it; its waits throw too.
         let engine = try makeEngine(dir)
         try await engine.launch()
-        let error = await #expect(throws: QuarantinedWorkflowError.self) { try await engine.handle(for: "damaged", as: String.self).result() }
+        let error = await #expect(throws: QuarantinedWorkflowError.self) {
+            try await engine.handle(for: "damaged", as: String.self).result()
+        }
         #expect(error?.workflowID == "damaged")
         #expect(error.map { "\($0)" }?.contains("damaged") == true)
         await engine.shutdown()
@@ -56,7 +62,9 @@ struct QuarantineTests {
         first.register(name: "inboxed", body)
         try await first.launch()
         _ = try await first.start(name: "inboxed", 0, id: "inboxed-1", as: String.self)
-        for i in 0..<3 { try await first.send(to: "inboxed-1", topic: "other", "message \(i) " + String(repeating: "x", count: 200)) }
+        for i in 0..<3 {
+            try await first.send(to: "inboxed-1", topic: "other", "message \(i) " + String(repeating: "x", count: 200))
+        }
         #expect(try await eventually { try first.steps(of: "inboxed-1").count == 2 })
         await first.shutdown()
         let path = try first.store.inboxPath(name: "inboxed-1")
@@ -67,10 +75,13 @@ struct QuarantineTests {
         let second = try makeEngine(dir)
         second.register(name: "inboxed", body)
         _ = try await second.launch()
-        let error = await #expect(throws: QuarantinedWorkflowError.self) { try await second.handle(for: "inboxed-1", as: String.self).result() }
+        let error = await #expect(throws: QuarantinedWorkflowError.self) {
+            try await second.handle(for: "inboxed-1", as: String.self).result()
+        }
         #expect(error?.reason.contains("inbox") == true)
         try await Task.sleep(for: .milliseconds(500))  // ten recovery sweeps
-        #expect(try second.listWorkflows().first { $0.workflowID == "inboxed-1" }?.corruption?.contains("inbox") == true)
+        #expect(
+            try second.listWorkflows().first { $0.workflowID == "inboxed-1" }?.corruption?.contains("inbox") == true)
         let attempts = try second.store.readLog(name: "inboxed-1").records.filter { $0.type.rawValue == 0x13 }.count
         #expect(attempts == 1, "recovered once, then left alone")
         await second.shutdown()

@@ -17,7 +17,9 @@ struct QueueAndScheduleCLITests {
         let tracker = ActivityTracker()
         let engine = try makeEngine(dir)
         registerJob(engine, tracker)
-        engine.register(WorkflowQueue("mail", concurrency: 3, workerConcurrency: 2, rateLimit: .init(limit: 10, period: .seconds(60))))
+        engine.register(
+            WorkflowQueue(
+                "mail", concurrency: 3, workerConcurrency: 2, rateLimit: .init(limit: 10, period: .seconds(60))))
         try await engine.launch()
         await engine.shutdown()  // nothing runs from here on: what is enqueued stays enqueued
         let enqueued = try run(["enqueue", "mail", "job", "{\"id\":\"cli\"}", "--partition", "eu", "--dir", dir.data])
@@ -29,7 +31,9 @@ struct QueueAndScheduleCLITests {
         #expect(malformed.status != 0)
         let table = try run(["queues", "--dir", dir.data])
         #expect(table.status == 0)
-        #expect(table.output.contains("mail") && table.output.contains("global 3, worker 2, rate 10/60000ms") && table.output.contains("eu"))
+        #expect(
+            table.output.contains("mail") && table.output.contains("global 3, worker 2, rate 10/60000ms")
+                && table.output.contains("eu"))
         let json = try run(["queues", "--json", "--dir", dir.data]).output
         #expect(json.contains("\"name\":\"mail\",\"concurrency\":3,\"workerConcurrency\":2,\"rateLimit\":10"))
         #expect(json.contains("{\"key\":\"eu\",\"enqueued\":1,\"delayed\":0,\"running\":0,\"busySlots\":0}"))
@@ -41,11 +45,14 @@ struct QueueAndScheduleCLITests {
         let dir = TemporaryDirectory()
         let engine = try makeEngine(dir)
         engine.register(name: "report") { (run: ScheduledRun, _: WorkflowContext) in run.triggered }
-        engine.schedule(workflowNamed: "report", try CronSchedule("nightly", cron: "0 2 * * *", timeZone: "Europe/Berlin"))
+        engine.schedule(
+            workflowNamed: "report", try CronSchedule("nightly", cron: "0 2 * * *", timeZone: "Europe/Berlin"))
         try await engine.launch()
         #expect(try await eventually { try engine.store.scheduleState("nightly") != nil })
         var result = try run(["schedules", "--dir", dir.data])
-        #expect(result.status == 0 && result.output.contains("nightly") && result.output.contains("0 2 * * *") && result.output.contains("active"))
+        #expect(
+            result.status == 0 && result.output.contains("nightly") && result.output.contains("0 2 * * *")
+                && result.output.contains("active"))
         #expect(result.output.contains("T02:00:00+0"), "the next tick, in Berlin time")
         result = try run(["schedules", "pause", "nightly", "--dir", dir.data])
         #expect(result.status == 0)
@@ -77,7 +84,9 @@ struct ManyQueuesTests {
         var handles: [WorkflowHandle<String>] = []
         for round in 0..<3 {
             for q in 0..<30 {
-                handles.append(try await engine.enqueue(name: "job", Job(id: "q\(q)-\(round)", group: "q\(q)"), on: "q\(q)", as: String.self))
+                handles.append(
+                    try await engine.enqueue(
+                        name: "job", Job(id: "q\(q)-\(round)", group: "q\(q)"), on: "q\(q)", as: String.self))
             }
         }
         for handle in handles { _ = try await handle.result() }

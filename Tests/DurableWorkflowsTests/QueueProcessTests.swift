@@ -53,7 +53,9 @@ struct QueueLedger {
 
 @Suite("Queues across processes", .timeLimit(.minutes(5)))
 struct QueueProcessTests {
-    @Test("three processes drain 2,000 workflows within global concurrency 4 and worker concurrency 2; a SIGKILLed worker's workflows are finished by the others")
+    @Test(
+        "three processes drain 2,000 workflows within global concurrency 4 and worker concurrency 2; a SIGKILLed worker's workflows are finished by the others"
+    )
     func threeProcessesDrainAQueue() async throws {
         let dir = TemporaryDirectory()
         let ledger = dir.path + "/ledger"
@@ -63,7 +65,8 @@ struct QueueProcessTests {
         var workers = [
             try ChildProcess("DurableTestHelper", arguments, environment: environment),
             try ChildProcess("DurableTestHelper", arguments, environment: environment),
-            try ChildProcess("DurableTestHelper", arguments, environment: environment.merging(["KILL_AFTER": "150"]) { $1 }),
+            try ChildProcess(
+                "DurableTestHelper", arguments, environment: environment.merging(["KILL_AFTER": "150"]) { $1 }),
         ]
         defer { for worker in workers { worker.kill() } }
         for worker in workers { #expect(worker.firstLine() == "ready") }
@@ -73,7 +76,9 @@ struct QueueProcessTests {
             for lane in 0..<8 {
                 group.addTask {
                     for i in stride(from: lane, to: total, by: 8) {
-                        _ = try await client.enqueue(name: "ledger-job", "w\(i)", on: "drain", options: EnqueueOptions(id: "w\(i)"), as: String.self)
+                        _ = try await client.enqueue(
+                            name: "ledger-job", "w\(i)", on: "drain", options: EnqueueOptions(id: "w\(i)"),
+                            as: String.self)
                     }
                 }
             }
@@ -110,9 +115,14 @@ struct QueueProcessTests {
     }
 
     /// Two worker processes serving queue `name` with the given limits (0: none).
-    func workers(_ dir: TemporaryDirectory, _ name: String, concurrency: Int, worker: Int, environment: [String: String] = [:]) throws -> [ChildProcess] {
+    func workers(
+        _ dir: TemporaryDirectory, _ name: String, concurrency: Int, worker: Int, environment: [String: String] = [:]
+    ) throws -> [ChildProcess] {
         let processes = try (0..<2).map { _ in
-            try ChildProcess("DurableTestHelper", ["queue-worker", dir.data, dir.path + "/ledger", name, "\(concurrency)", "\(worker)"], environment: environment)
+            try ChildProcess(
+                "DurableTestHelper",
+                ["queue-worker", dir.data, dir.path + "/ledger", name, "\(concurrency)", "\(worker)"],
+                environment: environment)
         }
         for process in processes { #expect(process.firstLine() == "ready") }
         return processes
@@ -129,7 +139,10 @@ struct QueueProcessTests {
         defer { for worker in workers { worker.kill() } }
         let client = try DurableClient(directory: dir.data)
         let ids = (0..<9).map { "r-\($0)" }
-        for id in ids { _ = try await client.enqueue("ledger-job", id, on: "rated", options: EnqueueOptions(id: id), as: String.self) }
+        for id in ids {
+            _ = try await client.enqueue(
+                "ledger-job", id, on: "rated", options: EnqueueOptions(id: id), as: String.self)
+        }
         try await results(client, ids)
         try client.store.index.refresh()
         let starts = ids.map { client.store.index.entry(forWorkflowID: $0)!.fields.startedAt! }.sorted()
@@ -143,9 +156,12 @@ struct QueueProcessTests {
     func priorityAcrossProcesses() async throws {
         let dir = TemporaryDirectory()
         let client = try DurableClient(directory: dir.data)
-        let plan: [(String, Int?)] = [("p-7", 7), ("p-none1", nil), ("p-2a", 2), ("p-9", 9), ("p-2b", 2), ("p-none2", nil), ("p-1", 1)]
+        let plan: [(String, Int?)] = [
+            ("p-7", 7), ("p-none1", nil), ("p-2a", 2), ("p-9", 9), ("p-2b", 2), ("p-none2", nil), ("p-1", 1),
+        ]
         for (id, priority) in plan {
-            _ = try await client.enqueue("ledger-job", id, on: "prio", options: EnqueueOptions(id: id, priority: priority), as: String.self)
+            _ = try await client.enqueue(
+                "ledger-job", id, on: "prio", options: EnqueueOptions(id: id, priority: priority), as: String.self)
         }
         let workers = try workers(dir, "prio", concurrency: 1, worker: 0)
         defer { for worker in workers { worker.kill() } }
@@ -166,7 +182,9 @@ struct QueueProcessTests {
             let partition = i % 2 == 0 ? "a" : "b"
             let id = "\(partition)-\(i)"
             ids.append(id)
-            _ = try await client.enqueue("ledger-job", id, on: "parts", options: EnqueueOptions(id: id, partitionKey: partition), as: String.self)
+            _ = try await client.enqueue(
+                "ledger-job", id, on: "parts", options: EnqueueOptions(id: id, partitionKey: partition), as: String.self
+            )
         }
         try await results(client, ids)
         let ledger = QueueLedger(try String(contentsOfFile: dir.path + "/ledger", encoding: .utf8))
@@ -180,10 +198,17 @@ struct QueueProcessTests {
         let client = try DurableClient(directory: dir.data)
         for round in 0..<5 {
             let enqueues = try (0..<2).map { i in
-                try ChildProcess("durable", ["enqueue", "dedup", "ledger-job", "\"x\(round)-\(i)\"", "--deduplication-id", "key-\(round)", "--dir", dir.data])
+                try ChildProcess(
+                    "durable",
+                    [
+                        "enqueue", "dedup", "ledger-job", "\"x\(round)-\(i)\"", "--deduplication-id", "key-\(round)",
+                        "--dir", dir.data,
+                    ])
             }
             let statuses = enqueues.map { $0.wait().status }
-            #expect(statuses.sorted() == [0, 4], "round \(round): exit statuses \(statuses) (4: the deduplication ID is taken)")
+            #expect(
+                statuses.sorted() == [0, 4],
+                "round \(round): exit statuses \(statuses) (4: the deduplication ID is taken)")
         }
         try client.store.index.refresh()
         let waiting = client.store.index.waitingEntries(inQueue: "dedup")
@@ -196,7 +221,9 @@ struct QueueProcessTests {
         let workers = try workers(dir, "later", concurrency: 0, worker: 0)
         defer { for worker in workers { worker.kill() } }
         let client = try DurableClient(directory: dir.data)
-        let handle = try await client.enqueue("ledger-job", "d-1", on: "later", options: EnqueueOptions(id: "d-1", delay: .milliseconds(1500)), as: String.self)
+        let handle = try await client.enqueue(
+            "ledger-job", "d-1", on: "later", options: EnqueueOptions(id: "d-1", delay: .milliseconds(1500)),
+            as: String.self)
         #expect(try initialStatus(client.store, "d-1") == .delayed)
         #expect(try await handle.result() == "done-d-1")
         try client.store.index.refresh()
@@ -209,12 +236,16 @@ struct QueueProcessTests {
     func damagedQueueStateRebuilt() async throws {
         let dir = TemporaryDirectory()
         let client = try DurableClient(directory: dir.data)
-        for i in 0..<3 { _ = try await client.enqueue("ledger-job", "s-\(i)", on: "state", options: EnqueueOptions(id: "s-\(i)"), as: String.self) }
+        for i in 0..<3 {
+            _ = try await client.enqueue(
+                "ledger-job", "s-\(i)", on: "state", options: EnqueueOptions(id: "s-\(i)"), as: String.self)
+        }
         let queueDirectory = try client.store.queueFiles(named: "state").directory
         // Corrupt the sequence file; a new process must not reuse sequence numbers.
         try Data("garbage".utf8).write(to: URL(fileURLWithPath: queueDirectory + "/seq"))
         let other = try DurableClient(directory: dir.data)
-        _ = try await other.enqueue("ledger-job", "s-3", on: "state", options: EnqueueOptions(id: "s-3"), as: String.self)
+        _ = try await other.enqueue(
+            "ledger-job", "s-3", on: "state", options: EnqueueOptions(id: "s-3"), as: String.self)
         try other.store.index.refresh()
         let sequences = (0..<4).map { other.store.index.entry(forWorkflowID: "s-\($0)")!.fields.enqueueSequence! }
         #expect(Set(sequences).count == 4 && sequences.last! > sequences.dropLast().max()!)

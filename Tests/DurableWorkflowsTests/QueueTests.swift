@@ -64,7 +64,8 @@ struct QueueTests {
         try await engine.launch()
         var handles: [WorkflowHandle<String>] = []
         for i in 0..<12 {
-            handles.append(try await engine.enqueue(name: "job", Job(id: "j\(i)", holdMilliseconds: 20), on: "q", as: String.self))
+            handles.append(
+                try await engine.enqueue(name: "job", Job(id: "j\(i)", holdMilliseconds: 20), on: "q", as: String.self))
         }
         for (i, handle) in handles.enumerated() { #expect(try await handle.result() == "j\(i)") }
         #expect(tracker.maximum() <= 2)
@@ -84,14 +85,18 @@ struct QueueTests {
         let plan: [(String, Int?)] = [("p5", 5), ("none-a", nil), ("p1-a", 1), ("p9", 9), ("p1-b", 1), ("none-b", nil)]
         var handles: [WorkflowHandle<String>] = []
         for (id, priority) in plan {
-            handles.append(try await engine.enqueue(name: "job", Job(id: id), on: "q", options: EnqueueOptions(id: id, priority: priority), as: String.self))
+            handles.append(
+                try await engine.enqueue(
+                    name: "job", Job(id: id), on: "q", options: EnqueueOptions(id: id, priority: priority),
+                    as: String.self))
         }
         #expect(try engine.status(of: "p5") == .enqueued)
         try await engine.launch()
         for handle in handles { _ = try await handle.result() }
         #expect(tracker.order == ["none-a", "none-b", "p1-a", "p1-b", "p5", "p9"])
         await #expect(throws: WorkflowError.self) {
-            _ = try await engine.enqueue(name: "job", Job(id: "x"), on: "q", options: EnqueueOptions(priority: 0), as: String.self)
+            _ = try await engine.enqueue(
+                name: "job", Job(id: "x"), on: "q", options: EnqueueOptions(priority: 0), as: String.self)
         }
         await engine.shutdown()
     }
@@ -103,19 +108,24 @@ struct QueueTests {
         let engine = try makeEngine(dir)
         registerJob(engine, tracker)
         engine.register(WorkflowQueue("q"))
-        let first = try await engine.enqueue(name: "job", Job(id: "a"), on: "q", options: EnqueueOptions(deduplicationID: "user-7"), as: String.self)
+        let first = try await engine.enqueue(
+            name: "job", Job(id: "a"), on: "q", options: EnqueueOptions(deduplicationID: "user-7"), as: String.self)
         let error = await #expect(throws: QueueDeduplicatedError.self) {
-            _ = try await engine.enqueue(name: "job", Job(id: "b"), on: "q", options: EnqueueOptions(deduplicationID: "user-7"), as: String.self)
+            _ = try await engine.enqueue(
+                name: "job", Job(id: "b"), on: "q", options: EnqueueOptions(deduplicationID: "user-7"), as: String.self)
         }
         #expect(error?.existingWorkflowID == first.workflowID)
         let same = try await engine.enqueue(
-            name: "job", Job(id: "c"), on: "q", options: EnqueueOptions(deduplicationID: "user-7", onDuplicate: .returnExisting), as: String.self)
+            name: "job", Job(id: "c"), on: "q",
+            options: EnqueueOptions(deduplicationID: "user-7", onDuplicate: .returnExisting), as: String.self)
         #expect(same.workflowID == first.workflowID)
         // Another queue has its own deduplication IDs.
-        _ = try await engine.enqueue(name: "job", Job(id: "d"), on: "other", options: EnqueueOptions(deduplicationID: "user-7"), as: String.self)
+        _ = try await engine.enqueue(
+            name: "job", Job(id: "d"), on: "other", options: EnqueueOptions(deduplicationID: "user-7"), as: String.self)
         try await engine.launch()
         #expect(try await first.result() == "a")
-        let again = try await engine.enqueue(name: "job", Job(id: "e"), on: "q", options: EnqueueOptions(deduplicationID: "user-7"), as: String.self)
+        let again = try await engine.enqueue(
+            name: "job", Job(id: "e"), on: "q", options: EnqueueOptions(deduplicationID: "user-7"), as: String.self)
         #expect(try await again.result() == "e")
         #expect(tracker.order == ["a", "e"])
         await engine.shutdown()
@@ -129,7 +139,9 @@ struct QueueTests {
         registerJob(engine, tracker)
         engine.register(WorkflowQueue("q"))
         try await engine.launch()
-        let delayed = try await engine.enqueue(name: "job", Job(id: "later"), on: "q", options: EnqueueOptions(delay: .milliseconds(1500)), as: String.self)
+        let delayed = try await engine.enqueue(
+            name: "job", Job(id: "later"), on: "q", options: EnqueueOptions(delay: .milliseconds(1500)), as: String.self
+        )
         let now = try await engine.enqueue(name: "job", Job(id: "now"), on: "q", as: String.self)
         #expect(try initialStatus(engine.store, delayed.workflowID) == .delayed)
         #expect(try await now.result() == "now")
@@ -148,7 +160,9 @@ struct QueueTests {
         engine.register(WorkflowQueue("q", rateLimit: .init(limit: 3, period: .milliseconds(300))))
         try await engine.launch()
         var handles: [WorkflowHandle<String>] = []
-        for i in 0..<8 { handles.append(try await engine.enqueue(name: "job", Job(id: "r\(i)"), on: "q", as: String.self)) }
+        for i in 0..<8 {
+            handles.append(try await engine.enqueue(name: "job", Job(id: "r\(i)"), on: "q", as: String.self))
+        }
         for handle in handles { _ = try await handle.result() }
         let starts = handles.map { engine.store.index.entry(forWorkflowID: $0.workflowID)!.fields.startedAt! }.sorted()
         for (i, start) in starts.enumerated() {
@@ -170,8 +184,10 @@ struct QueueTests {
         var handles: [WorkflowHandle<String>] = []
         for i in 0..<6 {
             let group = i % 2 == 0 ? "tenant-a" : "tenant-b"
-            handles.append(try await engine.enqueue(
-                name: "job", Job(id: "t\(i)", group: group, holdMilliseconds: 60), on: "q", options: EnqueueOptions(partitionKey: group), as: String.self))
+            handles.append(
+                try await engine.enqueue(
+                    name: "job", Job(id: "t\(i)", group: group, holdMilliseconds: 60), on: "q",
+                    options: EnqueueOptions(partitionKey: group), as: String.self))
         }
         for handle in handles { _ = try await handle.result() }
         #expect(tracker.maximum("tenant-a") == 1 && tracker.maximum("tenant-b") == 1)
@@ -191,7 +207,9 @@ struct QueueTests {
         engine.register(name: "parent") { (n: Int, context: WorkflowContext) -> String in
             struct JobWorkflow: Workflow {
                 static let name = "job"
-                func run(_ input: Job, context: WorkflowContext) async throws -> String { fatalError("registered by closure") }
+                func run(_ input: Job, context: WorkflowContext) async throws -> String {
+                    fatalError("registered by closure")
+                }
             }
             let child = try await context.enqueue(JobWorkflow.self, Job(id: "child-\(n)"), on: "q")
             return try await child.result()
@@ -218,13 +236,16 @@ struct QueueTests {
         try await engine.launch()
         for (i, name) in names.enumerated() {
             let handle = try await engine.enqueue(
-                name: "job", Job(id: "h\(i)"), on: name, options: EnqueueOptions(partitionKey: "../\(name)"), as: String.self)
+                name: "job", Job(id: "h\(i)"), on: name, options: EnqueueOptions(partitionKey: "../\(name)"),
+                as: String.self)
             #expect(try await handle.result() == "h\(i)")
             #expect(engine.store.index.entry(forWorkflowID: handle.workflowID)?.fields.queueName == name)
         }
         let outside = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0 != "data" }
         #expect(outside.isEmpty, "files escaped the data directory: \(outside)")
-        await #expect(throws: StorageError.self) { _ = try await engine.enqueue(name: "job", Job(id: "x"), on: "", as: String.self) }
+        await #expect(throws: StorageError.self) {
+            _ = try await engine.enqueue(name: "job", Job(id: "x"), on: "", as: String.self)
+        }
         await engine.shutdown()
     }
 
@@ -237,7 +258,8 @@ struct QueueTests {
         }
         engine.register(WorkflowQueue("q", concurrency: 1))
         try await engine.launch()
-        let handle = try await engine.enqueue(name: "waits", "", on: "q", options: EnqueueOptions(id: "w"), as: String.self)
+        let handle = try await engine.enqueue(
+            name: "waits", "", on: "q", options: EnqueueOptions(id: "w"), as: String.self)
         #expect(try await eventually { try engine.status(of: "w") == .pending })
         try await engine.cancel("w")  // CANCELLED at once, or at its next operation if just claimed
         #expect(try await eventually { try engine.status(of: "w") == .cancelled })

@@ -12,8 +12,12 @@ struct Stuck: Workflow {
     let block: Bool
 
     func run(_ input: Int, context: WorkflowContext) async throws -> Int {
-        let a = try await context.step("one") { () -> Int in counter.hit("one"); return input + 1 }
-        let b = try await context.step("two") { () -> Int in counter.hit("two"); return a * 10 }
+        let a = try await context.step("one") { () -> Int in
+            counter.hit("one"); return input + 1
+        }
+        let b = try await context.step("two") { () -> Int in
+            counter.hit("two"); return a * 10
+        }
         let c = try await context.step("three") { () -> Int in
             counter.hit("three")
             if block { try await Task.sleep(for: .seconds(3600)) }
@@ -88,12 +92,16 @@ struct RecoveryTests {
         #expect(try await engine.launch() == [])
         #expect(try engine.status(of: "poison") == .maxRecoveryAttemptsExceeded)
         #expect(counter["three"] == 3)
-        let error = await #expect(throws: PortableError.self) { try await engine.handle(for: "poison", as: Int.self).result() }
+        let error = await #expect(throws: PortableError.self) {
+            try await engine.handle(for: "poison", as: Int.self).result()
+        }
         #expect(error?.name == "MaxRecoveryAttemptsExceeded")
         await engine.shutdown()
     }
 
-    @Test("a workflow whose replay crashes the process uses up its attempts and ends MAX_RECOVERY_ATTEMPTS_EXCEEDED", .timeLimit(.minutes(1)))
+    @Test(
+        "a workflow whose replay crashes the process uses up its attempts and ends MAX_RECOVERY_ATTEMPTS_EXCEEDED",
+        .timeLimit(.minutes(1)))
     func poisonPillEndsInMaxRecoveryAttemptsExceeded() async throws {
         let dir = TemporaryDirectory()
         let ledger = dir.path + "/ledger", fired = dir.path + "/fired"
@@ -102,26 +110,34 @@ struct RecoveryTests {
         var runs = 0
         var status: WorkflowStatus? = .pending
         while status == .pending && runs < 8 {
-            let helper = try ChildProcess("DurableTestHelper", ["workflows", dir.data, ledger] + (runs == 0 ? ["poison-1"] : []), environment: environment)
+            let helper = try ChildProcess(
+                "DurableTestHelper", ["workflows", dir.data, ledger] + (runs == 0 ? ["poison-1"] : []),
+                environment: environment)
             _ = helper.wait()
             runs += 1
             status = try LogStore.open(directory: dir.data).index.entry(forWorkflowID: "poison-1")?.status
         }
         #expect(status == .maxRecoveryAttemptsExceeded)
         #expect(runs == 4, "the first run and two recoveries die; the fourth run sees the limit passed")
-        let ran = try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("run ") }
+        let ran = try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n").filter {
+            $0.hasPrefix("run ")
+        }
         #expect(ran == ["run poison-1 1", "run poison-1 2"], "checkpointed steps never ran again")
     }
 
-    @Test("a graceful shutdown never records the error a step throws because it was interrupted", .timeLimit(.minutes(1)))
+    @Test(
+        "a graceful shutdown never records the error a step throws because it was interrupted", .timeLimit(.minutes(1)))
     func shutdownDoesNotRecordAnInterruptedStepsError() async throws {
         struct Interrupted: Error {}
         let dir = TemporaryDirectory()
         let counter = RunCounter()
         let body: @Sendable (Int, WorkflowContext) async throws -> Int = { _, context in
-            try await context.step("slow", retry: .exponential(maxAttempts: 3, interval: .milliseconds(1))) { () -> Int in
+            try await context.step("slow", retry: .exponential(maxAttempts: 3, interval: .milliseconds(1))) {
+                () -> Int in
                 counter.hit("slow")
-                do { try await Task.sleep(for: .milliseconds(counter["slow"] == 1 ? 60_000 : 1)) } catch { throw Interrupted() }
+                do { try await Task.sleep(for: .milliseconds(counter["slow"] == 1 ? 60_000 : 1)) } catch {
+                    throw Interrupted()
+                }
                 return 7
             }
         }
@@ -145,7 +161,9 @@ struct RecoveryTests {
         case renamedStep, differentKind, fewerSteps
     }
 
-    @Test("non-determinism stops the workflow with a clear error and writes nothing but the recovery attempt", arguments: Divergence.allCases)
+    @Test(
+        "non-determinism stops the workflow with a clear error and writes nothing but the recovery attempt",
+        arguments: Divergence.allCases)
     func nonDeterminism(_ divergence: Divergence) async throws {
         let dir = TemporaryDirectory()
         let counter = RunCounter()
@@ -166,17 +184,24 @@ struct RecoveryTests {
             }
         }
         _ = try await engine.launch()
-        let error = await #expect(throws: NonDeterminismError.self) { try await engine.handle(for: "diverged", as: Int.self).result() }
+        let error = await #expect(throws: NonDeterminismError.self) {
+            try await engine.handle(for: "diverged", as: Int.self).result()
+        }
         let text = "\(error.map { "\($0)" } ?? "")"
         #expect(text.contains("workflow \"diverged\" (stuck)"))
         switch divergence {
-        case .renamedStep: #expect(text.contains("operation 2: the log recorded step \"two\", but the code now runs step \"2nd\""))
-        case .differentKind: #expect(text.contains("operation 1: the log recorded step \"one\", but the code now runs now \"now\""))
+        case .renamedStep:
+            #expect(text.contains("operation 2: the log recorded step \"two\", but the code now runs step \"2nd\""))
+        case .differentKind:
+            #expect(text.contains("operation 1: the log recorded step \"one\", but the code now runs now \"now\""))
         case .fewerSteps: #expect(text.contains("operation 2: the log recorded step \"two\", but the code returned"))
         }
         let after = try engine.store.readLog(name: "diverged")
-        #expect(try Data(contentsOf: URL(fileURLWithPath: path)).prefix(before.count) == before, "the log must be kept byte for byte")
-        #expect(after.records.suffix(2).map(\.type) == [WorkflowRecordType.attempt, .indexUpdate], "then only the attempt")
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: path)).prefix(before.count) == before,
+            "the log must be kept byte for byte")
+        #expect(
+            after.records.suffix(2).map(\.type) == [WorkflowRecordType.attempt, .indexUpdate], "then only the attempt")
         #expect(try engine.status(of: "diverged") == .pending)
         await engine.shutdown()
     }

@@ -25,7 +25,8 @@ struct RetentionTests {
         #expect(FileManager.default.fileExists(atPath: inbox))
 
         // Older than 4.5 hours: job-0 and job-1 (ended at +0 h and +1 h; now is +6 h).
-        #expect(try await engine.garbageCollect(RetentionPolicy(maxAge: .seconds(4 * 3600 + 1800))) == ["job-0", "job-1"])
+        #expect(
+            try await engine.garbageCollect(RetentionPolicy(maxAge: .seconds(4 * 3600 + 1800))) == ["job-0", "job-1"])
         #expect(!FileManager.default.fileExists(atPath: try engine.store.logPath(name: "job-0")))
         #expect(!FileManager.default.fileExists(atPath: inbox))
         #expect(try engine.status(of: "job-0") == nil)

@@ -5,7 +5,8 @@ import Testing
 
 /// `2026-11-20T10:01:00+00:00` for a Unix ms time.
 func isoUTC(_ milliseconds: Int64) -> String {
-    ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000)).replacingOccurrences(of: "Z", with: "+00:00")
+    ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000)).replacingOccurrences(
+        of: "Z", with: "+00:00")
 }
 
 @Suite("Schedules", .timeLimit(.minutes(5)))
@@ -23,11 +24,19 @@ struct ScheduleTests {
         for worker in workers { #expect(worker.firstLine() == "ready") }
         let ny = try CronSchedule("ny-hourly", cron: "0 * * * *", timeZone: "America/New_York")
         let berlin = try CronSchedule("berlin", cron: "30 */2 * * *", timeZone: "Europe/Berlin")
-        let expected = Set(ny.ticks(after: start, through: horizon).map(ny.workflowID) + berlin.ticks(after: start, through: horizon).map(berlin.workflowID))
-        #expect(expected.count == 216 + 108 + 1, "9 days (216 real hours) hourly, and every two hours plus Berlin's repeated 02:30")
+        let expected = Set(
+            ny.ticks(after: start, through: horizon).map(ny.workflowID)
+                + berlin.ticks(after: start, through: horizon).map(berlin.workflowID))
+        #expect(
+            expected.count == 216 + 108 + 1,
+            "9 days (216 real hours) hourly, and every two hours plus Berlin's repeated 02:30")
         // Interval schedules fire by real time through a fall-back's repeated hour: both occurrences.
-        #expect(expected.contains("sched-ny-hourly-2026-11-01T01:00:00-04:00") && expected.contains("sched-ny-hourly-2026-11-01T01:00:00-05:00"))
-        #expect(expected.contains("sched-berlin-2026-10-25T02:30:00+02:00") && expected.contains("sched-berlin-2026-10-25T02:30:00+01:00"))
+        #expect(
+            expected.contains("sched-ny-hourly-2026-11-01T01:00:00-04:00")
+                && expected.contains("sched-ny-hourly-2026-11-01T01:00:00-05:00"))
+        #expect(
+            expected.contains("sched-berlin-2026-10-25T02:30:00+02:00")
+                && expected.contains("sched-berlin-2026-10-25T02:30:00+01:00"))
         let client = try DurableClient(directory: dir.data)
         var done: Set<String> = []
         let finished = try await eventually(.seconds(180)) {
@@ -39,21 +48,31 @@ struct ScheduleTests {
         if !finished {
             var byStatus: [String: Int] = [:]
             for summary in try client.listWorkflows() { byStatus[summary.status.rawValue, default: 0] += 1 }
-            Issue.record("not all ticks finished: \(byStatus), queues: \(try client.store.queueSummaries().map { "\($0.name) \($0.partitions)" })")
+            Issue.record(
+                "not all ticks finished: \(byStatus), queues: \(try client.store.queueSummaries().map { "\($0.name) \($0.partitions)" })"
+            )
         }
         let all = Set(try client.listWorkflows().map(\.workflowID))
-        #expect(all.subtracting(expected).isEmpty && expected.subtracting(all).isEmpty,
-                "unexpected: \(all.subtracting(expected).sorted().prefix(5)), missing: \(expected.subtracting(all).sorted().prefix(5))")
+        #expect(
+            all.subtracting(expected).isEmpty && expected.subtracting(all).isEmpty,
+            "unexpected: \(all.subtracting(expected).sorted().prefix(5)), missing: \(expected.subtracting(all).sorted().prefix(5))"
+        )
         let notDone = all.subtracting(done)
         #expect(notDone.isEmpty, "\(notDone.count) not finished, e.g. \(notDone.sorted().prefix(3))")
-        let lines = try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }
+        let lines = try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n").map {
+            $0.split(separator: " ")
+        }
         var runs: [String: Int] = [:]
         for line in lines { runs[String(line[1]), default: 0] += 1 }
-        #expect(runs.filter { $0.value != 1 }.isEmpty, "ticks that ran more than once: \(runs.filter { $0.value != 1 }.keys.sorted().prefix(5))")
+        #expect(
+            runs.filter { $0.value != 1 }.isEmpty,
+            "ticks that ran more than once: \(runs.filter { $0.value != 1 }.keys.sorted().prefix(5))")
     }
 
     /// An engine with a `tick-job` workflow on a clock that runs freely from `start` to `horizon`.
-    func scheduledEngine(_ dir: TemporaryDirectory, start: Int64, horizon: Int64, catchUp: CronSchedule.CatchUp) async throws -> DurableEngine {
+    func scheduledEngine(
+        _ dir: TemporaryDirectory, start: Int64, horizon: Int64, catchUp: CronSchedule.CatchUp
+    ) async throws -> DurableEngine {
         let engine = try makeEngine(dir, clock: ManualClock(start: start, horizon: horizon))
         engine.register(name: "tick-job") { (run: ScheduledRun, _: WorkflowContext) in run.scheduledTime }
         engine.schedule(workflowNamed: "tick-job", try CronSchedule("minutely", cron: "* * * * *", catchUp: catchUp))
@@ -106,7 +125,9 @@ struct ScheduleTests {
         var engine = try await scheduledEngine(dir, start: t0, horizon: t0 + 5 * 60_000, catchUp: .latest(100))
         #expect(try await eventually { try ids(engine).count == 5 })
         await engine.shutdown()
-        let stateFiles = try FileManager.default.contentsOfDirectory(atPath: dir.data + "/schedules").filter { $0.hasSuffix(".state") }
+        let stateFiles = try FileManager.default.contentsOfDirectory(atPath: dir.data + "/schedules").filter {
+            $0.hasSuffix(".state")
+        }
         #expect(stateFiles.count == 1)
         let path = dir.data + "/schedules/" + stateFiles[0]
         var bytes = try Data(contentsOf: URL(fileURLWithPath: path))

@@ -50,7 +50,9 @@ struct SleepAndEventTests {
         await second.shutdown()
     }
 
-    @Test("a workflow's getEvent is recorded: a replay returns the value it read, though the event changed since", .timeLimit(.minutes(1)))
+    @Test(
+        "a workflow's getEvent is recorded: a replay returns the value it read, though the event changed since",
+        .timeLimit(.minutes(1)))
     func workflowGetEventIsRecorded() async throws {
         let dir = TemporaryDirectory()
         let engine = try makeEngine(dir)
@@ -62,13 +64,15 @@ struct SleepAndEventTests {
         }
         engine.register(name: "reader") { (source: String, context: WorkflowContext) -> String in
             let seen = try await context.getEvent(of: source, key: "status", as: String.self, timeout: .seconds(30))
-            let missing = try await context.getEvent(of: source, key: "absent", as: String.self, timeout: .milliseconds(20))
+            let missing = try await context.getEvent(
+                of: source, key: "absent", as: String.self, timeout: .milliseconds(20))
             let tail = try await context.step("tail") { () -> String in "tail" }
             return "\(seen ?? "-") \(missing ?? "nil") \(tail)"
         }
         try await engine.launch()
         let publisher = try await engine.start(name: "publisher", 0, id: "pub-1", as: String.self)
-        #expect(try await engine.start(name: "reader", "pub-1", id: "reader", as: String.self).result() == "paid nil tail")
+        #expect(
+            try await engine.start(name: "reader", "pub-1", id: "reader", as: String.self).result() == "paid nil tail")
         let steps = try engine.steps(of: "reader")
         #expect(steps.map(\.name) == ["DBOS.getEvent", "DBOS.sleep", "DBOS.getEvent", "DBOS.sleep", "tail"])
         #expect(steps.map(\.functionID) == [1, 2, 3, 4, 5])
@@ -78,7 +82,9 @@ struct SleepAndEventTests {
         try await engine.send(to: "pub-1", topic: "refund", "now")
         _ = try await publisher.result()
         #expect(try await engine.getEvent("pub-1", key: "status", as: String.self) == "refunded")
-        #expect(try await engine.fork("reader", fromStep: 5, newID: "reader-fork", as: String.self).result() == "paid nil tail")
+        #expect(
+            try await engine.fork("reader", fromStep: 5, newID: "reader-fork", as: String.self).result()
+                == "paid nil tail")
         await engine.shutdown()
     }
 

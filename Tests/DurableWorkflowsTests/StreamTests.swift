@@ -32,7 +32,10 @@ struct StreamTests {
         for try await item in engine.readStream("p", key: "progress", from: 2, as: String.self) { tail.append(item) }
         #expect(tail == ["item-2", "item-3"])
         let steps = try engine.steps(of: "p").filter { $0.kind != "sleep" }
-        #expect(steps.map(\.name) == ["DBOS.writeStream", "DBOS.writeStream", "DBOS.writeStream", "DBOS.writeStream", "DBOS.closeStream"])
+        #expect(
+            steps.map(\.name) == [
+                "DBOS.writeStream", "DBOS.writeStream", "DBOS.writeStream", "DBOS.writeStream", "DBOS.closeStream",
+            ])
         await engine.shutdown()
     }
 

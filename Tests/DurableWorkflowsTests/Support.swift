@@ -11,7 +11,9 @@ final class RunCounter: Sendable {
 }
 
 /// An engine on `dir` with a fast recovery sweep.
-func makeEngine(_ dir: TemporaryDirectory, version: String = "1", maxRecoveryAttempts: Int = 100, clock: (any DurableClock)? = nil) throws -> DurableEngine {
+func makeEngine(
+    _ dir: TemporaryDirectory, version: String = "1", maxRecoveryAttempts: Int = 100, clock: (any DurableClock)? = nil
+) throws -> DurableEngine {
     var configuration = DurableEngine.Configuration(applicationVersion: version)
     configuration.maxRecoveryAttempts = maxRecoveryAttempts
     configuration.recoveryInterval = .milliseconds(50)

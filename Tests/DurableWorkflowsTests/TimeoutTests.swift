@@ -51,14 +51,18 @@ struct TimeoutTests {
         let started = ContinuousClock.now
         _ = try await first.start(name: "bounded", 0, id: "bounded", timeout: .seconds(2), as: Int.self)
         // Under load the deadline may pass before "slow" starts; then the first engine cancels it.
-        while counter["slow"] == 0, try first.status(of: "bounded") == .pending { try await Task.sleep(for: .milliseconds(5)) }
+        while counter["slow"] == 0, try first.status(of: "bounded") == .pending {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         await first.shutdown()
         try await Task.sleep(until: started + .milliseconds(2100))
 
         let second = try makeEngine(dir)
         second.register(name: "bounded", body)
         _ = try await second.launch()
-        let error = await #expect(throws: PortableError.self) { try await second.handle(for: "bounded", as: Int.self).result() }
+        let error = await #expect(throws: PortableError.self) {
+            try await second.handle(for: "bounded", as: Int.self).result()
+        }
         #expect(error?.name == "WorkflowCancelled")
         #expect(counter["slow"] <= 1, "past the deadline, the step must not run again")
         #expect(try second.status(of: "bounded") == .cancelled)
@@ -78,7 +82,9 @@ struct TimeoutTests {
             return own + shorter
         }
         try await engine.launch()
-        #expect(try await engine.start(name: "parent-with-deadline", 1, id: "pd", timeout: .seconds(60), as: Int.self).result() == 6)
+        #expect(
+            try await engine.start(name: "parent-with-deadline", 1, id: "pd", timeout: .seconds(60), as: Int.self)
+                .result() == 6)
         let children = try engine.children(of: "pd")
         let deadlines = children.map { engine.store.index.entry(forWorkflowID: $0.workflowID)?.fields.deadline }
         #expect(deadlines == [1_800_000_060_000, 1_800_000_005_000])

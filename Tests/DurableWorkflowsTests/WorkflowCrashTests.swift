@@ -15,7 +15,9 @@ func verifyLedger(_ path: String, ids: [String], sourceLocation: SourceLocation 
         let step = "\(parts[1]) \(parts[2])"
         if parts[0] == "ack" { acknowledged.insert(step) }
         if parts[0] == "run" {
-            #expect(!acknowledged.contains(step), "step \(step) ran again after its checkpoint was acknowledged", sourceLocation: sourceLocation)
+            #expect(
+                !acknowledged.contains(step), "step \(step) ran again after its checkpoint was acknowledged",
+                sourceLocation: sourceLocation)
             ran.insert(step)
         }
     }
@@ -24,10 +26,13 @@ func verifyLedger(_ path: String, ids: [String], sourceLocation: SourceLocation 
 }
 
 /// Runs helper processes until one finishes every workflow; returns how many were killed.
-func runUntilDone(_ dir: TemporaryDirectory, ledger: String, ids: [String], environment: [String: String], maxRounds: Int = 100) throws -> Int {
+func runUntilDone(
+    _ dir: TemporaryDirectory, ledger: String, ids: [String], environment: [String: String], maxRounds: Int = 100
+) throws -> Int {
     var kills = 0
     for _ in 0..<maxRounds {
-        let child = try ChildProcess("DurableTestHelper", ["workflows", dir.data, ledger] + ids, environment: environment)
+        let child = try ChildProcess(
+            "DurableTestHelper", ["workflows", dir.data, ledger] + ids, environment: environment)
         let (status, killed) = child.wait()
         if killed { kills += 1; continue }
         #expect(status == 0)
@@ -38,7 +43,8 @@ func runUntilDone(_ dir: TemporaryDirectory, ledger: String, ids: [String], envi
 }
 
 /// Each workflow finished exactly once with the right result and five recorded steps.
-func verifyCompleted(_ dir: TemporaryDirectory, ids: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
+func verifyCompleted(_ dir: TemporaryDirectory, ids: [String], sourceLocation: SourceLocation = #_sourceLocation) throws
+{
     let store = try LogStore.open(directory: dir.data)
     for id in ids {
         let contents = try store.readLog(name: id)
@@ -46,7 +52,9 @@ func verifyCompleted(_ dir: TemporaryDirectory, ids: [String], sourceLocation: S
         #expect(history.status == .success, "\(id)", sourceLocation: sourceLocation)
         #expect(history.output == "55", "\(id)", sourceLocation: sourceLocation)
         #expect(history.steps.map(\.functionID) == [1, 2, 3, 4, 5], "\(id)", sourceLocation: sourceLocation)
-        #expect(contents.records.filter { $0.type.rawValue == 0x12 }.count == 1, "\(id) must end exactly once", sourceLocation: sourceLocation)
+        #expect(
+            contents.records.filter { $0.type.rawValue == 0x12 }.count == 1, "\(id) must end exactly once",
+            sourceLocation: sourceLocation)
     }
     #expect(try store.check().hasProblems == false, sourceLocation: sourceLocation)
 }
@@ -58,12 +66,16 @@ struct WorkflowCrashTests {
         let dir = TemporaryDirectory()
         let ledger = dir.path + "/ledger"
         let points = (1...5).flatMap { k in ["before", "effect", "ack"].map { "boundary:\(k):\($0)" } }
-        let kills = try runUntilDone(dir, ledger: ledger, ids: ["boundary"], environment: ["KILL_AT": points.joined(separator: ","), "FIRED": dir.path + "/fired"])
+        let kills = try runUntilDone(
+            dir, ledger: ledger, ids: ["boundary"],
+            environment: ["KILL_AT": points.joined(separator: ","), "FIRED": dir.path + "/fired"])
         #expect(kills == points.count, "every boundary should have killed one process")
         verifyLedger(ledger, ids: ["boundary"])
         try verifyCompleted(dir, ids: ["boundary"])
         // Steps killed between side effect and checkpoint ran twice (at least once); all others once.
-        let runs = try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("run ") }
+        let runs = try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n").filter {
+            $0.hasPrefix("run ")
+        }
         #expect(runs.count == 10)
     }
 
@@ -75,7 +87,8 @@ struct WorkflowCrashTests {
         let rounds = 200
         for round in 0..<rounds {
             let fresh = (0..<3).map { "r\(round)-\($0)" }
-            let child = try ChildProcess("DurableTestHelper", ["workflows", dir.data, ledger] + fresh, environment: ["STEP_SLEEP_MS": "4"])
+            let child = try ChildProcess(
+                "DurableTestHelper", ["workflows", dir.data, ledger] + fresh, environment: ["STEP_SLEEP_MS": "4"])
             try await Task.sleep(for: .milliseconds(Int.random(in: 5...80, using: &generator)))
             child.kill()
         }
@@ -103,7 +116,9 @@ struct WorkflowCrashTests {
             #expect(a.wait().status == 0 && b.wait().status == 0)
             #expect(a.allOutput().contains("\(id) 55") && b.allOutput().contains("\(id) 55"))
         }
-        let runs = try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("run ") }
+        let runs = try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n").filter {
+            $0.hasPrefix("run ")
+        }
         #expect(runs.count == 25, "each of 5 workflows runs its 5 steps once")
         try verifyCompleted(dir, ids: (0..<5).map { "shared-\($0)" })
     }

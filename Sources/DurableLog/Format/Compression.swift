@@ -51,7 +51,9 @@ struct ZstdContexts: ~Copyable {
         let bound = ZSTD_compressBound(input.count)
         var failed = false
         let out = [UInt8](unsafeUninitializedCapacity: bound) { buffer, count in
-            let n = input.withUnsafeBytes { ZSTD_compress2(compression, buffer.baseAddress, bound, $0.baseAddress, $0.count) }
+            let n = input.withUnsafeBytes {
+                ZSTD_compress2(compression, buffer.baseAddress, bound, $0.baseAddress, $0.count)
+            }
             if ZSTD_isError(n) != 0 { failed = true; count = 0 } else { count = n }
         }
         return failed ? nil : out
@@ -66,7 +68,8 @@ struct ZstdContexts: ~Copyable {
                         decompression, buffer.baseAddress, rawLength, source.baseAddress, source.count,
                         dictionary.decompressionDictionary)
                 }
-                return ZSTD_decompressDCtx(decompression, buffer.baseAddress, rawLength, source.baseAddress, source.count)
+                return ZSTD_decompressDCtx(
+                    decompression, buffer.baseAddress, rawLength, source.baseAddress, source.count)
             }
             if ZSTD_isError(n) != 0 || n != rawLength { failed = true; count = 0 } else { count = n }
         }

@@ -87,7 +87,8 @@ struct FileHeader: Equatable, Sendable {
         guard size == UInt16(LogFormat.fileHeaderSize), let kind = LogFormat.FileKind(rawValue: kindRaw) else {
             return .failure(.badChecksum)
         }
-        return .success(FileHeader(version: version, kind: kind, flags: flags, salt: salt, key: key, createdAt: created))
+        return .success(
+            FileHeader(version: version, kind: kind, flags: flags, salt: salt, key: key, createdAt: created))
     }
 
     enum HeaderProblem: Error, Equatable {

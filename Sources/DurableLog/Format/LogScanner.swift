@@ -57,11 +57,13 @@ enum LogScanner {
             case .unsupportedVersion(let v):
                 reason = "format version \(v) is newer than this build understands (\(LogFormat.version))"
             }
-            return LogScan(header: nil, frames: [], outcome: .corrupted(reason: reason), validEnd: 0, fileSize: file.count)
+            return LogScan(
+                header: nil, frames: [], outcome: .corrupted(reason: reason), validEnd: 0, fileSize: file.count)
         }
         if let expectedKind, header.kind != expectedKind {
             return LogScan(
-                header: header, frames: [], outcome: .corrupted(reason: "expected a \(expectedKind) file, found \(header.kind)"),
+                header: header, frames: [],
+                outcome: .corrupted(reason: "expected a \(expectedKind) file, found \(header.kind)"),
                 validEnd: LogFormat.fileHeaderSize, fileSize: file.count)
         }
 
@@ -84,7 +86,8 @@ enum LogScanner {
             if acknowledgedSeq > nextSeq - 1 {
                 return LogScan(
                     header: header, frames: frames,
-                    outcome: .corrupted(reason: "the log ends at record \(nextSeq - 1) but record \(acknowledgedSeq) was acknowledged"),
+                    outcome: .corrupted(
+                        reason: "the log ends at record \(nextSeq - 1) but record \(acknowledgedSeq) was acknowledged"),
                     validEnd: validEnd, fileSize: file.count)
             }
             return LogScan(header: header, frames: frames, outcome: .clean, validEnd: validEnd, fileSize: file.count)
@@ -95,7 +98,8 @@ enum LogScanner {
             if RecordFrame.parse(file, at: probe, salt: header.salt, minimumSeq: nextSeq) != nil {
                 return LogScan(
                     header: header, frames: frames,
-                    outcome: .corrupted(reason: "damaged bytes at offset \(validEnd) are followed by a valid record at offset \(probe)"),
+                    outcome: .corrupted(
+                        reason: "damaged bytes at offset \(validEnd) are followed by a valid record at offset \(probe)"),
                     validEnd: validEnd, fileSize: file.count)
             }
             probe += LogFormat.alignment
@@ -103,7 +107,9 @@ enum LogScanner {
         if acknowledgedSeq > nextSeq - 1 {
             return LogScan(
                 header: header, frames: frames,
-                outcome: .corrupted(reason: "the log is damaged at offset \(validEnd) and record \(acknowledgedSeq) had been acknowledged"),
+                outcome: .corrupted(
+                    reason:
+                        "the log is damaged at offset \(validEnd) and record \(acknowledgedSeq) had been acknowledged"),
                 validEnd: validEnd, fileSize: file.count)
         }
         return LogScan(header: header, frames: frames, outcome: .torn, validEnd: validEnd, fileSize: file.count)

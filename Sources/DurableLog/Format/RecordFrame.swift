@@ -28,7 +28,8 @@ struct RecordFrame: Sendable {
         withUnsafeBytes(of: crc.littleEndian) { header.bytes.replaceSubrange(0..<4, with: $0) }
         out.append(contentsOf: header.bytes)
         out.append(contentsOf: stored)
-        let pad = LogFormat.alignedUp(stored.count + LogFormat.recordHeaderSize) - stored.count - LogFormat.recordHeaderSize
+        let pad =
+            LogFormat.alignedUp(stored.count + LogFormat.recordHeaderSize) - stored.count - LogFormat.recordHeaderSize
         out.append(contentsOf: repeatElement(0, count: pad))
     }
 

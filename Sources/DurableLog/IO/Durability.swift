@@ -92,10 +92,13 @@ final class Durability: Sendable {
         let (first, notify) = failure.withLock { current -> (StorageError, [@Sendable (StorageError) -> Void]) in
             if let current { return (current, []) }
             current = error
-            return (error, observers.withLock { observers in
-                defer { observers = [] }
-                return observers
-            })
+            return (
+                error,
+                observers.withLock { observers in
+                    defer { observers = [] }
+                    return observers
+                }
+            )
         }
         for observer in notify { observer(first) }
         return first

@@ -13,7 +13,9 @@ import CDurableLinux
 /// engine opens has `O_CLOEXEC`, so a spawned child never inherits (and prolongs) a lease.
 enum FileLock {
     /// Tries to take an exclusive lock on `[start, start+length)`; returns `false` if another holder has it.
-    static func tryExclusive(_ fd: Int32, start: Int64 = 0, length: Int64 = 1, path: String?) throws(StorageError) -> Bool {
+    static func tryExclusive(
+        _ fd: Int32, start: Int64 = 0, length: Int64 = 1, path: String?
+    ) throws(StorageError) -> Bool {
         if durable_ofd_lock(fd, 1, start, length, 0) == 0 { return true }
         let code = Glibc.errno
         if code == EAGAIN || code == EACCES { return false }

@@ -56,10 +56,12 @@ public final class FileWatcher: Sendable {
         guard descriptor >= 0 else { return }
         let box = Unmanaged.passRetained(self).toOpaque()
         var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { raw in
-            Unmanaged<FileWatcher>.fromOpaque(raw!).takeRetainedValue().readEvents()
-            return nil
-        }, box)
+        let rc = pthread_create(
+            &thread, nil,
+            { raw in
+                Unmanaged<FileWatcher>.fromOpaque(raw!).takeRetainedValue().readEvents()
+                return nil
+            }, box)
         precondition(rc == 0, "could not start the file watcher thread: \(rc)")
         pthread_detach(thread)
     }
@@ -83,7 +85,8 @@ public final class FileWatcher: Sendable {
         let polled = try state.withLock { (s) throws(StorageError) -> Bool in
             if s.polled.contains(path) { return true }
             if s.watches[path] == nil {
-                let wd = inotify >= 0 ? inotify_add_watch(inotify, path, UInt32(IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF)) : -1
+                let wd =
+                    inotify >= 0 ? inotify_add_watch(inotify, path, UInt32(IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF)) : -1
                 guard wd >= 0 else {
                     let code = inotify >= 0 ? Glibc.errno : ENOSYS
                     if code == ENOENT { throw StorageError(.notFound, "no such file", path: path, errno: code) }
@@ -109,7 +112,10 @@ public final class FileWatcher: Sendable {
             throw StorageError(.io, "stat failed", path: path, errno: code)
         }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for part in [UInt64(st.st_ino), UInt64(bitPattern: Int64(st.st_size)), UInt64(bitPattern: Int64(st.st_mtim.tv_sec)), UInt64(bitPattern: Int64(st.st_mtim.tv_nsec))] {
+        for part in [
+            UInt64(st.st_ino), UInt64(bitPattern: Int64(st.st_size)), UInt64(bitPattern: Int64(st.st_mtim.tv_sec)),
+            UInt64(bitPattern: Int64(st.st_mtim.tv_nsec)),
+        ] {
             hash = (hash ^ part) &* 0x100_0000_01b3
         }
         return hash
@@ -118,7 +124,8 @@ public final class FileWatcher: Sendable {
     /// The monotonic-clock deadline (ns) `duration` from now, for ``wait(for:after:until:)``.
     public static func deadline(after duration: Duration) -> UInt64 {
         let (seconds, attoseconds) = duration.components
-        return SystemCall.monotonicNanoseconds() &+ UInt64(max(0, seconds) * 1_000_000_000 + max(0, attoseconds) / 1_000_000_000)
+        return SystemCall.monotonicNanoseconds()
+            &+ UInt64(max(0, seconds) * 1_000_000_000 + max(0, attoseconds) / 1_000_000_000)
     }
 
     /// Returns once `path` changes after `version`, or at `deadline` (monotonic ns), or on cancellation.
@@ -168,7 +175,10 @@ public final class FileWatcher: Sendable {
     private func readEvents() {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
-            var fds = [pollfd(fd: inotify, events: Int16(POLLIN), revents: 0), pollfd(fd: stopPipe.read, events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: inotify, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: stopPipe.read, events: Int16(POLLIN), revents: 0),
+            ]
             if poll(&fds, 2, -1) < 0 {
                 if Glibc.errno == EINTR { continue }
                 return

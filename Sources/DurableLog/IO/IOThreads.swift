@@ -32,11 +32,13 @@ final class IOThreads: Sendable {
         for index in 0..<threadCount {
             let box = Unmanaged.passRetained(Worker(pool: self))
             var thread = pthread_t()
-            let rc = pthread_create(&thread, nil, { raw in
-                let worker = Unmanaged<Worker>.fromOpaque(raw!).takeRetainedValue()
-                worker.pool.runLoop()
-                return nil
-            }, box.toOpaque())
+            let rc = pthread_create(
+                &thread, nil,
+                { raw in
+                    let worker = Unmanaged<Worker>.fromOpaque(raw!).takeRetainedValue()
+                    worker.pool.runLoop()
+                    return nil
+                }, box.toOpaque())
             precondition(rc == 0, "could not start I/O thread \(index): \(rc)")
             pthread_detach(thread)
         }

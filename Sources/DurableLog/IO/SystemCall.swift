@@ -76,7 +76,8 @@ enum SystemCall {
     }
 
     /// Writes all of `bytes` at `offset`.
-    static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String?) throws(StorageError) {
+    static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String?) throws(StorageError)
+    {
         var done = 0
         while done < bytes.count {
             let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))

@@ -41,7 +41,9 @@ public final class QueueFiles: Sendable {
     /// The mode of the files it creates.
     let fileMode: mode_t
 
-    init(name: String, queuesDirectory: String, io: IOThreads, lockWaiters: IOThreads, permissions: FilePermissions) throws(StorageError) {
+    init(
+        name: String, queuesDirectory: String, io: IOThreads, lockWaiters: IOThreads, permissions: FilePermissions
+    ) throws(StorageError) {
         self.name = name
         fileMode = permissions.fileMode
         self.io = io
@@ -152,7 +154,11 @@ public final class QueueFiles: Sendable {
         var busy = 0
         for index in 0..<Int64(min(limit, Self.maximumConcurrency)) {
             let offset = base + index
-            if mine.contains(offset) { busy += 1 } else if try FileLock.isHeld(slotsFD, start: offset, path: "\(directory)/slots.lock") { busy += 1 }
+            if mine.contains(offset) {
+                busy += 1
+            } else if try FileLock.isHeld(slotsFD, start: offset, path: "\(directory)/slots.lock") {
+                busy += 1
+            }
         }
         return busy
     }
@@ -229,7 +235,8 @@ public final class QueueFiles: Sendable {
             if SystemCall.exists(path) {
                 let fd = try SystemCall.open(path, O_RDONLY_FLAG)
                 defer { SystemCall.close(fd) }
-                window = QueueCounterFile.decodeRate(try SystemCall.readAll(fd, path: path), limit: limit, period: period)
+                window =
+                    QueueCounterFile.decodeRate(try SystemCall.readAll(fd, path: path), limit: limit, period: period)
                     ?? QueueCounterFile.RateWindow(limit: limit, period: period, starts: rebuild())
             } else {
                 window = QueueCounterFile.RateWindow(limit: limit, period: period, starts: rebuild())
@@ -238,12 +245,15 @@ public final class QueueFiles: Sendable {
         }
     }
 
-    func writeStarts(_ starts: [Int64], partition: String?, limit: Int, period: Int64, now: Int64) async throws(StorageError) {
+    func writeStarts(
+        _ starts: [Int64], partition: String?, limit: Int, period: Int64, now: Int64
+    ) async throws(StorageError) {
         let path = try ratePath(partition)
         try await io.run { () throws(StorageError) in
             let fd = try SystemCall.open(path, O_RDWR | O_CREAT, mode: self.fileMode)
             defer { SystemCall.close(fd) }
-            let window = QueueCounterFile.RateWindow(limit: limit, period: period, starts: Array(starts.filter { $0 > now - period }.sorted().suffix(limit)))
+            let window = QueueCounterFile.RateWindow(
+                limit: limit, period: period, starts: Array(starts.filter { $0 > now - period }.sorted().suffix(limit)))
             let bytes = QueueCounterFile.encodeRate(window)
             try SystemCall.write(fd, bytes, at: 0, path: path)
             try SystemCall.truncate(fd, to: bytes.count, path: path)
@@ -282,7 +292,9 @@ public struct QueueLock: Sendable {
 
     /// Replaces `partition`'s rate-limit window with `starts` (the window read under this lock
     /// plus the starts decided since), so a rebuilt window is written back, never dropped.
-    public func writeStarts(_ starts: [Int64], partition: String?, limit: Int, period: Int64, now: Int64) async throws(StorageError) {
+    public func writeStarts(
+        _ starts: [Int64], partition: String?, limit: Int, period: Int64, now: Int64
+    ) async throws(StorageError) {
         try await files.writeStarts(starts, partition: partition, limit: limit, period: period, now: now)
     }
 }

@@ -37,7 +37,8 @@ struct DataDirectory: Sendable {
     /// Filesystems whose locks cannot be trusted to detect a dead owner promptly.
     static let networkFilesystems: [Int64: String] = [
         0x6969: "NFS", 0xFF53_4D42: "CIFS", 0xFE53_4D42: "SMB2", 0x517B: "SMB", 0x0102_1997: "9p", 0x00C3_6400: "Ceph",
-        0x0BD0_0BD0: "Lustre", 0x5346_414F: "AFS", 0x6573_5546: "FUSE (GlusterFS, sshfs, s3fs and other network mounts use it)",
+        0x0BD0_0BD0: "Lustre", 0x5346_414F: "AFS",
+        0x6573_5546: "FUSE (GlusterFS, sshfs, s3fs and other network mounts use it)",
     ]
 
     /// Creates the layout if needed and verifies that the directory is ours and supported.
@@ -79,11 +80,13 @@ struct DataDirectory: Sendable {
         }
         for shard in 0..<256 {
             let hex = String(shard, radix: 16)
-            try SystemCall.makeDirectory("\(workflowsDirectory)/\(hex.count == 1 ? "0" + hex : hex)", mode: directoryMode)
+            try SystemCall.makeDirectory(
+                "\(workflowsDirectory)/\(hex.count == 1 ? "0" + hex : hex)", mode: directoryMode)
         }
         try durability.syncDirectory(workflowsDirectory)
         try durability.syncDirectory(path)
-        let text = "swift-durable data directory\nformat-version: \(LogFormat.version)\ncreated-ms: \(SystemCall.nowMilliseconds())\n"
+        let text =
+            "swift-durable data directory\nformat-version: \(LogFormat.version)\ncreated-ms: \(SystemCall.nowMilliseconds())\n"
         let temporary = "\(path)/.FORMAT.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
         let fd = try SystemCall.open(temporary, O_CREATE_EXCLUSIVE_RDWR, mode: fileMode)
         defer {
@@ -94,7 +97,7 @@ struct DataDirectory: Sendable {
         try durability.dataSync(fd, path: temporary)
         do throws(StorageError) {
             try SystemCall.link(temporary, formatFile)
-        } catch where error.code == .alreadyExists {
+        } catch  where error.code == .alreadyExists {
             // Another process initialised the directory at the same moment.
         }
         try durability.syncDirectory(path)
@@ -108,7 +111,8 @@ struct DataDirectory: Sendable {
             let line = text.split(separator: "\n").first(where: { $0.hasPrefix("format-version: ") }),
             let version = UInt16(line.dropFirst("format-version: ".count))
         else {
-            throw StorageError(.notADataDirectory, "the FORMAT file is not a swift-durable format file", path: formatFile)
+            throw StorageError(
+                .notADataDirectory, "the FORMAT file is not a swift-durable format file", path: formatFile)
         }
         if version > LogFormat.version {
             throw StorageError(

@@ -32,7 +32,7 @@ final class DictionaryStore: Sendable {
         let fd: Int32
         do throws(StorageError) {
             fd = try SystemCall.open(path, O_RDONLY_FLAG)
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             throw StorageError(.dictionaryMissing, "compression dictionary \(id) is missing", path: path)
         }
         defer { SystemCall.close(fd) }
@@ -75,7 +75,7 @@ final class DictionaryStore: Sendable {
             do throws(StorageError) {
                 try SystemCall.link(temporary, path(for: id))
                 break
-            } catch where error.code == .alreadyExists {
+            } catch  where error.code == .alreadyExists {
                 id &+= 1
             }
         }

@@ -50,10 +50,13 @@ extension LogStore {
             let contents: LogContents
             do throws(StorageError) {
                 contents = try readLog(key: key)
-            } catch where error.code == .notFound {
+            } catch  where error.code == .notFound {
                 continue
             } catch {
-                report.logs.append(.init(key: key, workflowID: nil, outcome: .corrupted(reason: error.description), recordCount: 0, fileSize: 0))
+                report.logs.append(
+                    .init(
+                        key: key, workflowID: nil, outcome: .corrupted(reason: error.description), recordCount: 0,
+                        fileSize: 0))
                 continue
             }
             onDisk.insert(key)

@@ -43,7 +43,9 @@ public struct LogCursor: Sendable {
         resets += 1
     }
 
-    fileprivate mutating func advance(to offset: Int, lastRecordOffset: Int, checksum: UInt32, lastSeq: UInt64, salt: UInt64) {
+    fileprivate mutating func advance(
+        to offset: Int, lastRecordOffset: Int, checksum: UInt32, lastSeq: UInt64, salt: UInt64
+    ) {
         self.offset = offset
         self.lastRecordOffset = lastRecordOffset
         lastRecordChecksum = checksum
@@ -110,26 +112,32 @@ extension LogStore {
         var lastRecordOffset = cursor.lastRecordOffset
         var checksum = cursor.lastRecordChecksum
         if cursor.lastSeq > 0 {
-            guard let previous = RecordFrame.parse(bytes, at: 0, salt: salt, minimumSeq: lastSeq), previous.seq == lastSeq,
+            guard let previous = RecordFrame.parse(bytes, at: 0, salt: salt, minimumSeq: lastSeq),
+                previous.seq == lastSeq,
                 Self.checksum(bytes, at: 0) == cursor.lastRecordChecksum
             else { return nil }
             position = previous.footprint
         } else if cursor.offset == 0 {
-            guard case .success(let header) = FileHeader.decode(bytes[...]), header.kind == cursor.kind, header.key == cursor.key.bytes
+            guard case .success(let header) = FileHeader.decode(bytes[...]), header.kind == cursor.kind,
+                header.key == cursor.key.bytes
             else {
                 // An inbox's header is written by its first sender under the lock; until then
                 // the file may be empty. Anything else is damage the full reader reports.
                 if cursor.kind == .inbox && bytes.allSatisfy({ $0 == 0 }) { return [] }
-                throw StorageError(.corrupted, "the file's header is damaged or belongs to another file", path: cursor.path)
+                throw StorageError(
+                    .corrupted, "the file's header is damaged or belongs to another file", path: cursor.path)
             }
             salt = header.salt
             position = LogFormat.fileHeaderSize
         }
         var records: [LogRecord] = []
-        while let frame = RecordFrame.parse(bytes, at: position, salt: salt, minimumSeq: lastSeq + 1), frame.seq == lastSeq + 1 {
+        while let frame = RecordFrame.parse(bytes, at: position, salt: salt, minimumSeq: lastSeq + 1),
+            frame.seq == lastSeq + 1
+        {
             records.append(
                 LogRecord(
-                    seq: frame.seq, type: RecordType(rawValue: frame.type), payload: try codec.decode(frame, path: cursor.path),
+                    seq: frame.seq, type: RecordType(rawValue: frame.type),
+                    payload: try codec.decode(frame, path: cursor.path),
                     offset: base + frame.offset, codec: LogFormat.Codec(rawValue: frame.codec) ?? .raw,
                     dictionaryID: frame.dictionaryID, storedSize: frame.stored.count))
             lastSeq = frame.seq
@@ -144,13 +152,15 @@ extension LogStore {
             while probe + LogFormat.recordHeaderSize <= bytes.count {
                 if RecordFrame.parse(bytes, at: probe, salt: salt, minimumSeq: lastSeq + 1) != nil {
                     throw StorageError(
-                        .corrupted, "damaged bytes at offset \(base + position) are followed by a valid record at offset \(base + probe)",
+                        .corrupted,
+                        "damaged bytes at offset \(base + position) are followed by a valid record at offset \(base + probe)",
                         path: cursor.path)
                 }
                 probe += LogFormat.alignment
             }
         }
-        cursor.advance(to: base + position, lastRecordOffset: lastRecordOffset, checksum: checksum, lastSeq: lastSeq, salt: salt)
+        cursor.advance(
+            to: base + position, lastRecordOffset: lastRecordOffset, checksum: checksum, lastSeq: lastSeq, salt: salt)
         return records
     }
 }

@@ -14,7 +14,8 @@ struct LogFolder: Sendable {
     func allLogKeys() throws(StorageError) -> [LogKey] {
         var keys: [LogKey] = []
         for shard in try SystemCall.listDirectory(layout.workflowsDirectory).sorted() {
-            for file in try SystemCall.listDirectory("\(layout.workflowsDirectory)/\(shard)") where file.hasSuffix(".wlog") {
+            for file in try SystemCall.listDirectory("\(layout.workflowsDirectory)/\(shard)")
+            where file.hasSuffix(".wlog") {
                 if let key = LogKey(hex: String(file.dropLast(5))) { keys.append(key) }
             }
         }
@@ -36,12 +37,15 @@ struct LogFolder: Sendable {
         for frame in scan.frames {
             records.append(
                 LogRecord(
-                    seq: frame.seq, type: RecordType(rawValue: frame.type), payload: try codec.decode(frame, path: path),
+                    seq: frame.seq, type: RecordType(rawValue: frame.type),
+                    payload: try codec.decode(frame, path: path),
                     offset: frame.offset, codec: LogFormat.Codec(rawValue: frame.codec) ?? .raw,
                     dictionaryID: frame.dictionaryID, storedSize: frame.stored.count))
         }
         var name: String?
-        if let first = records.first, first.type == .indexUpdate { name = IndexDelta(decoding: first.payload)?.workflowID }
+        if let first = records.first, first.type == .indexUpdate {
+            name = IndexDelta(decoding: first.payload)?.workflowID
+        }
         return LogContents(
             key: key, path: path, name: name, createdAt: scan.header?.createdAt ?? 0, records: records,
             outcome: scan.outcome, validEnd: scan.validEnd, fileSize: scan.fileSize)
@@ -53,7 +57,7 @@ struct LogFolder: Sendable {
         for key in try allLogKeys() {
             do throws(StorageError) {
                 entries.append(try readLog(key: key).indexEntry)
-            } catch where error.code == .notFound {
+            } catch  where error.code == .notFound {
                 continue  // deleted between listing and reading
             }
         }

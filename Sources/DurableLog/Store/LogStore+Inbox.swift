@@ -42,7 +42,8 @@ extension LogStore {
             if file.count < LogFormat.fileHeaderSize {
                 // New (or never completed) inbox: write its header under the lock.
                 let header = FileHeader(
-                    kind: .inbox, salt: UInt64.random(in: 1...UInt64.max), key: key.bytes, createdAt: SystemCall.nowMilliseconds())
+                    kind: .inbox, salt: UInt64.random(in: 1...UInt64.max), key: key.bytes,
+                    createdAt: SystemCall.nowMilliseconds())
                 file = header.encoded()
                 try SystemCall.truncate(fd, to: 0, path: path)
                 try SystemCall.write(fd, file, at: 0, path: path)
@@ -80,7 +81,9 @@ extension LogStore {
         try checkWritable()
         let path = layout.inboxPath(try LogKey(name: name))
         if SystemCall.exists(path) { return }
-        if !SystemCall.exists(layout.inboxDirectory) { try SystemCall.makeDirectory(layout.inboxDirectory, mode: layout.directoryMode) }
+        if !SystemCall.exists(layout.inboxDirectory) {
+            try SystemCall.makeDirectory(layout.inboxDirectory, mode: layout.directoryMode)
+        }
         SystemCall.close(try SystemCall.open(path, O_RDWR | O_CREAT, mode: layout.fileMode))
     }
 
@@ -99,7 +102,11 @@ extension LogStore {
             defer { SystemCall.close(fd) }
             try FileLock.exclusive(fd, path: path)
             defer { FileLock.unlock(fd) }
-            if case .corrupted(let reason) = LogScanner.scan(try SystemCall.readAll(fd, path: path), expectedKind: .inbox).outcome { return reason }
+            if case .corrupted(let reason) = LogScanner.scan(
+                try SystemCall.readAll(fd, path: path), expectedKind: .inbox
+            ).outcome {
+                return reason
+            }
             return nil
         }
     }

@@ -23,7 +23,8 @@ extension LogStore {
         let key = try LogKey(name: name)
         let known = index.entry(for: key)?.logSeq ?? 0
         let items = records.compactMap { record -> WorkflowIndex.Item? in
-            guard record.type == .indexUpdate, record.seq > known, let delta = IndexDelta(decoding: record.payload) else { return nil }
+            guard record.type == .indexUpdate, record.seq > known, let delta = IndexDelta(decoding: record.payload)
+            else { return nil }
             return (key, record.seq, delta)
         }
         try await index.record(items)
@@ -40,7 +41,8 @@ extension LogStore {
     ///
     /// - Returns: the number of entries that changed.
     @discardableResult
-    public func reconcileIndex(sweepOrphans: Bool = true, skippingHeld: Bool = false) async throws(StorageError) -> Int {
+    public func reconcileIndex(sweepOrphans: Bool = true, skippingHeld: Bool = false) async throws(StorageError) -> Int
+    {
         let items = try await io.run { [self] () throws(StorageError) -> [WorkflowIndex.Item] in
             try index.refresh()
             var keys = index.compactMapEntries { !$0.status.isTerminal && !$0.isQuarantined ? $0.key : nil }
@@ -54,7 +56,8 @@ extension LogStore {
                 let current = index.entry(for: key)
                 guard let derived = try? derivedEntry(for: key), derived != current else { continue }
                 let contents = try readLog(key: key)
-                for record in contents.records where record.type == .indexUpdate && record.seq > (current?.logSeq ?? 0) {
+                for record in contents.records where record.type == .indexUpdate && record.seq > (current?.logSeq ?? 0)
+                {
                     if let delta = IndexDelta(decoding: record.payload) { items.append((key, record.seq, delta)) }
                 }
                 if let corruption = derived.fields.corruption, current?.fields.corruption != corruption {

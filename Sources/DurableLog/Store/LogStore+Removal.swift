@@ -19,7 +19,9 @@ extension LogStore {
             guard let fd = try SystemCall.openIfExists(path, O_RDWR_FLAG) else { return nil }
             // The lease keeps anyone from writing while we look and delete.
             guard try FileLock.tryExclusive(fd, path: path),
-                let contents = try? folder.contents(of: LogScanner.scan(try SystemCall.readAll(fd, path: path), expectedKind: .workflowLog), key: key, path: path),
+                let contents = try? folder.contents(
+                    of: LogScanner.scan(try SystemCall.readAll(fd, path: path), expectedKind: .workflowLog), key: key,
+                    path: path),
                 contents.name == name, contents.indexEntry.status.isTerminal
             else {
                 SystemCall.close(fd)

@@ -56,7 +56,9 @@ extension LogStore {
 
     /// Replaces schedule `name`'s record with what `update` makes of the current one (`nil`:
     /// leave it), under the schedule's lock, so concurrent updates from processes never interleave.
-    public func updateScheduleRecord(name: String, _ update: @escaping @Sendable (ScheduleRecord) -> [UInt8]?) async throws(StorageError) {
+    public func updateScheduleRecord(
+        name: String, _ update: @escaping @Sendable (ScheduleRecord) -> [UInt8]?
+    ) async throws(StorageError) {
         try checkWritable()
         let (path, lockPath) = try schedulePaths(name)
         let directory = layout.schedulesDirectory

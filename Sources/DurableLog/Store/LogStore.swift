@@ -83,7 +83,8 @@ public final class LogStore: Sendable {
         let folder = LogFolder(layout: layout, codec: codec)
         self.folder = folder
         index = try WorkflowIndex(
-            directory: layout.indexDirectory, io: io, durability: durability, codec: codec, permissions: layout.permissions,
+            directory: layout.indexDirectory, io: io, durability: durability, codec: codec,
+            permissions: layout.permissions,
             writable: !options.readOnly, rebuild: folder.derivedEntries)
     }
 
@@ -111,7 +112,8 @@ public final class LogStore: Sendable {
         return try queues.withLock { (queues) throws(StorageError) -> QueueFiles in
             if let files = queues[name] { return files }
             let files = try QueueFiles(
-                name: name, queuesDirectory: layout.queuesDirectory, io: io, lockWaiters: lockWaiters, permissions: layout.permissions)
+                name: name, queuesDirectory: layout.queuesDirectory, io: io, lockWaiters: lockWaiters,
+                permissions: layout.permissions)
             queues[name] = files
             return files
         }
@@ -138,10 +140,12 @@ public final class LogStore: Sendable {
     ///   ``StorageError/Code/networkFilesystem`` on NFS/SMB/FUSE, ``StorageError/Code/unsupportedVersion``
     ///   for a directory written by a newer format.
     public static func open(directory: String, options: Options = Options()) throws(StorageError) -> LogStore {
-        let durability = Durability(syncFunction: options.syncFunction, writeFault: options.writeFault, openFault: options.openFault)
+        let durability = Durability(
+            syncFunction: options.syncFunction, writeFault: options.writeFault, openFault: options.openFault)
         let layout = DataDirectory(path: directory, permissions: options.permissions)
         try layout.prepare(
-            allowNetworkFilesystem: options.allowNetworkFilesystem, create: options.createIfMissing && !options.readOnly,
+            allowNetworkFilesystem: options.allowNetworkFilesystem,
+            create: options.createIfMissing && !options.readOnly,
             durability: durability)
         let io = IOThreads(threadCount: options.ioThreadCount)
         do {
@@ -156,11 +160,14 @@ public final class LogStore: Sendable {
     /// ``StorageError/Code/notFound`` if the data directory was deleted or replaced since it was
     /// opened (writing there would scatter workflows over a directory nobody else sees).
     func checkWritable() throws(StorageError) {
-        if options.readOnly { throw StorageError(.readOnly, "the data directory was opened read-only", path: directory) }
+        if options.readOnly {
+            throw StorageError(.readOnly, "the data directory was opened read-only", path: directory)
+        }
         let now = Self.identity(of: layout.path)
         if now == nil || now != identity {
             throw StorageError(
-                .notFound, "the data directory was \(now == nil ? "deleted" : "replaced") while this process was using it; restart the process",
+                .notFound,
+                "the data directory was \(now == nil ? "deleted" : "replaced") while this process was using it; restart the process",
                 path: directory)
         }
     }
@@ -174,7 +181,9 @@ public final class LogStore: Sendable {
 
     /// Calls `observer` once when an `fsync` fails and the store stops acknowledging writes (at
     /// once if that already happened), from the thread that saw the failure.
-    public func onDurabilityLost(_ observer: @escaping @Sendable (StorageError) -> Void) { durability.onPoison(observer) }
+    public func onDurabilityLost(_ observer: @escaping @Sendable (StorageError) -> Void) {
+        durability.onPoison(observer)
+    }
 
     /// The error that stopped this store from acknowledging writes, if an `fsync` ever failed.
     public var fatalError: StorageError? { durability.fatalError }
@@ -189,7 +198,9 @@ public final class LogStore: Sendable {
     ///
     /// - Throws: ``StorageError/Code/alreadyExists`` if a log for `name` exists (workflow IDs are
     ///   idempotency keys: open the existing one instead), ``StorageError/Code/invalidName``.
-    public func createLog(name: String, fields: IndexFields, records: [RecordDraft] = []) async throws(StorageError)
+    public func createLog(
+        name: String, fields: IndexFields, records: [RecordDraft] = []
+    ) async throws(StorageError)
         -> LogWriter
     {
         try checkWritable()
@@ -206,13 +217,16 @@ public final class LogStore: Sendable {
         var bytes = header.encoded()
         for (index, (record, stored)) in zip(all, encoded).enumerated() {
             RecordFrame.encode(
-                into: &bytes, salt: header.salt, seq: UInt64(index + 1), type: record.type.rawValue, codec: stored.codec,
+                into: &bytes, salt: header.salt, seq: UInt64(index + 1), type: record.type.rawValue,
+                codec: stored.codec,
                 dictionaryID: stored.dictionaryID, rawLength: record.payload.count, stored: stored.stored)
         }
         let fileBytes = bytes
         let fd = try await io.run { [durability, layout] () throws(StorageError) -> Int32 in
             try durability.checkHealthy()
-            if SystemCall.exists(path) { throw StorageError(.alreadyExists, "a log for this workflow ID exists", path: path) }
+            if SystemCall.exists(path) {
+                throw StorageError(.alreadyExists, "a log for this workflow ID exists", path: path)
+            }
             let temporary = "\(shard)/.\(key.hex).\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp"
             if !SystemCall.exists(shard) {
                 // Shard directories are made at initialisation; a copied directory may lack empty ones.
@@ -274,7 +288,8 @@ public final class LogStore: Sendable {
             }
             do throws(StorageError) {
                 guard try FileLock.tryExclusive(fd, path: path) else {
-                    throw StorageError(.leaseHeld, "workflow \(quoted(name)) is held by another live executor", path: path)
+                    throw StorageError(
+                        .leaseHeld, "workflow \(quoted(name)) is held by another live executor", path: path)
                 }
                 let file = try SystemCall.readAll(fd, path: path)
                 let scan = LogScanner.scan(file, expectedKind: .workflowLog, acknowledgedSeq: acknowledged)
@@ -285,7 +300,8 @@ public final class LogStore: Sendable {
                 let contents = try contents(of: scan, key: key, path: path)
                 guard scan.header?.key == key.bytes, contents.name == name else {
                     throw StorageError(
-                        .corrupted, "the log at this path belongs to another workflow ID (\(contents.name ?? "unknown"))",
+                        .corrupted,
+                        "the log at this path belongs to another workflow ID (\(contents.name ?? "unknown"))",
                         path: path)
                 }
                 if scan.outcome == .torn { try repairTornTail(fd: fd, path: path, file: file, validEnd: scan.validEnd) }
@@ -312,7 +328,8 @@ public final class LogStore: Sendable {
         case .corrupted(let reason):
             try await quarantine(key: key, reason: reason)
             throw StorageError(
-                .corrupted, "workflow \(quoted(name)) is quarantined: \(reason). The file is left untouched; "
+                .corrupted,
+                "workflow \(quoted(name)) is quarantined: \(reason). The file is left untouched; "
                     + "`durable check` lists it", path: path)
         }
     }
@@ -423,7 +440,9 @@ public final class LogStore: Sendable {
         activeDictionary.store(id ?? 0, ordering: .relaxed)
     }
 
-    func encode(_ records: [RecordDraft]) throws(StorageError)
+    func encode(
+        _ records: [RecordDraft]
+    ) throws(StorageError)
         -> [(codec: LogFormat.Codec, dictionaryID: UInt16, stored: [UInt8])]
     {
         let dictionary = activeDictionary.load(ordering: .relaxed)
@@ -439,7 +458,8 @@ public final class LogStore: Sendable {
 /// Quotes a user-supplied name for an error message, shortening very long ones.
 func quoted(_ name: String) -> String {
     let shown = name.count > 80 ? String(name.prefix(77)) + "..." : name
-    return "\"\(shown.unicodeScalars.map { $0.value < 0x20 ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined())\""
+    return
+        "\"\(shown.unicodeScalars.map { $0.value < 0x20 ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined())\""
 }
 
 extension String {

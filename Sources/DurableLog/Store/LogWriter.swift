@@ -90,7 +90,9 @@ public final class LogWriter: Sendable {
                     RecordFrame.encode(
                         into: &bytes, salt: salt, seq: seq, type: record.type.rawValue, codec: stored.codec,
                         dictionaryID: stored.dictionaryID, rawLength: record.payload.count, stored: stored.stored)
-                    if record.type == .indexUpdate, let delta = IndexDelta(decoding: record.payload) { deltas.append((seq, delta)) }
+                    if record.type == .indexUpdate, let delta = IndexDelta(decoding: record.payload) {
+                        deltas.append((seq, delta))
+                    }
                 }
                 s.nextOffset += bytes.count
                 s.pending.append(Pending(bytes: bytes, seqs: seqs, indexDeltas: deltas, continuation: continuation))

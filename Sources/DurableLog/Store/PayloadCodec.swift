@@ -23,12 +23,15 @@ final class PayloadCodec: Sendable {
     }
 
     /// The stored form of `payload`.
-    func encode(_ payload: [UInt8], compress: Bool, dictionaryID: UInt16) throws(StorageError)
+    func encode(
+        _ payload: [UInt8], compress: Bool, dictionaryID: UInt16
+    ) throws(StorageError)
         -> (codec: LogFormat.Codec, dictionaryID: UInt16, stored: [UInt8])
     {
         guard payload.count <= LogFormat.maxPayloadSize else {
             throw StorageError(
-                .payloadTooLarge, "a record payload may be at most \(LogFormat.maxPayloadSize) bytes, got \(payload.count)")
+                .payloadTooLarge,
+                "a record payload may be at most \(LogFormat.maxPayloadSize) bytes, got \(payload.count)")
         }
         guard compress, payload.count >= Self.minimumCompressibleSize else { return (.raw, 0, payload) }
         let dictionary = dictionaryID == 0 ? nil : try dictionaries.dictionary(dictionaryID)
@@ -45,11 +48,16 @@ final class PayloadCodec: Sendable {
         case .raw:
             return Array(frame.stored)
         case .zstd, .zstdDictionary:
-            let dictionary = frame.codec == LogFormat.Codec.zstdDictionary.rawValue
+            let dictionary =
+                frame.codec == LogFormat.Codec.zstdDictionary.rawValue
                 ? try dictionaries.dictionary(frame.dictionaryID) : nil
-            guard let payload = withContexts({ $0.decompress(frame.stored, rawLength: frame.rawLength, dictionary: dictionary) })
+            guard
+                let payload = withContexts({
+                    $0.decompress(frame.stored, rawLength: frame.rawLength, dictionary: dictionary)
+                })
             else {
-                throw StorageError(.compression, "record \(frame.seq) at offset \(frame.offset) does not decompress", path: path)
+                throw StorageError(
+                    .compression, "record \(frame.seq) at offset \(frame.offset) does not decompress", path: path)
             }
             return payload
         case nil:
