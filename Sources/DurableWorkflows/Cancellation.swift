@@ -53,12 +53,16 @@ extension LogStore {
         let history = try WorkflowHistory(await read(name: id))
         if history.status.isTerminal { return history.status }
         let control = ControlRecord(id: UUID().uuidString.lowercased(), action: "cancel", at: time)
-        try await appendToInbox(name: id, type: ControlRecord.recordType, payload: try WorkflowJSON.encode(control)) { _ in false }
+        try await appendToInbox(name: id, type: ControlRecord.recordType, payload: try WorkflowJSON.encode(control)) {
+            _ in false
+        }
         guard let opened = try? await openLog(name: id) else { return .pending }  // its live owner will honour it
         defer { opened.writer.close() }
         let current = try WorkflowHistory(workflowID: id, records: opened.records)
         if current.status.isTerminal { return current.status }
-        try await opened.writer.append(WorkflowRecords.end(status: .cancelled, output: nil, error: WorkflowCancelledError(workflowID: id).portable, at: time))
+        try await opened.writer.append(
+            WorkflowRecords.end(
+                status: .cancelled, output: nil, error: WorkflowCancelledError(workflowID: id).portable, at: time))
         return .cancelled
     }
 
@@ -66,14 +70,14 @@ extension LogStore {
     func descendants(of id: String) throws -> [String] {
         try index.refresh()
         var children: [String: [IndexEntry]] = [:]
-        for entry in index.entries(where: { $0.fields.parentWorkflowID != nil }) {
-            children[entry.fields.parentWorkflowID!, default: []].append(entry)
+        for entry in index.entries(where: { $0.parentWorkflowID != nil }) {
+            children[entry.parentWorkflowID!, default: []].append(entry)
         }
         var found: [String] = []
         var frontier = [id]
         var seen: Set<String> = [id]
         while let next = frontier.popLast() {
-            for child in (children[next] ?? []).sorted(by: { ($0.fields.createdAt ?? 0) < ($1.fields.createdAt ?? 0) })
+            for child in (children[next] ?? []).sorted(by: { $0.createdAt < $1.createdAt })
             where seen.insert(child.workflowID).inserted {
                 found.append(child.workflowID)
                 frontier.append(child.workflowID)
@@ -84,10 +88,14 @@ extension LogStore {
 
     /// Cancels workflow `id` and, with `includingChildren`, every descendant that has not ended
     /// (usable without an engine: `durable cancel --children`). Returns `id`'s status after the request.
-    public func cancelWorkflowTree(_ id: String, includingChildren: Bool, executorID: String, at time: Int64) async throws -> WorkflowStatus {
+    public func cancelWorkflowTree(
+        _ id: String, includingChildren: Bool, executorID: String, at time: Int64
+    ) async throws -> WorkflowStatus {
         let status = try await cancelWorkflow(id, executorID: executorID, at: time)
         if includingChildren {
-            for child in try descendants(of: id) { _ = try await cancelWorkflow(child, executorID: executorID, at: time) }
+            for child in try descendants(of: id) {
+                _ = try await cancelWorkflow(child, executorID: executorID, at: time)
+            }
         }
         return status
     }
@@ -98,18 +106,24 @@ extension LogStore {
     ///
     /// With `enqueue`, the workflow goes to its queue (the internal queue if it had none) as
     /// `ENQUEUED` instead, for whichever executor of its version picks it up first.
-    func resumeWorkflow(_ id: String, executorID: String, at time: Int64, enqueue: Bool = false) async throws -> (writer: LogWriter, records: [LogRecord]) {
+    func resumeWorkflow(
+        _ id: String, executorID: String, at time: Int64, enqueue: Bool = false
+    ) async throws -> (writer: LogWriter, records: [LogRecord]) {
         let opened: (writer: LogWriter, records: [LogRecord])
         do throws(StorageError) {
             opened = try await openLog(name: id)
         } catch {
-            if error.code == .leaseHeld { throw WorkflowError("cannot resume: the workflow is running", workflowID: id, code: .invalidState) }
+            if error.code == .leaseHeld {
+                throw WorkflowError("cannot resume: the workflow is running", workflowID: id, code: .invalidState)
+            }
             throw error
         }
         let history = try WorkflowHistory(workflowID: id, records: opened.records)
         guard history.status == .cancelled || history.status == .maxRecoveryAttemptsExceeded else {
             opened.writer.close()
-            throw WorkflowError("only CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED workflows can be resumed (it is \(history.status))", workflowID: id, code: .invalidState)
+            throw WorkflowError(
+                "only CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED workflows can be resumed (it is \(history.status))",
+                workflowID: id, code: .invalidState)
         }
         let controls = try await pendingCancellations(of: id, cleared: [])
         var delta = IndexDelta()
@@ -124,7 +138,10 @@ extension LogStore {
         }
         let resume = ResumeRecord(at: time, executorID: executorID, clearedControls: controls)
         do {
-            try await opened.writer.append([RecordDraft(type: ResumeRecord.recordType, payload: try WorkflowJSON.encode(resume)), .indexUpdate(delta)])
+            try await opened.writer.append([
+                RecordDraft(type: ResumeRecord.recordType, payload: try WorkflowJSON.encode(resume)),
+                .indexUpdate(delta),
+            ])
         } catch {
             opened.writer.close()
             throw error
@@ -148,7 +165,9 @@ extension WorkflowCancelledError {
 
 /// Builders for the records that end a workflow.
 enum WorkflowRecords {
-    static func end(status: WorkflowStatus, output: String?, error: PortableError?, at time: Int64) throws -> [RecordDraft] {
+    static func end(
+        status: WorkflowStatus, output: String?, error: PortableError?, at time: Int64
+    ) throws -> [RecordDraft] {
         let end = EndRecord(status: status.rawValue, output: output, error: error, completedAt: time)
         var delta = IndexDelta()
         delta.status = status
@@ -183,30 +202,36 @@ extension DurableEngine {
             _ = await execution.wait()
             return try WorkflowHistory(await store.read(name: id)).status
         }
-        return try await store.cancelWorkflow(id, executorID: configuration.executorID, at: configuration.clock.nowMilliseconds())
+        return try await store.cancelWorkflow(
+            id, executorID: configuration.executorID, at: configuration.clock.nowMilliseconds())
     }
 
     /// Resumes a `CANCELLED` or `MAX_RECOVERY_ATTEMPTS_EXCEEDED` workflow from its last completed
     /// step (recorded steps are replayed, not run again) and returns its handle. It runs in this
     /// engine at once, unless it came from a queue (it goes back to its queue, to run within the
     /// queue's limits) or this engine does not know it (it goes to the internal queue).
-    public func resume<Output: Codable & Sendable>(_ id: String, as output: Output.Type = Output.self) async throws -> WorkflowHandle<Output> {
+    public func resume<Output: Codable & Sendable>(
+        _ id: String, as output: Output.Type = Output.self
+    ) async throws -> WorkflowHandle<Output> {
         // An execution here that just recorded its end may still hold the lease: let it let go.
         if let execution = runningExecution(id) { _ = await execution.wait() }
         try await store.refreshIndex()
         let fields = store.index.entry(forWorkflowID: id)?.fields
         if fields?.queueName != nil || registeredWorkflow(named: fields?.name ?? "") == nil {
-            try await store.resumeWorkflowForRecovery(id, executorID: configuration.executorID, at: configuration.clock.nowMilliseconds())
+            try await store.resumeWorkflowForRecovery(
+                id, executorID: configuration.executorID, at: configuration.clock.nowMilliseconds())
             return WorkflowHandle(workflowID: id, engine: self)
         }
-        let (writer, records) = try await store.resumeWorkflow(id, executorID: configuration.executorID, at: configuration.clock.nowMilliseconds())
+        let (writer, records) = try await store.resumeWorkflow(
+            id, executorID: configuration.executorID, at: configuration.clock.nowMilliseconds())
         let history = try WorkflowHistory(workflowID: id, records: records)
         guard let start = history.start, let workflow = registeredWorkflow(named: start.name) else {
             writer.close()  // left PENDING for an engine that knows the workflow
             return WorkflowHandle(workflowID: id, engine: self)
         }
         startResumed(
-            workflow, id: id, inputs: history.inputs ?? start.inputs, writer: writer, recorded: history.operations, cleared: history.clearedControls,
+            workflow, id: id, inputs: history.inputs ?? start.inputs, writer: writer, recorded: history.operations,
+            cleared: history.clearedControls,
             deadline: history.fields.deadline)
         return WorkflowHandle(workflowID: id, engine: self)
     }

@@ -32,13 +32,17 @@ extension LogStore {
         try index.refresh()
         var configurations: [String: QueueConfiguration] = [:]
         for bytes in try recordedQueueConfigurations() {
-            if let configuration = try? WorkflowJSON.decode(QueueConfiguration.self, from: bytes) { configurations[configuration.name] = configuration }
+            if let configuration = try? WorkflowJSON.decode(QueueConfiguration.self, from: bytes) {
+                configurations[configuration.name] = configuration
+            }
         }
         var summaries: [String: QueueSummary] = [:]
         var partitions: [String: [String?: QueueSummary.Partition]] = [:]
-        for name in configurations.keys { summaries[name] = QueueSummary(name: name, configuration: configurations[name], partitions: []) }
-        for entry in index.entries(where: { $0.fields.queueName != nil }) {
-            let name = entry.fields.queueName!
+        for name in configurations.keys {
+            summaries[name] = QueueSummary(name: name, configuration: configurations[name], partitions: [])
+        }
+        for entry in index.entries(where: { $0.queueName != nil }) {
+            let name = entry.queueName!
             summaries[name, default: QueueSummary(name: name, configuration: nil, partitions: [])].name = name
             if entry.status.isTerminal {
                 summaries[name]!.ended += 1
@@ -60,7 +64,9 @@ extension LogStore {
             list.sort { ($0.key == nil ? 0 : 1, $0.key ?? "") < ($1.key == nil ? 0 : 1, $1.key ?? "") }  // no partition first
             if let limit = summary.configuration?.concurrency {
                 let files = try queueFiles(named: summary.name)
-                for i in list.indices { list[i].busySlots = try files.busySlotCount(partition: list[i].key, limit: limit) }
+                for i in list.indices {
+                    list[i].busySlots = try files.busySlotCount(partition: list[i].key, limit: limit)
+                }
             }
             summary.partitions = list
             return summary

@@ -22,8 +22,7 @@ extension LogStore {
         try await refreshIndex()
         var ended = index.compactMapEntries { entry -> (createdAt: Int64, endedAt: Int64, id: String)? in
             guard entry.status.isTerminal, !entry.isQuarantined else { return nil }
-            let f = entry.fields
-            return (f.createdAt ?? 0, f.updatedAt ?? f.createdAt ?? 0, entry.workflowID)
+            return (entry.createdAt, entry.updatedAt, entry.workflowID)
         }
         ended.sort { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }  // newest first
         var selected = Set<String>()
@@ -38,7 +37,9 @@ extension LogStore {
     /// Deletes what ``garbage(_:now:)`` selects, then compacts the index; returns the IDs deleted.
     func collectGarbage(_ policy: RetentionPolicy, now: Int64) async throws -> [String] {
         var deleted: [String] = []
-        for id in try await garbage(policy, now: now) where try await removeEndedWorkflow(name: id) { deleted.append(id) }
+        for id in try await garbage(policy, now: now) where try await removeEndedWorkflow(name: id) {
+            deleted.append(id)
+        }
         if !deleted.isEmpty { try await compactIndex() }
         return deleted
     }
@@ -56,7 +57,9 @@ extension DurableEngine {
 
 extension DurableClient {
     /// The IDs ``garbageCollect(_:)`` would delete now, oldest first (deletes nothing).
-    public func garbage(_ policy: RetentionPolicy) async throws -> [String] { try await store.garbage(policy, now: clock.nowMilliseconds()) }
+    public func garbage(_ policy: RetentionPolicy) async throws -> [String] {
+        try await store.garbage(policy, now: clock.nowMilliseconds())
+    }
 
     /// Deletes the ended workflows `policy` selects (see ``DurableEngine/garbageCollect(_:)``).
     @discardableResult

@@ -84,15 +84,15 @@ extension WorkflowIndex {
     /// the matches are copied out of the index, not their entries.
     private func matchingKeys(_ filter: WorkflowFilter) -> ArraySlice<(createdAt: Int64, id: String, key: LogKey)> {
         var matches = compactMapEntries { entry -> (createdAt: Int64, id: String, key: LogKey)? in
-            let f = entry.fields
             if !filter.statuses.isEmpty && !filter.statuses.contains(entry.status) { return nil }
-            if let name = filter.name, f.name != name { return nil }
-            if let prefix = filter.idPrefix, !entry.workflowID.hasPrefix(prefix) { return nil }
-            if let after = filter.createdAfter, (f.createdAt ?? 0) < after { return nil }
-            if let before = filter.createdBefore, (f.createdAt ?? 0) >= before { return nil }
-            if let version = filter.applicationVersion, f.applicationVersion != version { return nil }
-            if let parent = filter.parentWorkflowID, f.parentWorkflowID != parent { return nil }
-            return (f.createdAt ?? 0, entry.workflowID, entry.key)
+            if let name = filter.name, entry.name != name { return nil }
+            let id = entry.workflowID, createdAt = entry.createdAt
+            if let prefix = filter.idPrefix, !id.hasPrefix(prefix) { return nil }
+            if let after = filter.createdAfter, createdAt < after { return nil }
+            if let before = filter.createdBefore, createdAt >= before { return nil }
+            if let version = filter.applicationVersion, entry.applicationVersion != version { return nil }
+            if let parent = filter.parentWorkflowID, entry.parentWorkflowID != parent { return nil }
+            return (createdAt, id, entry.key)
         }
         matches.sort { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
         if filter.newestFirst { matches.reverse() }

@@ -6,7 +6,8 @@
 // Build in release:
 //   swift run -c release durable-bench [--seconds S] [--dir D] [--record-bytes N]
 //                                      [--recovery-count N] [--export-count N] [--keep]
-//                                      [--only storage|workflows|queues|export]
+//                                      [--only storage|workflows|queues|export|scale]
+//                                      [--scale-count N] [--keep] [--reuse]
 // Prints a human summary and one JSON object (the last line) for scripts.
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -29,6 +30,11 @@ struct Benchmark {
         if arguments.count >= 4, arguments[1] == "--w4-worker" {
             try await WorkflowWorkloads.recoveryWorker(directory: arguments[2], count: Int(arguments[3]) ?? 1000)
         }
+        if arguments.count >= 4, arguments[1] == "--populate-worker" {
+            let seconds = try await ExportWorkloads.populate(directory: arguments[2], count: Int(arguments[3]) ?? 0)
+            print(seconds)
+            exit(0)
+        }
         let settings = Settings(arguments)
         let root = settings.directory
         mkdir(root, 0o755)
@@ -42,6 +48,10 @@ struct Benchmark {
         }
         if settings.only == "all" || settings.only == "export" {
             json += try await ExportWorkloads.run(directory: root + "/export", count: settings.exportCount).report()
+        }
+        if settings.only == "scale" {  // minutes to hours: never part of "all"
+            json += try await ScaleWorkloads.run(
+                directory: root + "/scale", count: settings.scaleCount, populate: !settings.reuse)
         }
         print("{" + json.joined(separator: ",") + "}")
     }
@@ -60,9 +70,11 @@ struct Benchmark {
         let store = try LogStore.open(directory: root + "/appends", options: options)
         let one = try await DurableAppends.run(store: store, writers: 1, seconds: settings.seconds, payload: payload)
         results.append(("durable_append_1_writer", one))
-        let sixteen = try await DurableAppends.run(store: store, writers: 16, seconds: settings.seconds, payload: payload)
+        let sixteen = try await DurableAppends.run(
+            store: store, writers: 16, seconds: settings.seconds, payload: payload)
         results.append(("durable_append_16_writers_16_logs", sixteen))
-        let shared = try await DurableAppends.run(store: store, writers: 16, seconds: settings.seconds, payload: payload, sharedLog: true)
+        let shared = try await DurableAppends.run(
+            store: store, writers: 16, seconds: settings.seconds, payload: payload, sharedLog: true)
         results.append(("durable_append_16_writers_1_log", shared))
 
         print("storage: record payload \(payload.count) B, \(settings.seconds) s per workload, directory \(root)")
@@ -83,19 +95,26 @@ struct Benchmark {
         let w1 = try await WorkflowWorkloads.closedLoop(directory: w1Directory, clients: 1, seconds: settings.seconds)
         print(w1.line("W1 1 client (workflows)"))
         let w6 = try WorkflowWorkloads.bytesOnDisk(directory: w1Directory)
-        print("W6 bytes on disk per completed 3-step workflow: \(Int(w6.apparent)) B in the log (\(Int(w6.allocated)) B allocated), \(w6.count) workflows")
+        print(
+            "W6 bytes on disk per completed 3-step workflow: \(Int(w6.apparent)) B in the log (\(Int(w6.allocated)) B allocated), \(w6.count) workflows"
+        )
         let w2 = try await WorkflowWorkloads.closedLoop(directory: root + "/w2", clients: 32, seconds: settings.seconds)
         print(w2.line("W2 32 clients (workflows)"))
         let w4 = try await WorkflowWorkloads.recovery(directory: root + "/w4", count: settings.recoveryCount)
-        print("W4 recovery of \(settings.recoveryCount) pending workflows after SIGKILL: \(w4.seconds.rounded(3)) s (\(w4.perSecond.rounded(0)) workflows/s)")
+        print(
+            "W4 recovery of \(settings.recoveryCount) pending workflows after SIGKILL: \(w4.seconds.rounded(3)) s (\(w4.perSecond.rounded(0)) workflows/s)"
+        )
         let w3 = try await queues(root: root)
         var w5: [String] = []
         for crossProcess in [false, true] {
-            let (sendToRecv, roundTrip) = try await MessagingWorkloads.run(directory: root + "/w5", crossProcess: crossProcess)
+            let (sendToRecv, roundTrip) = try await MessagingWorkloads.run(
+                directory: root + "/w5", crossProcess: crossProcess)
             let label = crossProcess ? "cross-process" : "in-process"
             print(sendToRecv.line("W5 send->recv, \(label)"))
             print(roundTrip.line("W5 round trip, \(label)"))
-            w5.append("\"W5_\(crossProcess ? "cross" : "in")_process\":{\"send_to_recv\":\(sendToRecv.json),\"round_trip\":\(roundTrip.json)}")
+            w5.append(
+                "\"W5_\(crossProcess ? "cross" : "in")_process\":{\"send_to_recv\":\(sendToRecv.json),\"round_trip\":\(roundTrip.json)}"
+            )
         }
         return w3 + w5 + [
             "\"W1\":\(w1.json)", "\"W2_32\":\(w2.json)",
@@ -110,7 +129,8 @@ extension Benchmark {
     static func queues(root: String) async throws -> [String] {
         var w3: [String] = []
         for processes in [1, 3] {
-            let drain = try await QueueWorkloads.drain(directory: root + "/w3-\(processes)", processes: processes, count: 2000)
+            let drain = try await QueueWorkloads.drain(
+                directory: root + "/w3-\(processes)", processes: processes, count: 2000)
             print(drain.line("W3 drain 2000, \(processes) process\(processes == 1 ? "" : "es") (enqueue->start)"))
             w3.append("\"W3_drain_\(processes)_process\":\(drain.json)")
         }
@@ -127,6 +147,9 @@ struct Settings {
     var recordBytes = 200
     var recoveryCount = 1000
     var exportCount = 100_000
+    var scaleCount = 1_000_000
+    /// Measure the scale workload on the directory a `--keep` run left, without populating it.
+    var reuse = false
     var only = "all"
     /// Leave the benchmark's directories behind (for inspecting them).
     var keep = false
@@ -134,8 +157,8 @@ struct Settings {
     init(_ arguments: [String]) {
         var i = 1
         while i < arguments.count {
-            if arguments[i] == "--keep" {
-                keep = true
+            if arguments[i] == "--keep" || arguments[i] == "--reuse" {
+                if arguments[i] == "--keep" { keep = true } else { reuse = true }
                 i += 1
                 continue
             }
@@ -146,6 +169,7 @@ struct Settings {
             case "--record-bytes": recordBytes = Int(arguments[i + 1]) ?? recordBytes
             case "--recovery-count": recoveryCount = Int(arguments[i + 1]) ?? recoveryCount
             case "--export-count": exportCount = Int(arguments[i + 1]) ?? exportCount
+            case "--scale-count": scaleCount = Int(arguments[i + 1]) ?? scaleCount
             case "--only": only = arguments[i + 1]
             default: break
             }
@@ -221,7 +245,9 @@ enum RawSync {
 
 /// `LogWriter.append` awaited back to back by each writer, each writer on its own log (or all on one).
 enum DurableAppends {
-    static func run(store: LogStore, writers: Int, seconds: Double, payload: [UInt8], sharedLog: Bool = false) async throws -> Measurement {
+    static func run(
+        store: LogStore, writers: Int, seconds: Double, payload: [UInt8], sharedLog: Bool = false
+    ) async throws -> Measurement {
         var fields = IndexFields()
         fields.name = "bench"
         fields.status = .pending
@@ -258,7 +284,9 @@ func removeTree(_ path: String) {
         return
     }
     while let entry = readdir(dir) {
-        let name = withUnsafePointer(to: entry.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
+        let name = withUnsafePointer(to: entry.pointee.d_name) {
+            $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+        }
         if name == "." || name == ".." { continue }
         let child = "\(path)/\(name)"
         if entry.pointee.d_type == UInt8(DT_DIR) { removeTree(child) } else { unlink(child) }
@@ -292,10 +320,12 @@ enum Thread {
     static func start(_ body: @escaping @Sendable () -> Void) {
         var thread = pthread_t()
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        let rc = pthread_create(&thread, nil, { raw in
-            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-            return nil
-        }, box)
+        let rc = pthread_create(
+            &thread, nil,
+            { raw in
+                Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
+                return nil
+            }, box)
         precondition(rc == 0)
         pthread_detach(thread)
     }

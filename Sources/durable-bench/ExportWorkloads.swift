@@ -20,7 +20,7 @@ enum ExportWorkloads {
     static func run(directory: String, count: Int) async throws -> Result {
         let data = directory + "/data", script = directory + "/export.sql", cluster = directory + "/pg"
         mkdir(directory, 0o755)
-        let populate = try await populate(directory: data, count: count)
+        let populate = try populateInChild(directory: data, count: count)
         let export = try child(builtBeside("durable"), ["export", "--dir", data, "--create-schema", "-o", script])
         guard export.status == 0 else { throw WorkflowError("durable export exited with \(export.status)") }
         var st = stat()
@@ -28,17 +28,34 @@ enum ExportWorkloads {
 
         let postgres = packageRoot + "/tools/interop/postgres"
         let port = Int.random(in: 20_000...60_000)
-        guard try child(postgres, ["start", cluster, "\(port)"]).status == 0 else { throw WorkflowError("PostgreSQL did not start") }
+        guard try child(postgres, ["start", cluster, "\(port)"]).status == 0 else {
+            throw WorkflowError("PostgreSQL did not start")
+        }
         defer { _ = try? child(postgres, ["stop", cluster]) }
-        let connection = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", "postgres"]
+        let connection = [
+            "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", "postgres",
+        ]
         let load = try child("/usr/bin/psql", connection + ["-o", "/dev/null", "-f", script])
         guard load.status == 0 else { throw WorkflowError("psql exited with \(load.status)") }
-        let counted = try child("/usr/bin/psql", connection + ["-At", "-o", directory + "/count", "-c", "SELECT count(*) FROM dbos.workflow_status"])
+        let counted = try child(
+            "/usr/bin/psql",
+            connection + ["-At", "-o", directory + "/count", "-c", "SELECT count(*) FROM dbos.workflow_status"])
         guard counted.status == 0 else { throw WorkflowError("psql count failed") }
         let loaded = Int(readText(directory + "/count").filter(\.isNumber)) ?? 0
         return Result(
-            count: count, populateSeconds: populate, exportSeconds: export.seconds, exportPeakRSSMegabytes: export.peakRSSMegabytes,
+            count: count, populateSeconds: populate, exportSeconds: export.seconds,
+            exportPeakRSSMegabytes: export.peakRSSMegabytes,
             scriptMegabytes: Double(st.st_size) / 1_048_576, loadSeconds: load.seconds, loadedWorkflows: loaded)
+    }
+
+    /// ``populate(directory:count:)`` in a child process, so this one stays small: a child's
+    /// peak RSS, as `wait4` reports it, starts from its parent's (`posix_spawn` shares the
+    /// parent's memory until `exec`, and Linux carries that high-water mark across it).
+    static func populateInChild(directory: String, count: Int) throws -> Double {
+        let out = directory + ".seconds"
+        let run = try child(builtBeside("durable-bench"), ["--populate-worker", directory, "\(count)"], stdout: out)
+        guard run.status == 0 else { throw WorkflowError("populating \(directory) failed (\(run.status))") }
+        return Double(readText(out).filter { $0.isNumber || $0 == "." }) ?? run.seconds
     }
 
     /// Runs `count` workflows to completion from 32 clients; returns the seconds it took.
@@ -50,7 +67,9 @@ enum ExportWorkloads {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for client in 0..<clients {
                 group.addTask {
-                    for n in stride(from: client, to: count, by: clients) { _ = try await engine.run(ThreeSteps.self, n, id: "export-\(n)") }
+                    for n in stride(from: client, to: count, by: clients) {
+                        _ = try await engine.run(ThreeSteps.self, n, id: "export-\(n)")
+                    }
                 }
             }
             try await group.waitForAll()
@@ -60,13 +79,20 @@ enum ExportWorkloads {
         return seconds
     }
 
-    /// Runs `path` with `arguments` (stdout and stderr inherited) and waits for it.
-    static func child(_ path: String, _ arguments: [String]) throws -> (status: Int32, seconds: Double, peakRSSMegabytes: Double) {
+    /// Runs `path` with `arguments` (stderr inherited; stdout too unless `stdout` names a file
+    /// to write it to) and waits for it.
+    static func child(
+        _ path: String, _ arguments: [String], stdout: String? = nil
+    ) throws -> (status: Int32, seconds: Double, peakRSSMegabytes: Double) {
         var pid = pid_t()
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let stdout { posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644) }
         let start = nowNanos()
-        let rc = posix_spawn(&pid, path, nil, nil, argv, environ)
+        let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
         guard rc == 0 else { throw WorkflowError("cannot start \(path): \(String(cString: strerror(rc)))") }
         var status: Int32 = 0
         var usage = rusage()
@@ -89,7 +115,8 @@ enum ExportWorkloads {
     static func builtBeside(_ name: String) -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        let me = n > 0 ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "./durable-bench"
+        let me =
+            n > 0 ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "./durable-bench"
         return String(me[..<(me.lastIndex(of: "/") ?? me.startIndex)]) + "/" + name
     }
 
@@ -107,11 +134,16 @@ extension ExportWorkloads.Result {
 
     func report() -> [String] {
         print("export: \(count) completed 3-step workflows (made in \(populateSeconds.rounded(1)) s)")
-        print("  durable export -> SQL  \(exportSeconds.rounded(2)) s  \(Int(exportPerSecond)) workflows/s  peak RSS \(exportPeakRSSMegabytes.rounded(1)) MB (target < 150)  script \(scriptMegabytes.rounded(1)) MB")
-        print("  psql load             \(loadSeconds.rounded(2)) s  \(Int(loadPerSecond)) workflows/s  (\(loadedWorkflows) status rows)")
+        print(
+            "  durable export -> SQL  \(exportSeconds.rounded(2)) s  \(Int(exportPerSecond)) workflows/s  peak RSS \(exportPeakRSSMegabytes.rounded(1)) MB (target < 150)  script \(scriptMegabytes.rounded(1)) MB"
+        )
+        print(
+            "  psql load             \(loadSeconds.rounded(2)) s  \(Int(loadPerSecond)) workflows/s  (\(loadedWorkflows) status rows)"
+        )
         return [
             "\"export_workflows\":\(count)", "\"export_per_second\":\(exportPerSecond.rounded(1))",
-            "\"export_peak_rss_mb\":\(exportPeakRSSMegabytes.rounded(1))", "\"export_script_mb\":\(scriptMegabytes.rounded(1))",
+            "\"export_peak_rss_mb\":\(exportPeakRSSMegabytes.rounded(1))",
+            "\"export_script_mb\":\(scriptMegabytes.rounded(1))",
             "\"load_per_second\":\(loadPerSecond.rounded(1))", "\"loaded_workflows\":\(loadedWorkflows)",
         ]
     }

@@ -36,7 +36,9 @@ enum MessagingWorkloads {
     }
 
     /// Returns (send→recv, send→recv→setEvent→getEvent round trip) latencies.
-    static func run(directory: String, crossProcess: Bool) async throws -> (sendToRecv: Measurement, roundTrip: Measurement) {
+    static func run(
+        directory: String, crossProcess: Bool
+    ) async throws -> (sendToRecv: Measurement, roundTrip: Measurement) {
         let id = "responder-\(crossProcess)-\(nowNanos())"
         let engine = try responderEngine(directory)
         try await engine.launch()
@@ -55,7 +57,9 @@ enum MessagingWorkloads {
             let sentAt = wallMicros()
             let t0 = nowNanos()
             try await engine.send(to: id, topic: "ping", i)
-            guard let receivedAt = try await engine.getEvent(id, key: "pong-\(i)", as: Int64.self, timeout: .seconds(30)) else {
+            guard
+                let receivedAt = try await engine.getEvent(id, key: "pong-\(i)", as: Int64.self, timeout: .seconds(30))
+            else {
                 throw WorkflowError("round \(i) timed out")
             }
             roundTrip.append(Double(nowNanos() - t0) / 1000)
@@ -64,8 +68,10 @@ enum MessagingWorkloads {
         let seconds = Double(nowNanos() - start) / 1e9
         child?.kill()
         await engine.shutdown()
-        return (Measurement(count: rounds, seconds: seconds, latenciesMicros: sendToRecv),
-                Measurement(count: rounds, seconds: seconds, latenciesMicros: roundTrip))
+        return (
+            Measurement(count: rounds, seconds: seconds, latenciesMicros: sendToRecv),
+            Measurement(count: rounds, seconds: seconds, latenciesMicros: roundTrip)
+        )
     }
 
     static func wallMicros() -> Int64 {

@@ -24,7 +24,9 @@ enum QueueWorkloads {
     static func drain(directory: String, processes: Int, count: Int) async throws -> Measurement {
         let workers = try (0..<processes).map { _ in try SelfProcess.spawn(["--w3-worker", directory]) }
         defer { for worker in workers { worker.kill() } }
-        for worker in workers { guard worker.readLine() == "ready" else { throw WorkflowError("a W3 worker did not get ready") } }
+        for worker in workers {
+            guard worker.readLine() == "ready" else { throw WorkflowError("a W3 worker did not get ready") }
+        }
         var logger = Logger(label: "w3")
         logger.logLevel = .error
         let client = try DurableClient(directory: directory)
@@ -33,7 +35,9 @@ enum QueueWorkloads {
             for lane in 0..<8 {
                 group.addTask {
                     for i in stride(from: lane, to: count, by: 8) {
-                        _ = try await client.enqueue(ThreeSteps.name, i, on: queue, options: EnqueueOptions(id: "w3-\(i)"), as: ThreeSteps.Done.self)
+                        _ = try await client.enqueue(
+                            ThreeSteps.name, i, on: queue, options: EnqueueOptions(id: "w3-\(i)"),
+                            as: ThreeSteps.Done.self)
                     }
                 }
             }
@@ -43,7 +47,8 @@ enum QueueWorkloads {
         let seconds = Double(nowNanos() - start) / 1e9
         try client.store.index.refresh()
         let latencies = (0..<count).compactMap { i -> Double? in
-            guard let fields = client.store.index.entry(forWorkflowID: "w3-\(i)")?.fields, let started = fields.startedAt, let created = fields.createdAt
+            guard let fields = client.store.index.entry(forWorkflowID: "w3-\(i)")?.fields,
+                let started = fields.startedAt, let created = fields.createdAt
             else { return nil }
             return Double(started - created) * 1000
         }
@@ -62,7 +67,8 @@ enum QueueWorkloads {
         let start = nowNanos()
         for i in 0..<samples {
             let id = "idle-\(i)"
-            let handle = try await client.enqueue(ThreeSteps.name, i, on: queue, options: EnqueueOptions(id: id), as: ThreeSteps.Done.self)
+            let handle = try await client.enqueue(
+                ThreeSteps.name, i, on: queue, options: EnqueueOptions(id: id), as: ThreeSteps.Done.self)
             let enqueued = nowNanos()
             // Started = its log gains the claim; watch the log rather than the index.
             let path = try client.store.logPath(name: id)

@@ -93,10 +93,14 @@ enum WorkflowWorkloads {
         guard let dir = opendir(shards) else { return (0, 0, 0) }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
-            let shard = withUnsafePointer(to: entry.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
+            let shard = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
             guard shard.count == 2, let files = opendir("\(shards)/\(shard)") else { continue }
             while let file = readdir(files) {
-                let name = withUnsafePointer(to: file.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
+                let name = withUnsafePointer(to: file.pointee.d_name) {
+                    $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+                }
                 guard name.hasSuffix(".wlog") else { continue }
                 var st = stat()
                 if stat("\(shards)/\(shard)/\(name)", &st) == 0 {
@@ -134,7 +138,9 @@ enum WorkflowWorkloads {
         for id in recovered { _ = try await engine.handle(for: id, as: ThreeSteps.Done.self).result() }
         let seconds = Double(nowNanos() - start) / 1e9
         await engine.shutdown()
-        guard recovered.count == count else { throw WorkflowError("recovered \(recovered.count) of \(count) workflows") }
+        guard recovered.count == count else {
+            throw WorkflowError("recovered \(recovered.count) of \(count) workflows")
+        }
         return (seconds, Double(count) / seconds)
     }
 }

@@ -13,7 +13,8 @@ struct IndexTests {
             var fields = IndexFields.started("workflow-\(i % 3)")
             fields.queueName = i % 4 == 0 ? "emails" : nil
             fields.applicationVersion = "1.0"
-            let log = try await store.createLog(name: "wf-\(i)", fields: fields, records: [RecordDraft(type: stepType, payload: [1])])
+            let log = try await store.createLog(
+                name: "wf-\(i)", fields: fields, records: [RecordDraft(type: stepType, payload: [1])])
             if i % 2 == 0 {
                 var done = IndexDelta()
                 done.status = i % 6 == 0 ? .error : .success
@@ -28,7 +29,8 @@ struct IndexTests {
 
     /// Ways the index files can be lost or damaged.
     enum IndexDamage: String, CaseIterable, Sendable {
-        case indexDirectoryDeleted, indexDirectoryEmptied, currentDamaged, currentMissing, snapshotMissing, snapshotDamaged
+        case indexDirectoryDeleted, indexDirectoryEmptied, currentDamaged, currentMissing, snapshotMissing,
+            snapshotDamaged
         case logMissing, logDamagedInTheMiddle
 
         func apply(to data: String) throws {
@@ -38,7 +40,8 @@ struct IndexTests {
             let log = index + "/" + names.first { $0.hasPrefix("log-") }!
             switch self {
             case .indexDirectoryDeleted: try FileManager.default.removeItem(atPath: index)
-            case .indexDirectoryEmptied: for name in names { try FileManager.default.removeItem(atPath: index + "/" + name) }
+            case .indexDirectoryEmptied:
+                for name in names { try FileManager.default.removeItem(atPath: index + "/" + name) }
             case .currentDamaged:
                 var bytes = fileBytes(index + "/CURRENT")
                 bytes[10] ^= 0xff
@@ -58,8 +61,9 @@ struct IndexTests {
         }
     }
 
-    @Test("a lost or damaged index never keeps the directory closed: opening rebuilds it from the logs, identically",
-          .timeLimit(.minutes(1)), arguments: IndexDamage.allCases)
+    @Test(
+        "a lost or damaged index never keeps the directory closed: opening rebuilds it from the logs, identically",
+        .timeLimit(.minutes(1)), arguments: IndexDamage.allCases)
     func damagedIndexIsRebuiltAtOpen(_ damage: IndexDamage) async throws {
         let dir = TemporaryDirectory()
         let store = try await Self.populate(dir)
@@ -71,7 +75,9 @@ struct IndexTests {
         let reopened = try LogStore.open(directory: dir.data)
         #expect(reopened.index.allEntries() == before)
         #expect(reopened.index.damage == nil)
-        #expect(reopened.index.repaired?.contains("rebuilt from 60 logs") == true, "\(reopened.index.repaired ?? "no repair noted")")
+        #expect(
+            reopened.index.repaired?.contains("rebuilt from 60 logs") == true,
+            "\(reopened.index.repaired ?? "no repair noted")")
         #expect(try reopened.check().hasProblems == false)
         // Another process loading the rebuilt generation sees the same, with nothing to repair.
         let third = try LogStore.open(directory: dir.data)
@@ -84,7 +90,8 @@ struct IndexTests {
         #expect(try reopened.rebuildIndex() == 61)
     }
 
-    @Test("durable index rebuild works in every damaged state", .timeLimit(.minutes(1)), arguments: IndexDamage.allCases)
+    @Test(
+        "durable index rebuild works in every damaged state", .timeLimit(.minutes(1)), arguments: IndexDamage.allCases)
     func rebuildCommandWorksOnADamagedIndex(_ damage: IndexDamage) async throws {
         let dir = TemporaryDirectory()
         let before = try await Self.populate(dir, count: 5).index.allEntries()
@@ -95,7 +102,8 @@ struct IndexTests {
         #expect(try LogStore.open(directory: dir.data).index.allEntries() == before)
     }
 
-    @Test("an index damaged under a running store is rebuilt by its next append, which is kept", .timeLimit(.minutes(1)))
+    @Test(
+        "an index damaged under a running store is rebuilt by its next append, which is kept", .timeLimit(.minutes(1)))
     func damageUnderARunningStoreHealsOnAppend() async throws {
         let dir = TemporaryDirectory()
         let store = try await Self.populate(dir, count: 10)
@@ -110,7 +118,9 @@ struct IndexTests {
         #expect(reopened.index.allEntries() == store.index.allEntries() && reopened.index.repaired == nil)
     }
 
-    @Test("the index log is compacted into a snapshot once it outgrows it, and other processes follow", .timeLimit(.minutes(2)))
+    @Test(
+        "the index log is compacted into a snapshot once it outgrows it, and other processes follow",
+        .timeLimit(.minutes(2)))
     func indexLogIsCompacted() async throws {
         let dir = TemporaryDirectory()
         let store = try LogStore.open(directory: dir.data)
@@ -131,7 +141,9 @@ struct IndexTests {
         #expect(store.index.generation > generation, "compacted after \(n) workflows")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.data + "/index")
         #expect(files.filter { $0.hasPrefix("log-") }.count == 1, "\(files)")
-        let logSize = try FileManager.default.attributesOfItem(atPath: dir.data + "/index/" + files.first { $0.hasPrefix("log-") }!)[.size] as! Int
+        let logSize =
+            try FileManager.default.attributesOfItem(
+                atPath: dir.data + "/index/" + files.first { $0.hasPrefix("log-") }!)[.size] as! Int
         #expect(logSize < WorkflowIndex.compactionThreshold)
         try other.index.refresh()
         #expect(other.index.allEntries() == store.index.allEntries())
@@ -208,6 +220,36 @@ struct IndexTests {
         #expect(IndexFields(decoding: future) == fields)
         #expect(IndexFields(decoding: [0x03, 0xFF]) == nil)
     }
+
+    @Test("an entry's one-field readers agree with its decoded fields, before and after deltas")
+    func entryReadersAgreeWithFields() throws {
+        let key = try LogKey(name: "wf-1")
+        var entry = IndexEntry(key: key)
+        #expect(entry.workflowID == "" && entry.status == .pending && !entry.isQuarantined && entry.createdAt == 0)
+        #expect(entry.name == nil && entry.queueName == nil && entry.parentWorkflowID == nil)
+        var started = IndexFields.started("checkout")
+        started.workflowID = "wf-1"
+        started.createdAt = -1_700_000_000_123  // negative: the zigzag encoding must round-trip
+        started.queueName = String(repeating: "q", count: 300)
+        entry.apply(started, seq: 1)
+        var ended = IndexDelta()
+        ended.status = .maxRecoveryAttemptsExceeded
+        ended.updatedAt = 42
+        ended.parentWorkflowID = "parent"
+        ended.applicationVersion = "v2"
+        entry.apply(ended, seq: 2)
+        entry.apply(IndexDelta(), seq: 1)  // an older delta changes nothing
+        let f = entry.fields
+        #expect(entry.workflowID == f.workflowID && entry.status == f.status && entry.name == f.name)
+        #expect(entry.queueName == f.queueName && entry.createdAt == f.createdAt && entry.updatedAt == f.updatedAt)
+        #expect(entry.applicationVersion == "v2" && entry.parentWorkflowID == "parent" && entry.logSeq == 2)
+        entry.fields.corruption = "torn"
+        #expect(
+            entry.isQuarantined && entry.fields.corruption == "torn" && entry.status == .maxRecoveryAttemptsExceeded)
+        #expect(LogKey(bytes: key.bytes) == key && LogKey(hex: key.hex) == key && key.bytes.count == 16)
+        let other = try LogKey(name: "wf-2")
+        #expect((key < other) == key.bytes.lexicographicallyPrecedes(other.bytes))
+    }
 }
 
 @Suite("The index beside live writers", .timeLimit(.minutes(1)))
@@ -245,14 +287,18 @@ struct IndexLagTests {
             var files: [String: String] = [:]
             for path in try FileManager.default.subpathsOfDirectory(atPath: dir.data) {
                 let attributes = try FileManager.default.attributesOfItem(atPath: dir.data + "/" + path)
-                files[path] = "\(attributes[.size] ?? 0) \((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)"
+                files[path] =
+                    "\(attributes[.size] ?? 0) \((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)"
             }
             return files
         }
         let before = try tree()
         var (status, output) = try runDurable(["list", "--dir", dir.data, "--json"])
         #expect(status == 0 && output.split(separator: "\n").count == made, "\(output)")
-        for command in [["inspect", "f-steps"], ["steps", "f-steps"], ["dump", "f-talk"], ["events", "f-events"], ["stream", "f-events", "items"], ["export", "--dry-run"]] {
+        for command in [
+            ["inspect", "f-steps"], ["steps", "f-steps"], ["dump", "f-talk"], ["events", "f-events"],
+            ["stream", "f-events", "items"], ["export", "--dry-run"],
+        ] {
             (status, output) = try runDurable(command + ["--dir", dir.data])
             #expect(status == 0, "\(command): \(output)")
         }

@@ -3,8 +3,15 @@
 /// Workflow IDs are arbitrary user strings (`../x`, `a/b`, unicode, 10 KB). They never become
 /// paths: the file is named by this key in hex, and the exact ID is stored inside the log.
 public struct LogKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    // The 16 bytes, big-endian, held inline: a key is in every index bucket and queue set, and
+    // an array would cost a heap allocation each.
+    private let high: UInt64
+    private let low: UInt64
+
     /// The 16 key bytes.
-    public let bytes: [UInt8]
+    public var bytes: [UInt8] {
+        (0..<16).map { i in UInt8(truncatingIfNeeded: (i < 8 ? high : low) >> (56 - 8 * UInt64(i % 8))) }
+    }
 
     /// The longest accepted name, in UTF-8 bytes.
     public static let maxNameLength = 64 * 1024
@@ -15,13 +22,22 @@ public struct LogKey: Hashable, Sendable, Comparable, CustomStringConvertible {
     ///   longer than ``maxNameLength`` bytes.
     public init(name: String) throws(StorageError) {
         try Self.validate(name)
-        bytes = Array(SHA256.hash(Array(name.utf8)).prefix(16))
+        self.init(raw: SHA256.hash(Array(name.utf8)).prefix(16))
+    }
+
+    private init(raw: some Collection<UInt8>) {
+        var high: UInt64 = 0, low: UInt64 = 0
+        for (i, byte) in raw.enumerated() {
+            if i < 8 { high = high << 8 | UInt64(byte) } else { low = low << 8 | UInt64(byte) }
+        }
+        self.high = high
+        self.low = low
     }
 
     /// Wraps 16 raw key bytes (as read from a file header or index).
     public init?(bytes: [UInt8]) {
         guard bytes.count == 16 else { return nil }
-        self.bytes = bytes
+        self.init(raw: bytes)
     }
 
     /// Parses the 32-character hex form used in file names.
@@ -34,7 +50,7 @@ public struct LogKey: Hashable, Sendable, Comparable, CustomStringConvertible {
             guard let hi = Self.nibble(utf8[i]), let lo = Self.nibble(utf8[i + 1]) else { return nil }
             out.append(hi << 4 | lo)
         }
-        bytes = out
+        self.init(raw: out)
     }
 
     /// Checks that `name` may be used as a workflow ID or other stored name.
@@ -42,7 +58,8 @@ public struct LogKey: Hashable, Sendable, Comparable, CustomStringConvertible {
         if name.isEmpty { throw StorageError(.invalidName, "a workflow ID must not be empty") }
         if name.utf8.contains(0) { throw StorageError(.invalidName, "a workflow ID must not contain a NUL character") }
         if name.utf8.count > maxNameLength {
-            throw StorageError(.invalidName, "a workflow ID must be at most \(maxNameLength) bytes, got \(name.utf8.count)")
+            throw StorageError(
+                .invalidName, "a workflow ID must be at most \(maxNameLength) bytes, got \(name.utf8.count)")
         }
     }
 
@@ -63,7 +80,7 @@ public struct LogKey: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     public var description: String { hex }
 
-    public static func < (lhs: LogKey, rhs: LogKey) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
+    public static func < (lhs: LogKey, rhs: LogKey) -> Bool { (lhs.high, lhs.low) < (rhs.high, rhs.low) }
 
     private static func nibble(_ c: UInt8) -> UInt8? {
         switch c {

@@ -102,7 +102,7 @@ extension IndexFields {
     // Wire format: a sequence of (varint key, value) pairs, protobuf-style. key = tag << 1 | kind,
     // kind 0 = zigzag varint, kind 1 = length-prefixed bytes. Unknown tags are skipped, so later
     // versions may add fields. Tags are forever: never reuse one.
-    private enum Tag: UInt64 {
+    fileprivate enum Tag: UInt64 {
         case workflowID = 1, status, name, queueName, applicationVersion, executorID, createdAt, updatedAt
         case startedAt, parentWorkflowID, recoveryAttempts, priority, deduplicationID, partitionKey
         case timeoutMilliseconds, deadline, delayUntil, forkedFrom, corruption, attribute
@@ -211,50 +211,78 @@ extension IndexFields {
 
 /// One workflow as the index knows it.
 ///
-/// The fields live in a copy-on-write box: the index keeps one entry per workflow in a hash map,
-/// and a map of ~500-byte values spends most of its memory on empty buckets and, while growing,
-/// holds two copies of them. Boxed, a bucket is a few words and each entry is allocated once.
+/// The fields are held in their wire encoding (``IndexFields/encoded()``, typically under 100
+/// bytes), not as an ``IndexFields`` value (about 450 bytes plus a heap string per long field):
+/// every process keeps one entry per workflow in memory, so a million workflows cost about
+/// 200 MB instead of a gigabyte. ``fields`` decodes them; the accessors below read one field
+/// without decoding the rest, for the filters a listing runs over every entry.
 public struct IndexEntry: Sendable, Equatable {
     /// The log's key.
     public var key: LogKey
     /// The sequence number, in the workflow's own log, of the last index update applied.
     public var logSeq: UInt64
-    private var box: FieldsBox
+    private var encoded: [UInt8]
 
     /// The accumulated fields.
     public var fields: IndexFields {
-        get { box.fields }
-        _modify {
-            if !isKnownUniquelyReferenced(&box) { box = FieldsBox(box.fields) }
-            yield &box.fields
-        }
+        get { IndexFields(decoding: encoded) ?? IndexFields() }  // written by `encoded()`: always decodes
+        set { encoded = newValue.encoded() }
     }
 
     /// Creates an entry.
     public init(key: LogKey, fields: IndexFields = IndexFields(), logSeq: UInt64 = 0) {
         self.key = key
         self.logSeq = logSeq
-        box = FieldsBox(fields)
-    }
-
-    public static func == (a: IndexEntry, b: IndexEntry) -> Bool {
-        a.key == b.key && a.logSeq == b.logSeq && (a.box === b.box || a.box.fields == b.box.fields)
+        encoded = fields.encoded()
     }
 
     /// The workflow ID (empty only for a log whose first record was lost).
-    public var workflowID: String { fields.workflowID ?? "" }
+    public var workflowID: String { text(of: .workflowID) ?? "" }
     /// The status (`PENDING` until a delta says otherwise).
-    public var status: WorkflowStatus { fields.status ?? .pending }
+    public var status: WorkflowStatus { text(of: .status).map(WorkflowStatus.init(rawValue:)) ?? .pending }
     /// Whether the log is quarantined.
-    public var isQuarantined: Bool { fields.corruption != nil }
+    public var isQuarantined: Bool { IndexFields.find(.corruption, in: encoded) != nil }
+    /// The registered workflow name, if known.
+    public var name: String? { text(of: .name) }
+    /// The queue it was enqueued on, if any.
+    public var queueName: String? { text(of: .queueName) }
+    /// Creation time, Unix ms (0 if unknown).
+    public var createdAt: Int64 { number(of: .createdAt) ?? 0 }
+    /// Last status change, Unix ms (the creation time if unknown).
+    public var updatedAt: Int64 { number(of: .updatedAt) ?? createdAt }
+    /// The application version that started it, if known.
+    public var applicationVersion: String? { text(of: .applicationVersion) }
+    /// The parent workflow, for child workflows.
+    public var parentWorkflowID: String? { text(of: .parentWorkflowID) }
+
+    private func text(of tag: IndexFields.Tag) -> String? {
+        IndexFields.find(tag, in: encoded).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private func number(of tag: IndexFields.Tag) -> Int64? {
+        guard let raw = IndexFields.find(tag, in: encoded) else { return nil }
+        var r = ByteReader(raw)
+        return r.varint().map { Int64(bitPattern: $0 >> 1) ^ -Int64(bitPattern: $0 & 1) }
+    }
 }
 
-/// The storage of ``IndexEntry/fields``.
-///
-/// `@unchecked Sendable` is sound because the box is copy-on-write: ``IndexEntry`` mutates it
-/// only when it holds the sole reference (`isKnownUniquelyReferenced`), so a box another entry
-/// (or another thread) can see is never written again; shared boxes are only read.
-private final class FieldsBox: @unchecked Sendable {
-    var fields: IndexFields
-    init(_ fields: IndexFields) { self.fields = fields }
+extension IndexFields {
+    /// The value bytes of the last field tagged `tag` in `bytes` (a length-prefixed field's
+    /// contents, or a varint field's varint), without decoding the others.
+    fileprivate static func find(_ tag: Tag, in bytes: [UInt8]) -> ArraySlice<UInt8>? {
+        var r = ByteReader(bytes[...])
+        var found: ArraySlice<UInt8>?
+        while !r.isAtEnd {
+            guard let key = r.varint() else { return nil }
+            let start = r.position
+            if key & 1 == 1 {
+                guard let raw = r.lengthPrefixed() else { return nil }
+                if key >> 1 == tag.rawValue { found = raw }
+            } else {
+                guard r.varint() != nil else { return nil }
+                if key >> 1 == tag.rawValue { found = bytes[start..<r.position] }
+            }
+        }
+        return found
+    }
 }

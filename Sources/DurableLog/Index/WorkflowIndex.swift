@@ -56,7 +56,9 @@ public final class WorkflowIndex: Sendable {
 
         mutating func apply(_ delta: IndexDelta, to key: LogKey, seq: UInt64) {
             if delta.removed == true {  // deleted by retention: forget it
-                if let queue = entries.removeValue(forKey: key)?.fields.queueName, waiting[queue]?.remove(key) != nil, waiting[queue]!.isEmpty {
+                if let queue = entries.removeValue(forKey: key)?.queueName, waiting[queue]?.remove(key) != nil,
+                    waiting[queue]!.isEmpty
+                {
                     waiting[queue] = nil
                 }
                 return
@@ -66,7 +68,7 @@ public final class WorkflowIndex: Sendable {
         }
 
         mutating func noteWaiting(_ entry: IndexEntry) {
-            guard let queue = entry.fields.queueName else { return }
+            guard let queue = entry.queueName else { return }
             if entry.status == .enqueued || entry.status == .delayed {
                 waiting[queue, default: []].insert(entry.key)
             } else if waiting[queue]?.remove(entry.key) != nil, waiting[queue]!.isEmpty {
@@ -235,11 +237,13 @@ public final class WorkflowIndex: Sendable {
                     try state.withLock { (s) throws(StorageError) in
                         if generation != s.generation { try reload(&s) } else { try readTail(&s, repair: true) }
                     }
-                } catch where Self.isRepairable(error) {
+                } catch  where Self.isRepairable(error) {
                     try repairLocked()  // damaged under us: rebuild from the logs, then append
                 }
                 return try state.withLock { (s) throws(StorageError) -> (Int32, String, Bool) in
-                    guard var log = s.log else { throw StorageError(.closed, "the index log is not open", path: directory) }
+                    guard var log = s.log else {
+                        throw StorageError(.closed, "the index log is not open", path: directory)
+                    }
                     var bytes: [UInt8] = []
                     for (key, seq, delta) in batch.flatMap(\.items) {
                         let payload = IndexFiles.encodeLogRecord(key: key, seq: seq, delta: delta)
@@ -326,7 +330,8 @@ public final class WorkflowIndex: Sendable {
             let entries = try state.withLock { (s) throws(StorageError) -> [IndexEntry]? in
                 if generation != s.generation { try reload(&s) } else { try readTail(&s, repair: true) }
                 guard let log = s.log, s.damage == nil,
-                    force ? log.end > LogFormat.fileHeaderSize : log.end > max(Self.compactionThreshold, s.snapshotBytes)
+                    force
+                        ? log.end > LogFormat.fileHeaderSize : log.end > max(Self.compactionThreshold, s.snapshotBytes)
                 else { return nil }
                 return Array(s.entries.values)
             }
@@ -335,7 +340,9 @@ public final class WorkflowIndex: Sendable {
     }
 
     /// Whether `error` from loading the index means its files are unusable (not an I/O failure).
-    private static func isRepairable(_ error: StorageError) -> Bool { error.code == .corrupted || error.code == .notFound }
+    private static func isRepairable(_ error: StorageError) -> Bool {
+        error.code == .corrupted || error.code == .notFound
+    }
 
     /// Loads CURRENT's generation; true if it is whole (no damage found in its files).
     private func loadWhole() throws(StorageError) -> Bool {
@@ -353,7 +360,7 @@ public final class WorkflowIndex: Sendable {
         do throws(StorageError) {
             if try loadWhole() { return }
             if let damage = state.withLock({ $0.damage }) { reason = damage }
-        } catch where Self.isRepairable(error) {
+        } catch  where Self.isRepairable(error) {
             reason = error.message
         }
         let fresh = !SystemCall.exists(IndexFiles.current(directory)) && highestGenerationOnDisk() == 0
@@ -371,7 +378,8 @@ public final class WorkflowIndex: Sendable {
         try publishGeneration(next, entries: entries)
         try state.withLock { (s) throws(StorageError) in try reload(&s) }
         for name in (try? SystemCall.listDirectory(directory)) ?? [] {
-            let stale = (name.hasPrefix("snap-") || name.hasPrefix("log-"))
+            let stale =
+                (name.hasPrefix("snap-") || name.hasPrefix("log-"))
                 && !name.hasPrefix("snap-\(next).") && !name.hasPrefix("log-\(next).")
             // Index temporary files are only written under the append lock, which we hold.
             if stale || name.contains(".tmp.") { try? SystemCall.unlink("\(directory)/\(name)") }
@@ -394,7 +402,9 @@ public final class WorkflowIndex: Sendable {
     /// `appending` the other threads of this one (they share the lock's open file description,
     /// which an OFD lock does not exclude).
     private func withAppendLock<T: Sendable>(_ body: () throws(StorageError) -> T) throws(StorageError) -> T {
-        guard writable else { throw StorageError(.readOnly, "the data directory was opened read-only", path: directory) }
+        guard writable else {
+            throw StorageError(.readOnly, "the data directory was opened read-only", path: directory)
+        }
         return try appending.withLock { _ throws(StorageError) -> T in
             try FileLock.exclusive(lockFD, path: IndexFiles.appendLock(directory))
             defer { FileLock.unlock(lockFD) }
@@ -416,7 +426,8 @@ public final class WorkflowIndex: Sendable {
     private func publishGeneration(_ generation: UInt64, entries: [IndexEntry]) throws(StorageError) {
         let sorted = entries.sorted { $0.key < $1.key }
         let snapshotHeader = FileHeader(
-            kind: .indexSnapshot, salt: UInt64.random(in: 1...UInt64.max), key: [], createdAt: SystemCall.nowMilliseconds())
+            kind: .indexSnapshot, salt: UInt64.random(in: 1...UInt64.max), key: [],
+            createdAt: SystemCall.nowMilliseconds())
         var snapshot = snapshotHeader.encoded()
         var seq: UInt64 = 0
         for start in stride(from: 0, to: sorted.count, by: IndexFiles.batchSize) {
@@ -424,7 +435,8 @@ public final class WorkflowIndex: Sendable {
             let stored = try codec.encode(payload, compress: true, dictionaryID: 0)
             seq += 1
             RecordFrame.encode(
-                into: &snapshot, salt: snapshotHeader.salt, seq: seq, type: IndexFiles.snapshotBatch, codec: stored.codec,
+                into: &snapshot, salt: snapshotHeader.salt, seq: seq, type: IndexFiles.snapshotBatch,
+                codec: stored.codec,
                 dictionaryID: 0, rawLength: payload.count, stored: stored.stored)
         }
         var footer = ByteWriter()
@@ -538,9 +550,10 @@ public final class WorkflowIndex: Sendable {
         log.end = base + position
         s.log = log
         if log.end < size && !bytes[position...].allSatisfy({ $0 == 0 }) {
-            let damaged = stride(from: position + LogFormat.alignment, to: bytes.count, by: LogFormat.alignment).contains {
-                RecordFrame.parse(bytes, at: $0, salt: log.salt, minimumSeq: log.lastSeq + 1) != nil
-            }
+            let damaged = stride(from: position + LogFormat.alignment, to: bytes.count, by: LogFormat.alignment)
+                .contains {
+                    RecordFrame.parse(bytes, at: $0, salt: log.salt, minimumSeq: log.lastSeq + 1) != nil
+                }
             if damaged {
                 s.damage = "the index log \(log.path.fileName) is damaged at offset \(log.end)"
                 if repair { throw StorageError(.corrupted, s.damage!, path: log.path) }
