@@ -172,7 +172,7 @@ struct FeatureChild: Workflow {
 
 /// Counts the attempts of a retried step (the body runs on one task at a time).
 final class Counter: Sendable {
-    private let value = Mutex(0)
+    private let value = Locked(0)
     func next() -> Int {
         value.withLock {
             $0 += 1; return $0

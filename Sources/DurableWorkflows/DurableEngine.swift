@@ -63,7 +63,7 @@ public final class DurableEngine: WorkflowReading {
     /// The storage engine underneath.
     public let store: LogStore
     let logger: Logger
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     private struct State {
         var registry: [String: RegisteredWorkflow] = [:]
@@ -618,15 +618,15 @@ public final class DurableEngine: WorkflowReading {
 
 /// One in-process execution of a workflow, and whoever waits for its outcome.
 final class Execution: Sendable {
-    let task = Mutex<Task<Void, Never>?>(nil)
-    let context = Mutex<WorkflowContext?>(nil)
+    let task = Locked<Task<Void, Never>?>(nil)
+    let context = Locked<WorkflowContext?>(nil)
 
     /// Cancels the workflow: it records `CANCELLED` at its next operation (or at once if waiting).
     func requestCancel() {
         context.withLock { $0 }?.requestCancel()
         task.withLock { $0 }?.cancel()
     }
-    private let state = Mutex<
+    private let state = Locked<
         (outcome: Result<String, any Error>?, waiters: [CheckedContinuation<Result<String, any Error>, Never>])
     >((nil, []))
 

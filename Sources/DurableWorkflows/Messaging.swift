@@ -158,9 +158,9 @@ final class InboxFollower: Sendable {
         var cancels: [String] = []
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
-    init(cursor: LogCursor) { state = Mutex(State(cursor: cursor)) }
+    init(cursor: LogCursor) { state = Locked(State(cursor: cursor)) }
 
     /// Reads new records, then returns the oldest message on `topic` not in `consumed`, and
     /// whether a cancel request not voided by `cleared` is present.

@@ -11,7 +11,7 @@ final class QueueDispatcher: Sendable {
     let files: QueueFiles
     private weak let engine: DurableEngine?
     /// Partition key ("" for none) → workflows of this queue running in this process.
-    private let running = Mutex<[String: Int]>([:])
+    private let running = Locked<[String: Int]>([:])
 
     init(queue: WorkflowQueue, files: QueueFiles, engine: DurableEngine) {
         self.queue = queue

@@ -27,7 +27,7 @@ public final class WorkflowContext: Sendable {
     let inboxPath: String?
     /// What `recv` has read of the inbox so far.
     let inbox: InboxFollower?
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     struct State {
         var nextFunctionID = 1
@@ -59,7 +59,7 @@ public final class WorkflowContext: Sendable {
         logger[metadataKey: "workflow-id"] = "\(workflowID)"
         logger[metadataKey: "workflow"] = "\(workflowName)"
         self.logger = logger
-        state = Mutex(State(recorded: recorded, pendingPrefix: pendingPrefix, clearedControls: clearedControls))
+        state = Locked(State(recorded: recorded, pendingPrefix: pendingPrefix, clearedControls: clearedControls))
     }
 
     /// How many operations were answered from the log, and how many ran, in this execution.

@@ -212,7 +212,7 @@ func nowNanos() -> UInt64 {
 /// The disk's own limit: `pwrite` of one record at the end of a file, then `fdatasync`.
 enum RawSync {
     static func run(directory: String, threads: Int, seconds: Double, bytes: Int) -> Measurement {
-        let results = Mutex<[[Double]]>([])
+        let results = Locked<[[Double]]>([])
         let deadline = nowNanos() + UInt64(seconds * 1e9)
         // Real threads, one per stream (concurrentPerform would cap them at the core count).
         let done = DispatchSemaphore(value: 0)

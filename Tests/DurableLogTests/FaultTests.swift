@@ -11,8 +11,8 @@ import Testing
 struct FaultTests {
     /// A store whose writes to `.wlog` files fail as `fault` says while it is set.
     final class Faults: Sendable {
-        let write = Mutex<(written: Int, errno: Int32)?>(nil)
-        let open = Mutex<Int32?>(nil)
+        let write = Locked<(written: Int, errno: Int32)?>(nil)
+        let open = Locked<Int32?>(nil)
         func options() -> LogStore.Options {
             var options = LogStore.Options()
             options.writeFault = { path, _ in path.hasSuffix(".wlog") ? self.write.withLock { $0 } : nil }

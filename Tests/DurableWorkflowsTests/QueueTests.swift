@@ -11,7 +11,7 @@ final class ActivityTracker: Sendable {
         var maximum: [String: Int] = [:]
         var starts: [(id: String, at: ContinuousClock.Instant)] = []
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func begin(_ id: String, group: String = "") {
         state.withLock { s in

@@ -5,7 +5,7 @@ import Synchronization
 
 /// Counts how often each step body really ran (in this process).
 final class RunCounter: Sendable {
-    private let counts = Mutex<[String: Int]>([:])
+    private let counts = Locked<[String: Int]>([:])
     func hit(_ key: String) { counts.withLock { $0[key, default: 0] += 1 } }
     subscript(_ key: String) -> Int { counts.withLock { $0[key, default: 0] } }
 }
@@ -59,7 +59,7 @@ struct Checkout: Workflow {
 
 /// Real time that records every wait it is asked for.
 final class RecordingClock: DurableClock {
-    private let recorded = Mutex<[Duration]>([])
+    private let recorded = Locked<[Duration]>([])
     private let system = SystemDurableClock()
     var sleeps: [Duration] { recorded.withLock { $0 } }
     func nowMilliseconds() -> Int64 { system.nowMilliseconds() }

@@ -9,7 +9,7 @@ final class AsyncLock: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Runs `body` holding the lock.
     func withLock<T: Sendable>(_ body: () async throws -> T) async throws -> T {

@@ -23,8 +23,8 @@ final class Durability: Sendable {
     /// the open with (EACCES, EROFS), or nil.
     typealias OpenFault = @Sendable (_ path: String) -> Int32?
 
-    private let failure = Mutex<StorageError?>(nil)
-    private let observers = Mutex<[@Sendable (StorageError) -> Void]>([])
+    private let failure = Locked<StorageError?>(nil)
+    private let observers = Locked<[@Sendable (StorageError) -> Void]>([])
     private let syncFunction: SyncFunction?
     private let writeFault: WriteFault?
     private let openFault: OpenFault?

@@ -38,7 +38,7 @@ public final class FileWatcher: Sendable {
 
     private let inotify: Int32
     private let stopPipe: (read: Int32, write: Int32)
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Whether inotify serves this watcher (false: every path is polled).
     public var usesInotify: Bool { inotify >= 0 }

@@ -27,9 +27,9 @@ public final class WorkflowIndex: Sendable {
     private let durability: Durability
     private let codec: PayloadCodec
     private let lockFD: Int32
-    private let state: Mutex<State>
-    private let syncQueued = Mutex(false)
-    private let appending = Mutex(())
+    private let state: Locked<State>
+    private let syncQueued = Locked(false)
+    private let appending = Locked(())
 
     private struct OpenLog {
         var fd: Int32
@@ -90,7 +90,7 @@ public final class WorkflowIndex: Sendable {
         self.io = io
         self.durability = durability
         self.codec = codec
-        state = Mutex(State())
+        state = Locked(State())
         guard writable else {
             lockFD = -1
             if (try? loadWhole()) != true { try deriveInMemory() }

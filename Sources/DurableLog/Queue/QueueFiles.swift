@@ -33,8 +33,8 @@ public final class QueueFiles: Sendable {
     private let slotsFD: Int32
     private let bellFD: Int32
     private let gate = AsyncLock()
-    private let heldSlots = Mutex<Set<Int64>>([])
-    private let sequenceChecked = Mutex(false)
+    private let heldSlots = Locked<Set<Int64>>([])
+    private let sequenceChecked = Locked(false)
 
     /// The largest concurrency limit a queue may have (slots of one partition are 16-bit offsets).
     public static let maximumConcurrency = 65_535
@@ -307,7 +307,7 @@ private final class AbandonableWait: Sendable {
         case created, waiting(CheckedContinuation<Int32, any Error>), abandoned, done
     }
     private let fd: Int32
-    private let phase = Mutex(Phase.created)
+    private let phase = Locked(Phase.created)
 
     init(fd: Int32) { self.fd = fd }
 

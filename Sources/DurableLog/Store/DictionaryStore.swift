@@ -13,7 +13,7 @@ import Synchronization
 final class DictionaryStore: Sendable {
     let directory: String
     let level: Int32
-    private let loaded = Mutex<[UInt16: ZstdDictionary]>([:])
+    private let loaded = Locked<[UInt16: ZstdDictionary]>([:])
 
     let fileMode: mode_t
 

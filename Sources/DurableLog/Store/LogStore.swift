@@ -54,8 +54,8 @@ public final class LogStore: Sendable {
     public let directory: String
     /// The workflow index.
     public let index: WorkflowIndex
-    private let lazyWatcher = Mutex<FileWatcher?>(nil)
-    private let queues = Mutex<[String: QueueFiles]>([:])
+    private let lazyWatcher = Locked<FileWatcher?>(nil)
+    private let queues = Locked<[String: QueueFiles]>([:])
     /// Threads that only wait for contended cross-process locks (never needed by a lock holder).
     private let lockWaiters = IOThreads(threadCount: 2)
 

@@ -17,7 +17,7 @@ public final class LogWriter: Sendable {
     let fd: Int32
     let salt: UInt64
     let store: LogStore
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     private struct Pending {
         var bytes: [UInt8]
@@ -44,7 +44,7 @@ public final class LogWriter: Sendable {
         self.fd = fd
         self.salt = salt
         self.store = store
-        state = Mutex(State(nextSeq: lastSeq + 1, nextOffset: end, durableSeq: lastSeq, durableOffset: end))
+        state = Locked(State(nextSeq: lastSeq + 1, nextOffset: end, durableSeq: lastSeq, durableOffset: end))
     }
 
     deinit {

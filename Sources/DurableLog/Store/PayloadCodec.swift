@@ -13,8 +13,8 @@ final class PayloadCodec: Sendable {
     private let slots: [Slot]
 
     private final class Slot: Sendable {
-        let contexts: Mutex<ZstdContexts>
-        init(level: Int32) { contexts = Mutex(ZstdContexts(level: level)) }
+        let contexts: Locked<ZstdContexts>
+        init(level: Int32) { contexts = Locked(ZstdContexts(level: level)) }
     }
 
     init(dictionaries: DictionaryStore, level: Int32, contextCount: Int = 4) {
