@@ -26,8 +26,8 @@ extension LogStore {
         let options = request.options
         let id = options.id ?? UUID().uuidString.lowercased()
         try LogKey.validate(id)
-        try LogKey.validate(request.queueName)
-        if let partition = options.partitionKey { try LogKey.validate(partition) }
+        try LogKey.validate(request.queueName, what: "a queue name")
+        if let partition = options.partitionKey { try LogKey.validate(partition, what: "a partition key") }
         if let priority = options.priority, !(1...Int(Int32.max)).contains(priority) {
             throw WorkflowError(
                 "a queue priority must be between 1 and \(Int32.max) (got \(priority))", workflowID: id,

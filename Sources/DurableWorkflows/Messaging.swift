@@ -75,6 +75,8 @@ extension LogStore {
             throw WorkflowError("cannot send: no workflow has this ID", workflowID: destination, code: .notFound)
         }
         _ = try WorkflowJSON.checkedValue(json, what: "the message")  // refuse malformed JSON before it is stored
+        try WorkflowJSON.checkedName(topic, what: "the topic")
+        try WorkflowJSON.checkedName(idempotencyKey, what: "the idempotency key")
         try await deliver(
             MessageRecord(id: idempotencyKey ?? UUID().uuidString, topic: topic, value: json, sentAt: time),
             to: destination)
@@ -96,6 +98,7 @@ extension WorkflowContext {
     public func send<Value: Encodable & Sendable>(
         to destination: String, topic: String? = nil, _ value: Value
     ) async throws {
+        try WorkflowJSON.checkedName(topic, what: "the topic")
         guard let engine else {
             throw WorkflowError("this context has no engine", workflowID: workflowID, code: .notServing)
         }

@@ -4,12 +4,14 @@ extension WorkflowContext {
     /// Appends `value` to the stream `key` of this workflow (recorded as `DBOS.writeStream`;
     /// replay does not write it again). Readers in any process see it at once.
     public func writeStream<Value: Encodable & Sendable>(_ key: String, _ value: Value) async throws {
+        try WorkflowJSON.checkedName(key, what: "the stream key")
         let json = try WorkflowJSON.encodeText(value)
         _ = try await operation(kind: "writeStream", name: "DBOS.writeStream", retry: .none, key: key) { json }
     }
 
     /// Closes the stream `key`: readers finish after its last item (`DBOS.closeStream`).
     public func closeStream(_ key: String) async throws {
+        try WorkflowJSON.checkedName(key, what: "the stream key")
         _ = try await operation(kind: "closeStream", name: "DBOS.closeStream", retry: .none, key: key) { "null" }
     }
 }

@@ -143,6 +143,7 @@ public final class WorkflowContext: Sendable {
     /// from this process or another, while the workflow runs or after it finished. The latest
     /// value per key wins; every value is kept in the log (`DBOS.setEvent`).
     public func setEvent<Value: Encodable & Sendable>(_ key: String, _ value: Value) async throws {
+        try WorkflowJSON.checkedName(key, what: "the event key")
         let json = try WorkflowJSON.encodeText(value)
         _ = try await operation(kind: "setEvent", name: "DBOS.setEvent", retry: .none, key: key) { json }
     }

@@ -107,9 +107,23 @@ enum WorkflowJSON {
         try JSONDecoder().decode(type, from: Data(text.utf8))
     }
 
+    /// Throws a ``WorkflowError`` naming `what` if `name` (a topic, an event or stream key, an
+    /// idempotency key) cannot be stored and exported: PostgreSQL text holds no NUL.
+    ///
     /// `text` if it is one JSON value that can be stored as it is (spliced into an input envelope,
     /// written to PostgreSQL); throws a ``WorkflowError`` saying why not. Foundation's decoder
     /// stops at a NUL, so `0\u{0}` would pass it and then break the envelope: NUL is refused first.
+    static func checkedName(_ name: String?, what: String) throws {
+        guard let name else { return }
+        if name.utf8.contains(0) {
+            throw WorkflowError("\(what) must not contain a NUL character", code: .invalidArgument)
+        }
+        if name.utf8.count > LogKey.maxNameLength {
+            throw WorkflowError(
+                "\(what) must be at most \(LogKey.maxNameLength) bytes, got \(name.utf8.count)", code: .invalidArgument)
+        }
+    }
+
     static func checkedValue(_ text: String, what: String) throws -> String {
         if text.utf8.contains(0) {
             throw WorkflowError("\(what) is not valid JSON: it contains a NUL character", code: .invalidArgument)

@@ -93,6 +93,63 @@ struct MessagingTests {
         await engine.shutdown()
     }
 
+    @Test("invalid names are refused by what they are: queue, partition key, topic, idempotency, event and stream keys")
+    func invalidNamesAreNamed() async throws {
+        let dir = TemporaryDirectory()
+        let engine = try makeEngine(dir)
+        engine.register(name: "keyed") { (key: String, context: WorkflowContext) -> String in
+            do {
+                try await context.setEvent(key, 1)
+            } catch let error as WorkflowError {
+                return error.message
+            }
+            return "accepted"
+        }
+        engine.register(name: "streamed") { (key: String, context: WorkflowContext) -> String in
+            do {
+                try await context.writeStream(key, 1)
+            } catch let error as WorkflowError {
+                return error.message
+            }
+            return "accepted"
+        }
+        try await engine.launch()
+        #expect(
+            try await engine.start(name: "keyed", "a\u{0}b", id: "k", as: String.self).result()
+                == "the event key must not contain a NUL character")
+        #expect(
+            try await engine.start(name: "streamed", "s\u{0}", id: "s", as: String.self).result()
+                == "the stream key must not contain a NUL character")
+        func message(_ body: () async throws -> Void) async -> String {
+            do {
+                try await body()
+                return "accepted"
+            } catch let error as WorkflowError {
+                return error.message
+            } catch let error as StorageError {
+                return error.message
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(
+            await message { try await engine.send(to: "k", topic: "t\u{0}", 1) }
+                == "the topic must not contain a NUL character")
+        #expect(
+            await message { try await engine.send(to: "k", 1, idempotencyKey: "i\u{0}") }
+                == "the idempotency key must not contain a NUL character")
+        let client = try DurableClient(directory: dir.data)
+        #expect(
+            await message { _ = try await client.enqueue("keyed", "x", on: "", as: String.self) }
+                == "a queue name must not be empty")
+        #expect(
+            await message {
+                _ = try await client.enqueue(
+                    "keyed", "x", on: "q", options: EnqueueOptions(partitionKey: "p\u{0}"), as: String.self)
+            } == "a partition key must not contain a NUL character")
+        await engine.shutdown()
+    }
+
     @Test("a workflow sends to another as a recorded DBOS.send operation")
     func workflowToWorkflow() async throws {
         let dir = TemporaryDirectory()

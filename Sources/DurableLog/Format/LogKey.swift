@@ -18,10 +18,11 @@ public struct LogKey: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     /// Derives the key of a workflow ID (or other user-supplied name), validating it.
     ///
+    /// - Parameter what: What the name is, for the error (`"a queue name"`, `"a topic"`).
     /// - Throws: ``StorageError/Code/invalidName`` if the name is empty, contains NUL, or is
     ///   longer than ``maxNameLength`` bytes.
-    public init(name: String) throws(StorageError) {
-        try Self.validate(name)
+    public init(name: String, what: String = "a workflow ID") throws(StorageError) {
+        try Self.validate(name, what: what)
         self.init(raw: SHA256.hash(Array(name.utf8)).prefix(16))
     }
 
@@ -54,12 +55,11 @@ public struct LogKey: Hashable, Sendable, Comparable, CustomStringConvertible {
     }
 
     /// Checks that `name` may be used as a workflow ID or other stored name.
-    public static func validate(_ name: String) throws(StorageError) {
-        if name.isEmpty { throw StorageError(.invalidName, "a workflow ID must not be empty") }
-        if name.utf8.contains(0) { throw StorageError(.invalidName, "a workflow ID must not contain a NUL character") }
+    public static func validate(_ name: String, what: String = "a workflow ID") throws(StorageError) {
+        if name.isEmpty { throw StorageError(.invalidName, "\(what) must not be empty") }
+        if name.utf8.contains(0) { throw StorageError(.invalidName, "\(what) must not contain a NUL character") }
         if name.utf8.count > maxNameLength {
-            throw StorageError(
-                .invalidName, "a workflow ID must be at most \(maxNameLength) bytes, got \(name.utf8.count)")
+            throw StorageError(.invalidName, "\(what) must be at most \(maxNameLength) bytes, got \(name.utf8.count)")
         }
     }
 

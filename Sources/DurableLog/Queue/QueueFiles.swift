@@ -48,7 +48,7 @@ public final class QueueFiles: Sendable {
         fileMode = permissions.fileMode
         self.io = io
         self.lockWaiters = lockWaiters
-        directory = "\(queuesDirectory)/\(try LogKey(name: name).hex)"
+        directory = "\(queuesDirectory)/\(try LogKey(name: name, what: "a queue name").hex)"
         bellPath = "\(directory)/bell"
         try SystemCall.makeDirectory(queuesDirectory, mode: permissions.directoryMode)
         try SystemCall.makeDirectory(directory, mode: permissions.directoryMode)
@@ -166,7 +166,7 @@ public final class QueueFiles: Sendable {
     /// Partition `nil` uses offsets 0..<65536; a partition key uses a range picked by its hash.
     private static func slotBase(_ partition: String?) throws(StorageError) -> Int64 {
         guard let partition else { return 0 }
-        let bytes = try LogKey(name: partition).bytes
+        let bytes = try LogKey(name: partition, what: "a partition key").bytes
         let hash = bytes.prefix(5).reduce(Int64(0)) { $0 << 8 | Int64($1) }
         return (hash + 1) << 16
     }
@@ -262,7 +262,7 @@ public final class QueueFiles: Sendable {
 
     private func ratePath(_ partition: String?) throws(StorageError) -> String {
         guard let partition else { return "\(directory)/rate" }
-        return "\(directory)/rate-\(try LogKey(name: partition).hex)"
+        return "\(directory)/rate-\(try LogKey(name: partition, what: "a partition key").hex)"
     }
 }
 

@@ -41,7 +41,7 @@ public enum ScheduleRecord: Sendable, Equatable {
 
 extension LogStore {
     private func schedulePaths(_ name: String) throws(StorageError) -> (state: String, lock: String) {
-        let base = "\(layout.schedulesDirectory)/\(try LogKey(name: name).hex)"
+        let base = "\(layout.schedulesDirectory)/\(try LogKey(name: name, what: "a schedule name").hex)"
         return ("\(base).state", "\(base).lock")
     }
 
