@@ -8,7 +8,7 @@ extension WorkflowContext {
         let engine = try managingEngine()
         let output = try await operation(kind: "getStatus", name: "DBOS.getStatus", retry: .none, key: id) {
             try await engine.store.refreshIndex()
-            return try WorkflowJSON.encodeText(engine.store.index.entry(forWorkflowID: id)?.status.rawValue)
+            return try WorkflowJSON.encodeText(engine.status(of: id)?.rawValue)
         }
         return try WorkflowJSON.decode(String?.self, fromText: output).flatMap(WorkflowStatus.init(rawValue:))
     }

@@ -39,7 +39,17 @@ extension WorkflowReading {
     /// The status of workflow `id`, from the index (`nil` if it does not exist).
     public func status(of id: String) throws -> WorkflowStatus? {
         try store.index.refresh()
-        return store.index.entry(forWorkflowID: id)?.status
+        let indexed = store.index.entry(forWorkflowID: id)?.status
+        if let indexed, indexed.isTerminal { return indexed }
+        // A writer appends to the index after the log, so the index can be one change behind
+        // (a workflow whose result() already returned still PENDING): a status that may still
+        // change is read from the log, which is the truth.
+        do throws(StorageError) {
+            return try store.readLog(name: id).indexFields.status ?? indexed
+        } catch {
+            if error.code == .notFound { return indexed }
+            throw error
+        }
     }
 
     /// The completed operations of workflow `id`, in order, with timings, outputs and errors.
