@@ -212,7 +212,8 @@ enum Torture {
             }
         }
         for (_, begin) in open {
-            guard let death = killTimes[begin.pid] else { continue }  // still running at the end: ended by the final kill
+            // still running at the end: ended by the final kill
+            guard let death = killTimes[begin.pid] else { continue }
             events += [(begin.at, 1), (death, -1)]
         }
         var running = 0

@@ -145,7 +145,8 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
                 low = try value(String(base[..<dash]), name, range, names: names, nameBase: nameBase)
                 var end = try value(
                     String(base[base.index(after: dash)...]), name, range, names: names, nameBase: nameBase)
-                if name == "day of week" && end == 0 && low > 0 { end = 7 }  // `sat-sun`, `mon-sun`, `5-sun`: Sunday ends the week
+                // `sat-sun`, `mon-sun`, `5-sun`: Sunday ends the week
+                if name == "day of week" && end == 0 && low > 0 { end = 7 }
                 high = end
                 guard low <= high else {
                     throw ParseError(description: "\"\(item)\": the range in the \(name) field runs backwards")

@@ -54,7 +54,8 @@ public struct CronSchedule: Sendable {
         // second pass, at a wall time earlier than now's. Look there too.
         let horizon = found.map { Int($0.milliseconds / 1000) } ?? after + 3 * 3600
         if expression.isInterval, let fold = rules.fallBack(in: after...horizon) {
-            let secondPass = CivilTime(secondsAsUTC: rules.civil(at: fold).secondsAsUTC - 1)  // just before its first wall time
+            // just before its first wall time
+            let secondPass = CivilTime(secondsAsUTC: rules.civil(at: fold).secondsAsUTC - 1)
             if let repeated = firstTick(afterWall: secondPass, after: after),
                 repeated.milliseconds < found?.milliseconds ?? .max
             {

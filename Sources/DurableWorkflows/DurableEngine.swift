@@ -289,11 +289,11 @@ public final class DurableEngine: WorkflowReading {
         for entry in candidates {
             let id = entry.workflowID
             let (busy, stopping, workflow) = state.withLock { s in
-                (s.running[id] != nil || s.blocked[id] != nil, s.stopping, s.registry[entry.fields.name ?? ""])
+                (s.running[id] != nil || s.blocked[id] != nil, s.stopping, s.registry[entry.name ?? ""])
             }
             if stopping { break }
             guard !busy else { continue }
-            if entry.fields.queueName != nil {
+            if entry.queueName != nil {
                 // Queued workflows go back to their queue, to restart within its limits.
                 if (try? await store.requeueWorkflow(id, at: configuration.clock.nowMilliseconds())) == true {
                     logger.info("requeued a workflow whose executor died", metadata: ["workflow-id": "\(id)"])
@@ -303,10 +303,11 @@ public final class DurableEngine: WorkflowReading {
             guard let workflow else {
                 logger.warning(
                     "cannot recover a workflow whose name is not registered",
-                    metadata: ["workflow-id": "\(id)", "workflow": "\(entry.fields.name ?? "")"])
+                    metadata: ["workflow-id": "\(id)", "workflow": "\(entry.name ?? "")"])
                 continue
             }
-            guard let opened = try? await store.openLog(name: id) else { continue }  // leased by a live executor, or quarantined
+            // leased by a live executor, or quarantined
+            guard let opened = try? await store.openLog(name: id) else { continue }
             do {
                 if try await resume(workflow, writer: opened.writer, records: opened.records, entry: entry) {
                     resumed.append(id)

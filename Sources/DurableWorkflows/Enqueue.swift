@@ -115,7 +115,7 @@ extension LogStore {
     /// Throws ``ConflictingWorkflowError`` if workflow `id` exists under another name (nothing if
     /// it does not exist, or its name is unreadable: a damaged log is reported elsewhere).
     func requireWorkflow(_ id: String, isNamed name: String) async throws {
-        var existing = index.entry(forWorkflowID: id)?.fields.name
+        var existing = index.entry(forWorkflowID: id)?.name
         if existing == nil { existing = (try? await read(name: id)).flatMap { try? WorkflowHistory($0).start?.name } }
         if let existing, existing != name {
             throw ConflictingWorkflowError(workflowID: id, existingName: existing, requestedName: name)

@@ -48,7 +48,7 @@ final class QueueDispatcher: Sendable {
         var wake: Int64?
         for entry in engine.store.index.waitingEntries(inQueue: queue.name)
         where !entry.isQuarantined && QueueSelection.versionMatches(entry, version: version)
-            && engine.registeredWorkflow(named: entry.fields.name ?? "") != nil  // another executor's to run
+            && engine.registeredWorkflow(named: entry.name ?? "") != nil  // another executor's to run
         {
             if let due = entry.fields.delayUntil, due > now {
                 wake = min(wake ?? due, due)

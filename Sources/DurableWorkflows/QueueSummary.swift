@@ -61,7 +61,8 @@ extension LogStore {
             var summary = summary
             var list = Array((partitions[summary.name] ?? [:]).values)
             if list.isEmpty { list = [QueueSummary.Partition(key: nil)] }
-            list.sort { ($0.key == nil ? 0 : 1, $0.key ?? "") < ($1.key == nil ? 0 : 1, $1.key ?? "") }  // no partition first
+            // no partition first
+            list.sort { ($0.key == nil ? 0 : 1, $0.key ?? "") < ($1.key == nil ? 0 : 1, $1.key ?? "") }
             if let limit = summary.configuration?.concurrency {
                 let files = try queueFiles(named: summary.name)
                 for i in list.indices {

@@ -66,7 +66,8 @@ struct Benchmark {
         results.append(("raw_fdatasync_16_threads_16_files", raw16))
 
         var options = LogStore.Options()
-        options.compress = false  // measure the durability path, not zstd (incompressible payloads are stored raw anyway)
+        // measure the durability path, not zstd (incompressible payloads are stored raw anyway)
+        options.compress = false
         let store = try LogStore.open(directory: root + "/appends", options: options)
         let one = try await DurableAppends.run(store: store, writers: 1, seconds: settings.seconds, payload: payload)
         results.append(("durable_append_1_writer", one))

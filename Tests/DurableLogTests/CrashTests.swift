@@ -29,7 +29,8 @@ struct CrashTests {
             let store = try LogStore.open(directory: dir.data)
             let acknowledgedSoFar = String(decoding: fileBytes(ackPath), as: UTF8.self)
             let logPath = try store.logPath(name: "crash-me")
-            guard store.index.entry(forWorkflowID: "crash-me") != nil || SystemCall.exists(logPath) else {  // killed before it created the log (a slow start): then it acknowledged nothing
+            // killed before it created the log (a slow start): then it acknowledged nothing
+            guard store.index.entry(forWorkflowID: "crash-me") != nil || SystemCall.exists(logPath) else {
                 #expect(acknowledgedSoFar.isEmpty, "round \(round): acknowledged appends to a log that does not exist")
                 continue
             }

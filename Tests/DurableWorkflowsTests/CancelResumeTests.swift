@@ -77,7 +77,8 @@ struct CancelResumeTests {
         let dir = TemporaryDirectory()
         let counter = RunCounter()
         let engine = try makeEngine(dir)
-        engine.register(name: "slow", fiveSlowSteps(counter: counter, delay: 500))  // slow enough for a CLI process to start
+        // slow enough for a CLI process to start
+        engine.register(name: "slow", fiveSlowSteps(counter: counter, delay: 500))
         try await engine.launch()
         let handle = try await engine.start(name: "slow", 0, id: "remote", as: Int.self)
         while counter["s1"] == 0 { try await Task.sleep(for: .milliseconds(5)) }

@@ -27,7 +27,8 @@ struct ClientTests {
         let conversation = try await client.start("conversation", "", id: "talk", as: String.self)
         let sent = ContinuousClock.now
         try await client.send(to: "talk", topic: "go", "hi there", idempotencyKey: "m1")
-        try await client.send(to: "talk", topic: "go", "hi there", idempotencyKey: "m1")  // a retried send: delivered once
+        // a retried send: delivered once
+        try await client.send(to: "talk", topic: "go", "hi there", idempotencyKey: "m1")
         #expect(try await client.getEvent("talk", key: "got", as: String.self, timeout: .seconds(30)) == "hi there")
         let latency = ContinuousClock.now - sent
         var items: [Int] = []

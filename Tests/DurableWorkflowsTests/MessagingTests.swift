@@ -97,22 +97,21 @@ struct MessagingTests {
     func invalidNamesAreNamed() async throws {
         let dir = TemporaryDirectory()
         let engine = try makeEngine(dir)
-        engine.register(name: "keyed") { (key: String, context: WorkflowContext) -> String in
-            do {
-                try await context.setEvent(key, 1)
-            } catch let error as WorkflowError {
-                return error.message
+        // Each workflow returns the message of the error its call threw, or "accepted".
+        func refusal(
+            _ call: @escaping @Sendable (String, WorkflowContext) async throws -> Void
+        ) -> @Sendable (String, WorkflowContext) async throws -> String {
+            { key, context in
+                do {
+                    try await call(key, context)
+                } catch let error as WorkflowError {
+                    return error.message
+                }
+                return "accepted"
             }
-            return "accepted"
         }
-        engine.register(name: "streamed") { (key: String, context: WorkflowContext) -> String in
-            do {
-                try await context.writeStream(key, 1)
-            } catch let error as WorkflowError {
-                return error.message
-            }
-            return "accepted"
-        }
+        engine.register(name: "keyed", refusal { key, context in try await context.setEvent(key, 1) })
+        engine.register(name: "streamed", refusal { key, context in try await context.writeStream(key, 1) })
         try await engine.launch()
         #expect(
             try await engine.start(name: "keyed", "a\u{0}b", id: "k", as: String.self).result()

@@ -504,7 +504,8 @@ public final class WorkflowIndex: Sendable {
             damage = "the index snapshot snap-\(generation).idx is damaged"
         }
         let logPath = IndexFiles.log(directory, generation)
-        let fd = try SystemCall.open(logPath, writable ? O_RDWR_FLAG : O_RDONLY_FLAG)  // opened before the old one is closed: a failure leaves state intact
+        // opened before the old one is closed: a failure leaves state intact
+        let fd = try SystemCall.open(logPath, writable ? O_RDWR_FLAG : O_RDONLY_FLAG)
         if let old = s.log { SystemCall.close(old.fd) }
         s.log = OpenLog(fd: fd, path: logPath, salt: 0, end: 0, lastSeq: 0)
         s.entries = entries
