@@ -17,7 +17,8 @@ public struct LogScan: Sendable {
     let frames: [RecordFrame]
     /// How the file ends.
     public let outcome: Outcome
-    /// The offset just after the last valid record.
+    /// The offset just after the last valid record, padding included: past the file's size when
+    /// a crash cut the last record's trailing zero padding (the next append goes there anyway).
     public let validEnd: Int
     /// The size of the file that was scanned.
     public let fileSize: Int
