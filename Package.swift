@@ -14,6 +14,7 @@ let package = Package(
     name: "swift-durable",
     platforms: [.macOS(.v15)],
     products: [
+        .library(name: "DurableStorage", targets: ["DurableStorage"]),
         .library(name: "DurableLog", targets: ["DurableLog"]),
         .library(name: "DurableWorkflows", targets: ["DurableWorkflows"]),
         .library(name: "DurableExport", targets: ["DurableExport"]),
@@ -34,14 +35,17 @@ let package = Package(
             providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]
         ),
         .target(name: "CDurableLinux", cSettings: [.define("_GNU_SOURCE")]),
+        // The storage protocol and the vocabulary it speaks (statuses, fields, workflow events):
+        // what the engine knows of storage. No I/O, no dependencies.
+        .target(name: "DurableStorage", swiftSettings: strict),
         .target(
             name: "DurableLog",
-            dependencies: ["CZstd", "CDurableLinux"],
+            dependencies: ["CZstd", "CDurableLinux", "DurableStorage"],
             swiftSettings: strict
         ),
         .target(
             name: "DurableWorkflows",
-            dependencies: ["DurableLog", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["DurableStorage", "DurableLog", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // DBOS system-table rows from workflow histories, and a psql-loadable SQL writer (no driver).

@@ -33,6 +33,7 @@ public enum ExitStatus: Int32, Sendable {
         case is ConflictingWorkflowError, is QueueDeduplicatedError: self = .conflict
         case is QuarantinedWorkflowError: self = .damaged
         case let error as WorkflowError where error.code == .notFound: self = .notFound
+        case let error as WorkflowError where error.code == .alreadyExists: self = .conflict
         case let error as WorkflowError where error.code == .invalidArgument: self = .usage
         case is ValidationError, is CleanExit, is ExitCode: return nil
         default: self = .failure

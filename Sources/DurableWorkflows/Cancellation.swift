@@ -13,24 +13,6 @@ public struct WorkflowCancelledError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// A request, written to a workflow's inbox by any process, that the workflow's owner honours.
-struct ControlRecord: Codable, Sendable, Equatable {
-    var id: String
-    var action: String
-    var at: Int64
-
-    static let recordType = RecordType(rawValue: 0x21)
-}
-
-/// RESUMED: an operator resumed a cancelled (or stuck) workflow; earlier control requests are void.
-struct ResumeRecord: Codable, Sendable, Equatable {
-    var at: Int64
-    var executorID: String
-    var clearedControls: [String]
-
-    static let recordType = RecordType(rawValue: 0x14)
-}
-
 extension LogStore {
     /// The IDs of pending cancel requests for workflow `id` (those not cleared by a resume).
     func pendingCancellations(of id: String, cleared: Set<String>) async throws -> [String] {
@@ -56,13 +38,13 @@ extension LogStore {
         try await appendToInbox(name: id, type: ControlRecord.recordType, payload: try WorkflowJSON.encode(control)) {
             _ in false
         }
-        guard let opened = try? await openLog(name: id) else { return .pending }  // its live owner will honour it
-        defer { opened.writer.close() }
-        let current = try WorkflowHistory(workflowID: id, records: opened.records)
+        guard let claimed = try? await claimWorkflow(id) else { return .pending }  // its live owner will honour it
+        defer { claimed.lease.release() }
+        let current = try WorkflowHistory(workflowID: id, records: claimed.records)
         if current.status.isTerminal { return current.status }
-        try await opened.writer.append(
-            WorkflowRecords.end(
-                status: .cancelled, output: nil, error: WorkflowCancelledError(workflowID: id).portable, at: time))
+        try await claimed.lease.append([
+            .end(.cancelled, output: nil, error: WorkflowCancelledError(workflowID: id).portable, at: time)
+        ])
         return .cancelled
     }
 
@@ -108,10 +90,10 @@ extension LogStore {
     /// `ENQUEUED` instead, for whichever executor of its version picks it up first.
     func resumeWorkflow(
         _ id: String, executorID: String, at time: Int64, enqueue: Bool = false
-    ) async throws -> (writer: LogWriter, records: [LogRecord]) {
-        let opened: (writer: LogWriter, records: [LogRecord])
+    ) async throws -> (lease: FileWorkflowLease, records: [LogRecord]) {
+        let opened: (lease: FileWorkflowLease, records: [LogRecord])
         do throws(StorageError) {
-            opened = try await openLog(name: id)
+            opened = try await claimWorkflow(id)
         } catch {
             if error.code == .leaseHeld {
                 throw WorkflowError("cannot resume: the workflow is running", workflowID: id, code: .invalidState)
@@ -120,7 +102,7 @@ extension LogStore {
         }
         let history = try WorkflowHistory(workflowID: id, records: opened.records)
         guard history.status == .cancelled || history.status == .maxRecoveryAttemptsExceeded else {
-            opened.writer.close()
+            opened.lease.release()
             throw WorkflowError(
                 "only CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED workflows can be resumed (it is \(history.status))",
                 workflowID: id, code: .invalidState)
@@ -138,23 +120,20 @@ extension LogStore {
         }
         let resume = ResumeRecord(at: time, executorID: executorID, clearedControls: controls)
         do {
-            try await opened.writer.append([
-                RecordDraft(type: ResumeRecord.recordType, payload: try WorkflowJSON.encode(resume)),
-                .indexUpdate(delta),
-            ])
+            try await opened.lease.append([.resumed(resume), .statusChanged(delta)])
         } catch {
-            opened.writer.close()
+            opened.lease.release()
             throw error
         }
-        return (opened.writer, try await read(name: id).records)
+        return (opened.lease, try await read(name: id).records)
     }
 
     /// Resumes workflow `id` for an executor to run (the `durable resume` command and clients):
     /// puts it back on its queue (the internal queue if it had none), where the first executor
     /// of its version that knows the workflow starts it, within milliseconds.
     public func resumeWorkflowForRecovery(_ id: String, executorID: String, at time: Int64) async throws {
-        let (writer, records) = try await resumeWorkflow(id, executorID: executorID, at: time, enqueue: true)
-        writer.close()
+        let (lease, records) = try await resumeWorkflow(id, executorID: executorID, at: time, enqueue: true)
+        lease.release()
         try queueFiles(named: IndexFields(folding: records).queueName ?? WorkflowQueue.internalQueueName).ring()
     }
 }
@@ -163,17 +142,10 @@ extension WorkflowCancelledError {
     var portable: PortableError { PortableError(name: "WorkflowCancelled", message: description) }
 }
 
-/// Builders for the records that end a workflow.
-enum WorkflowRecords {
-    static func end(
-        status: WorkflowStatus, output: String?, error: PortableError?, at time: Int64
-    ) throws -> [RecordDraft] {
-        let end = EndRecord(status: status.rawValue, output: output, error: error, completedAt: time)
-        var delta = IndexDelta()
-        delta.status = status
-        delta.updatedAt = time
-        if let error { delta.attributes["error"] = error.name }
-        return [RecordDraft(type: WorkflowRecordType.end, payload: try WorkflowJSON.encode(end)), .indexUpdate(delta)]
+extension WorkflowEvent {
+    /// The event that ends a workflow with `status`.
+    static func end(_ status: WorkflowStatus, output: String?, error: PortableError?, at time: Int64) -> Self {
+        .ended(EndRecord(status: status.rawValue, output: output, error: error, completedAt: time))
     }
 }
 
@@ -222,15 +194,15 @@ extension DurableEngine {
                 id, executorID: configuration.executorID, at: configuration.clock.nowMilliseconds())
             return WorkflowHandle(workflowID: id, engine: self)
         }
-        let (writer, records) = try await store.resumeWorkflow(
+        let (lease, records) = try await store.resumeWorkflow(
             id, executorID: configuration.executorID, at: configuration.clock.nowMilliseconds())
         let history = try WorkflowHistory(workflowID: id, records: records)
         guard let start = history.start, let workflow = registeredWorkflow(named: start.name) else {
-            writer.close()  // left PENDING for an engine that knows the workflow
+            lease.release()  // left PENDING for an engine that knows the workflow
             return WorkflowHandle(workflowID: id, engine: self)
         }
         startResumed(
-            workflow, id: id, inputs: history.inputs ?? start.inputs, writer: writer, recorded: history.operations,
+            workflow, id: id, inputs: history.inputs ?? start.inputs, lease: lease, recorded: history.operations,
             cleared: history.clearedControls,
             deadline: history.fields.deadline)
         return WorkflowHandle(workflowID: id, engine: self)

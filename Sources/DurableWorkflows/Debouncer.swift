@@ -107,14 +107,14 @@ extension LogStore {
     /// Replaces the inputs of debounced workflow `id` and moves its start to `period` from `now`
     /// (capped by its debounce deadline), if it has not started.
     func postponeDebounced(_ id: String, inputs: String, period: Duration, now: Int64) async throws -> PostponeOutcome {
-        let opened: (writer: LogWriter, records: [LogRecord])
+        let opened: (lease: FileWorkflowLease, records: [LogRecord])
         do throws(StorageError) {
-            opened = try await openLog(name: id)
+            opened = try await claimWorkflow(id)
         } catch {
             if error.code == .leaseHeld { return .busy }
             throw error
         }
-        defer { opened.writer.close() }
+        defer { opened.lease.release() }
         let history = try WorkflowHistory(workflowID: id, records: opened.records)
         guard history.fields.isDebounced == true else { return .notDebounced }
         guard history.end == nil, history.status == .delayed || history.status == .enqueued else {
@@ -125,12 +125,7 @@ extension LogStore {
         delta.delayUntil = startAt
         delta.status = startAt > now ? .delayed : .enqueued
         delta.updatedAt = now
-        try await opened.writer.append([
-            RecordDraft(
-                type: WorkflowRecordType.inputs, payload: try WorkflowJSON.encode(InputsRecord(inputs: inputs, at: now))
-            ),
-            .indexUpdate(delta),
-        ])
+        try await opened.lease.append([.inputsReplaced(InputsRecord(inputs: inputs, at: now)), .statusChanged(delta)])
         if let queue = history.fields.queueName { try queueFiles(named: queue).ring() }
         return .postponed
     }

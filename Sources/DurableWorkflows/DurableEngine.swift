@@ -307,13 +307,13 @@ public final class DurableEngine: WorkflowReading {
                 continue
             }
             // leased by a live executor, or quarantined
-            guard let opened = try? await store.openLog(name: id) else { continue }
+            guard let claimed = try? await store.claimWorkflow(id) else { continue }
             do {
-                if try await resume(workflow, writer: opened.writer, records: opened.records, entry: entry) {
+                if try await resume(workflow, lease: claimed.lease, records: claimed.records, entry: entry) {
                     resumed.append(id)
                 }
             } catch {
-                opened.writer.close()
+                claimed.lease.release()
                 logger.error("recovery failed", metadata: ["workflow-id": "\(id)", "error": "\(error)"])
             }
         }
@@ -322,50 +322,35 @@ public final class DurableEngine: WorkflowReading {
 
     /// Takes over a workflow whose lease this process now holds.
     private func resume(
-        _ workflow: RegisteredWorkflow, writer: LogWriter, records: [LogRecord], entry: IndexEntry
+        _ workflow: RegisteredWorkflow, lease: any WorkflowLease, records: [LogRecord], entry: IndexEntry
     ) async throws -> Bool {
         let history = try WorkflowHistory(workflowID: entry.workflowID, records: records)
         guard history.end == nil, let start = history.start else {
-            writer.close()
+            lease.release()
             return false
         }
         let attempts = Int(history.fields.recoveryAttempts ?? 1)
         let now = configuration.clock.nowMilliseconds()
         if attempts > configuration.maxRecoveryAttempts {
-            var delta = IndexDelta()
-            delta.status = .maxRecoveryAttemptsExceeded
-            delta.updatedAt = now
-            let end = EndRecord(
-                status: WorkflowStatus.maxRecoveryAttemptsExceeded.rawValue, output: nil,
-                error: PortableError(
-                    name: "MaxRecoveryAttemptsExceeded",
-                    message: "the workflow was recovered \(attempts - 1) times without finishing"),
-                completedAt: now)
-            try await writer.append([
-                RecordDraft(type: WorkflowRecordType.end, payload: try WorkflowJSON.encode(end)), .indexUpdate(delta),
-            ])
-            writer.close()
+            let error = PortableError(
+                name: "MaxRecoveryAttemptsExceeded",
+                message: "the workflow was recovered \(attempts - 1) times without finishing")
+            try await lease.append([.end(.maxRecoveryAttemptsExceeded, output: nil, error: error, at: now)])
+            lease.release()
             logger.warning("workflow exceeded its recovery attempts", metadata: ["workflow-id": "\(entry.workflowID)"])
             return false
         }
-        var delta = IndexDelta()
-        delta.recoveryAttempts = Int64(attempts + 1)
-        delta.executorID = configuration.executorID
-        delta.updatedAt = now
         let attempt = AttemptRecord(attempt: attempts + 1, executorID: configuration.executorID, at: now)
         // Counted as recovery starts (as DBOS does), before replay: a workflow whose replay
         // crashes the process still uses up its attempts and ends MAX_RECOVERY_ATTEMPTS_EXCEEDED.
         do {
-            try await writer.append([
-                RecordDraft(type: WorkflowRecordType.attempt, payload: try WorkflowJSON.encode(attempt)),
-                .indexUpdate(delta),
-            ])
+            try await lease.append([.attempt(attempt)])
         } catch {
-            writer.close()
+            lease.release()
             throw error
         }
         startExecution(
-            workflow, id: entry.workflowID, inputs: start.inputs, writer: writer, recorded: history.operations,
+            workflow, id: entry.workflowID, inputs: start.inputs, lease: lease, recorded: history.operations,
             prefix: [],
             cleared: history.clearedControls, deadline: history.fields.deadline)
         return true
@@ -424,26 +409,12 @@ public final class DurableEngine: WorkflowReading {
         let start = StartRecord(
             name: name, inputs: inputs, applicationVersion: configuration.applicationVersion,
             executorID: configuration.executorID, createdAt: now, deadline: deadline)
-        let created: Result<LogWriter, StorageError> = await {
-            do throws(StorageError) {
-                return .success(
-                    try await store.createLog(
-                        name: id, fields: fields,
-                        records: [RecordDraft(type: WorkflowRecordType.start, payload: try! WorkflowJSON.encode(start))]
-                    ))
-            } catch {
-                return .failure(error)
-            }
-        }()
-        switch created {
-        case .success(let writer):
+        if let lease = try await store.createWorkflow(id, fields: fields, events: [.started(start)]) {
             startExecution(
-                workflow, id: id, inputs: inputs, writer: writer, recorded: [:], prefix: [], deadline: deadline)
-        case .failure(let error) where error.code == .alreadyExists:
+                workflow, id: id, inputs: inputs, lease: lease, recorded: [:], prefix: [], deadline: deadline)
+        } else {
             try await store.requireWorkflow(id, isNamed: name)
             logger.debug("workflow exists; returning its handle", metadata: ["workflow-id": "\(id)"])
-        case .failure(let error):
-            throw error
         }
         return WorkflowHandle(workflowID: id, engine: self)
     }
@@ -470,35 +441,34 @@ public final class DurableEngine: WorkflowReading {
 
     /// Runs a workflow just forked by ``fork(_:fromStep:newID:as:)`` (the lease is held).
     func startForked(
-        _ workflow: RegisteredWorkflow, id: String, inputs: String, writer: LogWriter, recorded: [Int: OperationRecord],
-        deadline: Int64?
+        _ workflow: RegisteredWorkflow, id: String, inputs: String, lease: any WorkflowLease,
+        recorded: [Int: OperationRecord], deadline: Int64?
     ) {
         startExecution(
-            workflow, id: id, inputs: inputs, writer: writer, recorded: recorded, prefix: [], deadline: deadline)
+            workflow, id: id, inputs: inputs, lease: lease, recorded: recorded, prefix: [], deadline: deadline)
     }
 
     /// Runs a workflow just resumed by ``resume(_:as:)`` (the lease is held).
     func startResumed(
-        _ workflow: RegisteredWorkflow, id: String, inputs: String, writer: LogWriter, recorded: [Int: OperationRecord],
-        cleared: Set<String>,
-        deadline: Int64?
+        _ workflow: RegisteredWorkflow, id: String, inputs: String, lease: any WorkflowLease,
+        recorded: [Int: OperationRecord], cleared: Set<String>, deadline: Int64?
     ) {
         startExecution(
-            workflow, id: id, inputs: inputs, writer: writer, recorded: recorded, prefix: [], cleared: cleared,
+            workflow, id: id, inputs: inputs, lease: lease, recorded: recorded, prefix: [], cleared: cleared,
             deadline: deadline)
     }
 
-    /// Runs `workflow` (whose lease `writer` holds) in the background; `onFinish` runs once it
-    /// stops, however it stops.
+    /// Runs `workflow` (whose `lease` this executor holds) in the background; `onFinish` runs
+    /// once it stops, however it stops.
     func startExecution(
-        _ workflow: RegisteredWorkflow, id: String, inputs: String, writer: LogWriter, recorded: [Int: OperationRecord],
-        prefix: [RecordDraft], cleared: Set<String> = [], deadline: Int64? = nil,
+        _ workflow: RegisteredWorkflow, id: String, inputs: String, lease: any WorkflowLease,
+        recorded: [Int: OperationRecord], prefix: [WorkflowEvent], cleared: Set<String> = [], deadline: Int64? = nil,
         onFinish: (@Sendable () -> Void)? = nil
     ) {
         // The context exists before the execution is visible to `cancel`, so a cancel right
         // after the start is never lost: it marks the context, which the first operation checks.
         let context = WorkflowContext(
-            workflowID: id, workflowName: workflow.name, writer: writer, recorded: recorded, pendingPrefix: prefix,
+            workflowID: id, workflowName: workflow.name, lease: lease, recorded: recorded, pendingPrefix: prefix,
             clock: configuration.clock, logger: logger, engine: self, clearedControls: cleared, deadline: deadline)
         let execution = Execution()
         execution.context.withLock { $0 = context }
@@ -508,13 +478,13 @@ public final class DurableEngine: WorkflowReading {
         }
         if stopping {
             // Shut down between taking the lease and starting: leave the workflow for the next executor.
-            writer.close()
+            lease.release()
             onFinish?()
             return
         }
         let task = Task {
             let outcome = await self.execute(workflow, context: context, inputs: inputs)
-            writer.close()
+            lease.release()
             onFinish?()
             self.state.withLock { s in
                 s.running[id] = nil
@@ -557,9 +527,9 @@ public final class DurableEngine: WorkflowReading {
                 let cancelled =
                     error as? WorkflowCancelledError ?? WorkflowCancelledError(workflowID: context.workflowID)
                 do {
-                    try await context.append(
-                        WorkflowRecords.end(
-                            status: .cancelled, output: nil, error: cancelled.portable, at: clock.nowMilliseconds()))
+                    try await context.append([
+                        .end(.cancelled, output: nil, error: cancelled.portable, at: clock.nowMilliseconds())
+                    ])
                 } catch {
                     return .failure(error)
                 }
@@ -608,7 +578,7 @@ public final class DurableEngine: WorkflowReading {
     private func finish(
         _ context: WorkflowContext, status: WorkflowStatus, output: String?, error: PortableError?, at time: Int64
     ) async throws {
-        try await context.append(WorkflowRecords.end(status: status, output: output, error: error, at: time))
+        try await context.append([.end(status, output: output, error: error, at: time)])
     }
 
     // MARK: Results

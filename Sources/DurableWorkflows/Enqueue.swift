@@ -63,17 +63,11 @@ extension LogStore {
                 name: request.workflowName, inputs: request.inputs,
                 applicationVersion: options.applicationVersion ?? "",
                 executorID: request.executorID, createdAt: now)
-            do throws(StorageError) {
-                try await createLog(
-                    name: id, fields: fields,
-                    records: [RecordDraft(type: WorkflowRecordType.start, payload: try! WorkflowJSON.encode(start))]
-                )
-                .close()
-                return true
-            } catch {
-                if error.code == .alreadyExists { return false }
-                throw error
+            guard let lease = try await createWorkflow(id, fields: fields, events: [.started(start)]) else {
+                return false
             }
+            lease.release()
+            return true
         }
         enum Decision: Sendable {
             case existing(String)

@@ -1,2 +1,4 @@
-// The storage types that appear in the engine's API (statuses, index fields, the store).
+// The vocabulary the engine's API speaks (statuses, fields, errors, workflow events).
+@_exported import DurableStorage
+// The file storage engine, until the storage seam removes it from the engine's API.
 @_exported import DurableLog

@@ -9,7 +9,7 @@ extension LogStore {
     func forkWorkflow(
         _ id: String, fromStep: Int, newID: String?, executorID: String, at time: Int64, enqueue: Bool = false
     ) async throws
-        -> (writer: LogWriter, id: String, history: WorkflowHistory)
+        -> (lease: FileWorkflowLease, id: String, history: WorkflowHistory)
     {
         let original = try WorkflowHistory(await read(name: id))
         guard let start = original.start else {
@@ -40,25 +40,22 @@ extension LogStore {
             fields.recoveryAttempts = 0
         }
         let copied = original.operations.filter { $0.key < fromStep }
-        var records = [
-            RecordDraft(
-                type: WorkflowRecordType.start,
-                payload: try WorkflowJSON.encode(
+        let events: [WorkflowEvent] =
+            [
+                .started(
                     StartRecord(
                         name: start.name, inputs: original.inputs ?? start.inputs, applicationVersion: version,
-                        executorID: executorID, createdAt: time)))
-        ]
-        for functionID in copied.keys.sorted() {
-            records.append(
-                RecordDraft(type: WorkflowRecordType.operation, payload: try WorkflowJSON.encode(copied[functionID]!)))
+                        executorID: executorID, createdAt: time))
+            ] + copied.keys.sorted().map { .operation(copied[$0]!) }
+        guard let lease = try await createWorkflow(forkID, fields: fields, events: events) else {
+            throw WorkflowError("cannot fork: a workflow with this ID exists", workflowID: forkID, code: .alreadyExists)
         }
-        let writer = try await createLog(name: forkID, fields: fields, records: records)
         var history = original
         history.workflowID = forkID
         history.operations = copied
         history.end = nil
         history.fields = fields
-        return (writer, forkID, history)
+        return (lease, forkID, history)
     }
 
     /// Forks workflow `id` from step `fromStep` into a new workflow on the internal queue, which
@@ -69,7 +66,7 @@ extension LogStore {
     ) async throws -> String {
         let fork = try await forkWorkflow(
             id, fromStep: fromStep, newID: newID, executorID: executorID, at: time, enqueue: true)
-        fork.writer.close()
+        fork.lease.release()
         try queueFiles(named: WorkflowQueue.internalQueueName).ring()
         return fork.id
     }
@@ -91,11 +88,11 @@ extension DurableEngine {
         guard let start = fork.history.start, let workflow = registeredWorkflow(named: start.name),
             [nil, "", configuration.applicationVersion].contains(fork.history.fields.applicationVersion)
         else {
-            fork.writer.close()  // left PENDING for an engine that knows the workflow and version
+            fork.lease.release()  // left PENDING for an engine that knows the workflow and version
             return WorkflowHandle(workflowID: fork.id, engine: self)
         }
         startForked(
-            workflow, id: fork.id, inputs: start.inputs, writer: fork.writer, recorded: fork.history.operations,
+            workflow, id: fork.id, inputs: start.inputs, lease: fork.lease, recorded: fork.history.operations,
             deadline: nil)
         return WorkflowHandle(workflowID: fork.id, engine: self)
     }

@@ -160,12 +160,13 @@ final class QueueDispatcher: Sendable {
     /// and runs it. Returns false if it is not this process's to start after all.
     private func claim(_ entry: IndexEntry, slot: QueueSlot?, engine: DurableEngine, now: Int64) async throws -> Bool {
         let id = entry.workflowID
-        guard let opened = try? await engine.store.openLog(name: id) else { return false }  // held or quarantined
+        guard let claimed = try? await engine.store.claimWorkflow(id) else { return false }  // held or quarantined
+        let lease = claimed.lease
         let history: WorkflowHistory
         do {
-            history = try WorkflowHistory(workflowID: id, records: opened.records)
+            history = try WorkflowHistory(workflowID: id, records: claimed.records)
         } catch {
-            opened.writer.close()
+            lease.release()
             throw error
         }
         // The log is the truth: the index this round planned with may be behind a debounce that
@@ -174,7 +175,7 @@ final class QueueDispatcher: Sendable {
             (history.fields.delayUntil ?? 0) <= now, let workflow = engine.registeredWorkflow(named: start.name)
         else {
             // (Opening it brought the index up to date if its log had moved on.)
-            opened.writer.close()
+            lease.release()
             return false
         }
         let configuration = engine.configuration
@@ -185,9 +186,8 @@ final class QueueDispatcher: Sendable {
             let error = PortableError(
                 name: "MaxRecoveryAttemptsExceeded",
                 message: "the workflow was started \(attempts - 1) times without finishing")
-            try await opened.writer.append(
-                WorkflowRecords.end(status: .maxRecoveryAttemptsExceeded, output: nil, error: error, at: now))
-            opened.writer.close()
+            try await lease.append([.end(.maxRecoveryAttemptsExceeded, output: nil, error: error, at: now)])
+            lease.release()
             return false
         }
         delta.status = .pending
@@ -200,23 +200,20 @@ final class QueueDispatcher: Sendable {
         let deadline = history.fields.deadline ?? history.fields.timeoutMilliseconds.map { now + $0 }
         delta.deadline = deadline
         do {
-            try await opened.writer.append(.indexUpdate(delta))
+            try await lease.append([.statusChanged(delta)])
         } catch {
-            opened.writer.close()
+            lease.release()
             throw error
         }
-        var prefix: [RecordDraft] = []
+        var prefix: [WorkflowEvent] = []
         if attempts > 1 {
             prefix.append(
-                RecordDraft(
-                    type: WorkflowRecordType.attempt,
-                    payload: try WorkflowJSON.encode(
-                        AttemptRecord(attempt: Int(attempts), executorID: configuration.executorID, at: now))))
+                .attempt(AttemptRecord(attempt: Int(attempts), executorID: configuration.executorID, at: now)))
         }
         let partition = entry.fields.partitionKey ?? ""
         running.withLock { $0[partition, default: 0] += 1 }
         engine.startExecution(
-            workflow, id: id, inputs: history.inputs ?? start.inputs, writer: opened.writer,
+            workflow, id: id, inputs: history.inputs ?? start.inputs, lease: lease,
             recorded: history.operations, prefix: prefix,
             cleared: history.clearedControls, deadline: deadline
         ) {
@@ -232,14 +229,14 @@ extension LogStore {
     /// Puts a queued workflow whose executor died back in its queue (`ENQUEUED`), so that it is
     /// started again under the queue's limits rather than recovered outside them.
     func requeueWorkflow(_ id: String, at time: Int64) async throws -> Bool {
-        guard let opened = try? await openLog(name: id) else { return false }
-        defer { opened.writer.close() }
-        let history = try WorkflowHistory(workflowID: id, records: opened.records)
+        guard let claimed = try? await claimWorkflow(id) else { return false }
+        defer { claimed.lease.release() }
+        let history = try WorkflowHistory(workflowID: id, records: claimed.records)
         guard history.end == nil, history.status == .pending, let queue = history.fields.queueName else { return false }
         var delta = IndexDelta()
         delta.status = .enqueued
         delta.updatedAt = time
-        try await opened.writer.append(.indexUpdate(delta))
+        try await claimed.lease.append([.statusChanged(delta)])
         try queueFiles(named: queue).ring()
         return true
     }

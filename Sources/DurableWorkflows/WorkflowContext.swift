@@ -17,7 +17,8 @@ public final class WorkflowContext: Sendable {
     /// A logger with the workflow's ID in its metadata.
     public let logger: Logger
 
-    let writer: LogWriter
+    /// The right to append to the workflow's history.
+    let lease: any WorkflowLease
     let clock: any DurableClock
     /// The absolute deadline (Unix ms on `clock`), if the workflow has a timeout.
     public let deadline: Int64?
@@ -32,8 +33,8 @@ public final class WorkflowContext: Sendable {
     struct State {
         var nextFunctionID = 1
         var recorded: [Int: OperationRecord]
-        /// Records to write before the first new operation (a recovery attempt), if any.
-        var pendingPrefix: [RecordDraft]
+        /// Events to record before the first new operation (a recovery attempt), if any.
+        var pendingPrefix: [WorkflowEvent]
         var replayedCount = 0
         var executedCount = 0
         /// Cancel requests voided by a resume.
@@ -43,8 +44,8 @@ public final class WorkflowContext: Sendable {
     }
 
     init(
-        workflowID: String, workflowName: String, writer: LogWriter, recorded: [Int: OperationRecord],
-        pendingPrefix: [RecordDraft], clock: any DurableClock, logger: Logger, engine: DurableEngine?,
+        workflowID: String, workflowName: String, lease: any WorkflowLease, recorded: [Int: OperationRecord],
+        pendingPrefix: [WorkflowEvent], clock: any DurableClock, logger: Logger, engine: DurableEngine?,
         clearedControls: Set<String> = [], deadline: Int64? = nil
     ) {
         self.deadline = deadline
@@ -53,7 +54,7 @@ public final class WorkflowContext: Sendable {
         inbox = (try? engine?.store.inboxCursor(name: workflowID)).map(InboxFollower.init)
         self.workflowID = workflowID
         self.workflowName = workflowName
-        self.writer = writer
+        self.lease = lease
         self.clock = clock
         var logger = logger
         logger[metadataKey: "workflow-id"] = "\(workflowID)"
@@ -337,7 +338,7 @@ public final class WorkflowContext: Sendable {
 
     /// Appends an operation's record durably (after any pending recovery-attempt records).
     func record(_ operation: OperationRecord) async throws {
-        try await append([RecordDraft(type: WorkflowRecordType.operation, payload: try WorkflowJSON.encode(operation))])
+        try await append([.operation(operation)])
         state.withLock { s in
             s.executedCount += 1
             s.recorded[operation.functionID] = operation
@@ -355,14 +356,14 @@ public final class WorkflowContext: Sendable {
         state.withLock { s in Set(s.recorded.values.filter { $0.kind == "recv" }.compactMap(\.key)) }
     }
 
-    /// Appends records durably, preceded by any pending recovery-attempt records.
-    func append(_ records: [RecordDraft]) async throws {
+    /// Appends events durably, preceded by any pending recovery-attempt events.
+    func append(_ events: [WorkflowEvent]) async throws {
         let prefix = state.withLock { s in
             defer { s.pendingPrefix = [] }
             return s.pendingPrefix
         }
-        let all = prefix + records
-        if !all.isEmpty { try await writer.append(all) }
+        let all = prefix + events
+        if !all.isEmpty { try await lease.append(all) }
     }
 
     /// Positions recorded but not reached by the code (checked when the workflow returns).

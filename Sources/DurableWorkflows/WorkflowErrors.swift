@@ -77,6 +77,8 @@ public struct WorkflowError: Error, Sendable, Equatable, CustomStringConvertible
         public static let notRegistered = Code("notRegistered")
         /// An argument is not acceptable (a priority, JSON text, a step number, a time zone).
         public static let invalidArgument = Code("invalidArgument")
+        /// A workflow with the ID exists already (where a new one was asked for, as by a fork).
+        public static let alreadyExists = Code("alreadyExists")
         /// The workflow's state does not allow the request (resuming a running workflow).
         public static let invalidState = Code("invalidState")
         /// An input, output or message is larger than the configured limit.

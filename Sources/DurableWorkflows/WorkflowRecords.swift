@@ -1,92 +1,6 @@
 import DurableLog
 import FoundationEssentials
 
-/// The record types the workflow engine writes to a workflow's log, and their JSON payloads.
-///
-/// Every payload is compact JSON, and every value inside it (inputs, outputs, errors) is JSON
-/// text stored verbatim, so the DBOS export (`portable_json`) is a direct mapping.
-enum WorkflowRecordType {
-    /// The workflow's input and identity (written once, when the log is created).
-    static let start = RecordType(rawValue: 0x10)
-    /// One completed operation (`function_id`) with its output or error.
-    static let operation = RecordType(rawValue: 0x11)
-    /// The workflow's outcome.
-    static let end = RecordType(rawValue: 0x12)
-    /// A recovery attempt by an executor.
-    static let attempt = RecordType(rawValue: 0x13)
-    /// New inputs for a debounced workflow that has not started (the last one wins).
-    static let inputs = RecordType(rawValue: 0x15)
-}
-
-/// An INPUTS record: a later debounce replaced the inputs of a workflow still waiting to start.
-struct InputsRecord: Codable, Sendable, Equatable {
-    /// Inputs as DBOS `portable_json`.
-    var inputs: String
-    /// When, Unix ms.
-    var at: Int64
-}
-
-/// The START record: what the workflow was started with.
-struct StartRecord: Codable, Sendable, Equatable {
-    /// The registered workflow name.
-    var name: String
-    /// Inputs as DBOS `portable_json`: `{"positionalArgs":[input],"namedArgs":{}}`.
-    var inputs: String
-    /// The application version that started it.
-    var applicationVersion: String
-    /// The executor that started it.
-    var executorID: String
-    /// Creation time, Unix ms.
-    var createdAt: Int64
-    /// The absolute deadline, Unix ms, if the workflow (or its parent) has a timeout.
-    var deadline: Int64? = nil
-}
-
-/// An OPERATION record: one completed step or engine operation.
-struct OperationRecord: Codable, Sendable, Equatable {
-    /// 1-based position in the workflow (`function_id`).
-    var functionID: Int
-    /// The step's name (or the engine operation's, such as `DBOS.sleep`).
-    var name: String
-    /// The kind: `step`, `now`, `uuid`, `random`, ...
-    var kind: String
-    /// The output as JSON text (`null` for a step that returned nothing); nil if it failed.
-    var output: String?
-    /// The recorded error, if it failed.
-    var error: PortableError?
-    /// When it started and finished, Unix ms.
-    var startedAt: Int64
-    var completedAt: Int64
-    /// How many attempts it took.
-    var attempts: Int
-    /// A child workflow's ID, for child operations.
-    var childWorkflowID: String?
-    /// The event key, for `DBOS.setEvent` (the value is the output).
-    var key: String?
-}
-
-/// The END record: the workflow's outcome.
-struct EndRecord: Codable, Sendable, Equatable {
-    /// `SUCCESS`, `ERROR`, `CANCELLED` or `MAX_RECOVERY_ATTEMPTS_EXCEEDED`.
-    var status: String
-    /// The output as JSON text, on success.
-    var output: String?
-    /// The error, on failure.
-    var error: PortableError?
-    /// When it ended, Unix ms.
-    var completedAt: Int64
-}
-
-/// An ATTEMPT record: an executor took over the workflow after its previous owner died.
-struct AttemptRecord: Codable, Sendable, Equatable {
-    /// The attempt number (the first execution is 1).
-    var attempt: Int
-    /// The executor that recovered it.
-    var executorID: String
-    /// When, Unix ms.
-    var at: Int64
-}
-
 /// JSON coding shared by the engine's records and payloads.
 enum WorkflowJSON {
     static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
@@ -194,23 +108,22 @@ public struct WorkflowHistory: Sendable {
 
     /// Adds records that follow the ones applied so far (in log order).
     mutating func apply(_ records: [LogRecord]) throws {
-        for record in records {
-            switch record.type {
-            case .indexUpdate: if let delta = IndexDelta(decoding: record.payload) { fields.apply(delta) }
-            case WorkflowRecordType.start: start = try WorkflowJSON.decode(StartRecord.self, from: record.payload)
-            case WorkflowRecordType.operation:
-                let operation = try WorkflowJSON.decode(OperationRecord.self, from: record.payload)
-                operations[operation.functionID] = operation
-            case WorkflowRecordType.attempt:
-                attempts.append(try WorkflowJSON.decode(AttemptRecord.self, from: record.payload))
-            case WorkflowRecordType.end: end = try WorkflowJSON.decode(EndRecord.self, from: record.payload)
-            case WorkflowRecordType.inputs:
-                replacedInputs = try WorkflowJSON.decode(InputsRecord.self, from: record.payload).inputs
-            case ResumeRecord.recordType:
+        apply(try WorkflowEventCodec.events(from: records))
+    }
+
+    /// Adds events that follow the ones applied so far (in order).
+    mutating func apply(_ events: [WorkflowEvent]) {
+        for event in events {
+            switch event {
+            case .statusChanged(let delta): fields.apply(delta)
+            case .started(let record): start = record
+            case .operation(let operation): operations[operation.functionID] = operation
+            case .attempt(let attempt): attempts.append(attempt)
+            case .ended(let record): end = record
+            case .inputsReplaced(let record): replacedInputs = record.inputs
+            case .resumed(let resume):
                 end = nil
-                clearedControls.formUnion(
-                    try WorkflowJSON.decode(ResumeRecord.self, from: record.payload).clearedControls)
-            default: continue
+                clearedControls.formUnion(resume.clearedControls)
             }
         }
     }

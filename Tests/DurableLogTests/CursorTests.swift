@@ -1,4 +1,5 @@
 import DurableLog
+import DurableStorage
 import DurableTesting
 import Foundation
 import Testing

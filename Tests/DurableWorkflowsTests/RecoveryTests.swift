@@ -201,7 +201,7 @@ struct RecoveryTests {
             try Data(contentsOf: URL(fileURLWithPath: path)).prefix(before.count) == before,
             "the log must be kept byte for byte")
         #expect(
-            after.records.suffix(2).map(\.type) == [WorkflowRecordType.attempt, .indexUpdate], "then only the attempt")
+            after.records.suffix(2).map(\.type) == [WorkflowEventCodec.attempt, .indexUpdate], "then only the attempt")
         #expect(try engine.status(of: "diverged") == .pending)
         await engine.shutdown()
     }

@@ -1,3 +1,5 @@
+import DurableStorage
+
 /// The files of the index and their encodings.
 ///
 /// ```

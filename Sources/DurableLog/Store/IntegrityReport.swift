@@ -1,3 +1,5 @@
+import DurableStorage
+
 /// What `durable check` found: the state of every log and whether the index agrees with them.
 public struct IntegrityReport: Sendable {
     /// One log's verdict.

@@ -1,3 +1,5 @@
+import DurableStorage
+
 /// Everything a lock-free reader learned from one log file.
 public struct LogContents: Sendable {
     /// The log's key.

@@ -1,3 +1,5 @@
+import DurableStorage
+
 /// The type tag of a log record.
 ///
 /// The storage engine interprets only ``indexUpdate``; every other value belongs to the layer

@@ -1,3 +1,5 @@
+import DurableStorage
+
 extension LogStore {
     /// The index entry every log implies: the fold of its index updates, plus the reason it is
     /// quarantined if it is corrupted. Reads the log without a lock.

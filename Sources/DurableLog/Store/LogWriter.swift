@@ -1,3 +1,4 @@
+import DurableStorage
 import Synchronization
 
 /// An open workflow log whose lease this process holds: the only handle that may append.
