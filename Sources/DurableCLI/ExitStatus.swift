@@ -30,6 +30,13 @@ public enum ExitStatus: Int32, Sendable {
             case .durabilityLost: self = .durabilityLost
             default: self = .failure
             }
+        case let error as WorkflowStoreError:
+            switch error.code {
+            case .notFound: self = .notFound
+            case .damaged: self = .damaged
+            case .ownershipLost: self = .conflict
+            default: self = .failure
+            }
         case is ConflictingWorkflowError, is QueueDeduplicatedError: self = .conflict
         case is QuarantinedWorkflowError: self = .damaged
         case let error as WorkflowError where error.code == .notFound: self = .notFound

@@ -88,6 +88,27 @@ struct TestHelper {
                 directory: arguments[2], ledgerPath: arguments[3], ids: Array(arguments.dropFirst(4)))
             return
         }
+        if arguments[1] == "store-take" {
+            // Creates workflow <id> through the storage protocol, or claims it; prints what
+            // happened ("created", "claimed" or "held") and holds the lease until the parent goes.
+            let store = try FileWorkflowStore(directory: arguments[2])
+            let id = arguments[3]
+            var fields = WorkflowFields()
+            fields.name = "held"
+            fields.status = .pending
+            let start = StartRecord(
+                name: "held", inputs: "[]", applicationVersion: "1", executorID: "helper", createdAt: 0)
+            var lease = try await store.create(id, fields: fields, events: [.started(start)])
+            var outcome = "created"
+            if lease == nil {
+                lease = try await store.claim(id)?.lease
+                outcome = lease == nil ? "held" : "claimed"
+            }
+            print(outcome)
+            fflush(stdout)
+            if lease != nil { waitForParentToGo() }
+            return
+        }
         let store = try LogStore.open(directory: arguments[2])
         switch arguments[1] {
         case "append-loop":

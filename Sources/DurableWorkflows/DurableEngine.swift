@@ -62,6 +62,8 @@ public final class DurableEngine: WorkflowReading {
     public let configuration: Configuration
     /// The storage engine underneath.
     public let store: LogStore
+    /// Where workflows are created, claimed and recorded.
+    let workflows: any WorkflowStore
     let logger: Logger
     private let state = Locked(State())
 
@@ -81,6 +83,7 @@ public final class DurableEngine: WorkflowReading {
     public init(directory: String = ".durable", configuration: Configuration = Configuration()) throws {
         self.configuration = configuration
         store = try LogStore.open(directory: directory, options: configuration.storage)
+        workflows = FileWorkflowStore(store)
         var logger = configuration.logger
         logger[metadataKey: "executor-id"] = "\(configuration.executorID)"
         self.logger = logger
@@ -307,9 +310,9 @@ public final class DurableEngine: WorkflowReading {
                 continue
             }
             // leased by a live executor, or quarantined
-            guard let claimed = try? await store.claimWorkflow(id) else { continue }
+            guard let claimed = try? await workflows.claim(id) else { continue }
             do {
-                if try await resume(workflow, lease: claimed.lease, records: claimed.records, entry: entry) {
+                if try await resume(workflow, lease: claimed.lease, events: claimed.events, entry: entry) {
                     resumed.append(id)
                 }
             } catch {
@@ -322,9 +325,9 @@ public final class DurableEngine: WorkflowReading {
 
     /// Takes over a workflow whose lease this process now holds.
     private func resume(
-        _ workflow: RegisteredWorkflow, lease: any WorkflowLease, records: [LogRecord], entry: IndexEntry
+        _ workflow: RegisteredWorkflow, lease: any WorkflowLease, events: [WorkflowEvent], entry: IndexEntry
     ) async throws -> Bool {
-        let history = try WorkflowHistory(workflowID: entry.workflowID, records: records)
+        let history = WorkflowHistory(workflowID: entry.workflowID, events: events)
         guard history.end == nil, let start = history.start else {
             lease.release()
             return false
@@ -409,7 +412,7 @@ public final class DurableEngine: WorkflowReading {
         let start = StartRecord(
             name: name, inputs: inputs, applicationVersion: configuration.applicationVersion,
             executorID: configuration.executorID, createdAt: now, deadline: deadline)
-        if let lease = try await store.createWorkflow(id, fields: fields, events: [.started(start)]) {
+        if let lease = try await workflows.create(id, fields: fields, events: [.started(start)]) {
             startExecution(
                 workflow, id: id, inputs: inputs, lease: lease, recorded: [:], prefix: [], deadline: deadline)
         } else {
@@ -536,7 +539,9 @@ public final class DurableEngine: WorkflowReading {
                 context.logger.info("workflow cancelled")
                 return .failure(cancelled.portable)
             }
-            if Task.isCancelled && !(error is NonDeterminismError || error is StorageError) {
+            if Task.isCancelled
+                && !(error is NonDeterminismError || error is StorageError || error is WorkflowStoreError)
+            {
                 // A shutdown interrupted it (whatever the body threw then): it stays PENDING and
                 // continues where it was in the next executor.
                 context.logger.info(
@@ -559,8 +564,11 @@ public final class DurableEngine: WorkflowReading {
                 context.logger.error("workflow quarantined", metadata: ["reason": "\(reason)"])
                 return .failure(QuarantinedWorkflowError(workflowID: context.workflowID, reason: reason))
             }
-            if error is NonDeterminismError || error is CancellationError || error is StorageError {
-                // Nothing is recorded: the log stays as it was and the workflow stays PENDING.
+            if error is NonDeterminismError || error is CancellationError || error is StorageError
+                || error is WorkflowStoreError
+            {
+                // Nothing is recorded: the log stays as it was and the workflow stays PENDING (a
+                // lease lost to another executor included: the new owner runs it).
                 context.logger.error("workflow stopped without recording an outcome", metadata: ["error": "\(error)"])
                 return .failure(error)
             }

@@ -99,6 +99,12 @@ public struct WorkflowHistory: Sendable {
         try apply(records)
     }
 
+    /// The history `events` (a store's record of workflow `workflowID`) tell.
+    init(workflowID: String, events: [WorkflowEvent]) {
+        self.init(workflowID: workflowID)
+        apply(events)
+    }
+
     /// An empty history, to be built up with ``apply(_:)`` as the log grows.
     init(workflowID: String, outcome: LogScan.Outcome = .clean) {
         self.workflowID = workflowID

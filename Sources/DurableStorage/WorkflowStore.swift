@@ -1,0 +1,81 @@
+/// Where an engine keeps its workflows: the one protocol between the engine and storage.
+///
+/// A store records each workflow as its history (a sequence of ``WorkflowEvent``s) plus the
+/// workflow's status fields (``WorkflowFields``), and hands out ``WorkflowLease``s, the right to
+/// append to one workflow. Every method is async and never blocks Swift's cooperative pool: a
+/// backend that does blocking I/O does it on threads of its own.
+///
+/// The semantics every backend keeps (the conformance suite in `DurableStorageTests` states
+/// them as tests):
+/// - ``create(_:fields:events:)`` is idempotent by ID: exactly one of any number of concurrent
+///   creates of one ID, in any processes, succeeds; the others get nil.
+/// - At most one lease per workflow is live at a time, across processes; ``claim(_:)`` returns
+///   nil while another holds it, and succeeds once the holder released it or died.
+/// - Events come back from ``history(of:)`` in the order they were appended, each exactly as it
+///   was appended, and an append is all-or-nothing. Between them a history may hold
+///   ``WorkflowEvent/statusChanged(_:)`` events the store recorded itself (the creation's fields
+///   first, the status an end or an attempt implies): folding every status change in order gives
+///   the workflow's current fields.
+public protocol WorkflowStore: Sendable {
+    /// Creates workflow `id` with its first `events` (a ``WorkflowEvent/started(_:)`` first) and
+    /// its status `fields`, and returns the lease on it. Returns nil if a workflow with that ID
+    /// exists: the ID is an idempotency key.
+    func create(_ id: String, fields: WorkflowFields, events: [WorkflowEvent]) async throws -> (any WorkflowLease)?
+
+    /// Takes the lease on workflow `id` and returns it with the workflow's history, or nil while
+    /// a live owner holds it. Throws ``WorkflowStoreError/Code/notFound`` for an unknown ID and
+    /// ``WorkflowStoreError/Code/damaged`` for a workflow whose stored history is damaged.
+    func claim(_ id: String) async throws -> WorkflowClaim?
+
+    /// The recorded events of workflow `id`, in order, whoever holds its lease. Throws
+    /// ``WorkflowStoreError/Code/notFound`` for an unknown ID.
+    func history(of id: String) async throws -> [WorkflowEvent]
+}
+
+/// A claimed workflow: the lease on it and its history when the lease was taken.
+public struct WorkflowClaim: Sendable {
+    /// The right to append to the workflow.
+    public var lease: any WorkflowLease
+    /// Every event recorded before the claim, in order.
+    public var events: [WorkflowEvent]
+
+    /// Creates a claim.
+    public init(lease: any WorkflowLease, events: [WorkflowEvent]) {
+        self.lease = lease
+        self.events = events
+    }
+}
+
+/// A storage failure every backend reports the same way, so the engine can act on it.
+public struct WorkflowStoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The kind of failure.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let value: String
+        private init(_ value: String) { self.value = value }
+        public var description: String { value }
+
+        /// No workflow has the ID.
+        public static let notFound = Code("notFound")
+        /// The workflow's stored history is damaged (it is quarantined, not run).
+        public static let damaged = Code("damaged")
+        /// The lease was lost (a database backend saw another executor take the workflow over):
+        /// the append did not happen, and the engine stops running the workflow.
+        public static let ownershipLost = Code("ownershipLost")
+    }
+
+    /// The kind of failure.
+    public var code: Code
+    /// What went wrong.
+    public var message: String
+    /// The workflow concerned.
+    public var workflowID: String?
+
+    /// Creates an error.
+    public init(_ code: Code, _ message: String, workflowID: String? = nil) {
+        self.code = code
+        self.message = message
+        self.workflowID = workflowID
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,67 @@
+import DurableLog
+import DurableStorage
+
+/// The file backend of ``WorkflowStore``: a data directory of per-workflow logs and an index.
+///
+/// A workflow's history is its log (one record per event, ``WorkflowEventCodec``); its status
+/// fields are the index entry the log's index updates fold into; its lease is the log's
+/// open-file-description lock, which the kernel drops when the holding process dies.
+public struct FileWorkflowStore: WorkflowStore {
+    /// The storage engine underneath.
+    let log: LogStore
+
+    /// A store on `log`.
+    init(_ log: LogStore) { self.log = log }
+
+    /// Opens (creating if needed) the data directory at `directory`.
+    public init(directory: String) throws {
+        self.init(try LogStore.open(directory: directory))
+    }
+
+    public func create(
+        _ id: String, fields: WorkflowFields, events: [WorkflowEvent]
+    ) async throws
+        -> (any WorkflowLease)?
+    {
+        try await log.createWorkflow(id, fields: fields, events: events)
+    }
+
+    public func claim(_ id: String) async throws -> WorkflowClaim? {
+        let claimed: (lease: FileWorkflowLease, records: [LogRecord])
+        do throws(StorageError) {
+            claimed = try await log.claimWorkflow(id)
+        } catch {
+            switch error.code {
+            case .leaseHeld: return nil
+            case .corrupted:
+                throw WorkflowStoreError(.damaged, "workflow \"\(id)\" is damaged: \(error.message)", workflowID: id)
+            default: throw Self.named(error, id)
+            }
+        }
+        do {
+            return WorkflowClaim(lease: claimed.lease, events: try WorkflowEventCodec.events(from: claimed.records))
+        } catch {
+            claimed.lease.release()
+            throw WorkflowStoreError(
+                .damaged, "a record of workflow \"\(id)\" does not decode: \(error)", workflowID: id)
+        }
+    }
+
+    public func history(of id: String) async throws -> [WorkflowEvent] {
+        let contents: LogContents
+        do throws(StorageError) {
+            contents = try await log.read(name: id)
+        } catch {
+            throw Self.named(error, id)
+        }
+        return try WorkflowEventCodec.events(from: contents.records)
+    }
+
+    /// The protocol's error for a storage error that has one (an unknown ID), else `error`.
+    static func named(_ error: StorageError, _ id: String) -> any Error {
+        if error.code == .notFound {
+            return WorkflowStoreError(.notFound, "no workflow with ID \"\(id)\"", workflowID: id)
+        }
+        return error
+    }
+}

@@ -1,0 +1,141 @@
+import DurableTesting
+import Foundation
+import Testing
+
+@testable import DurableWorkflows
+
+/// The semantics every ``WorkflowStore`` backend keeps, stated as tests and run against each
+/// backend (today the file backend; a new backend adds itself to `backends`).
+@Suite("Storage protocol conformance", .timeLimit(.minutes(2)))
+struct StoreConformanceTests {
+    /// A backend under test: its name, and how to open a store on a fresh location (and the
+    /// location, for helper processes of the same backend).
+    struct Backend: CustomTestStringConvertible, Sendable {
+        var name: String
+        var open: @Sendable (String) throws -> any WorkflowStore
+        var testDescription: String { name }
+    }
+
+    static let backends = [Backend(name: "file") { try FileWorkflowStore(directory: $0) }]
+
+    static func fields(_ name: String = "w") -> WorkflowFields {
+        var fields = WorkflowFields()
+        fields.name = name
+        fields.status = .pending
+        fields.createdAt = 1
+        return fields
+    }
+
+    static func started(_ name: String = "w") -> WorkflowEvent {
+        .started(
+            StartRecord(
+                name: name, inputs: #"{"namedArgs":{},"positionalArgs":[1]}"#, applicationVersion: "1",
+                executorID: "e", createdAt: 1))
+    }
+
+    /// The events of `history` an engine appended: without the status changes a store records.
+    static func appended(_ history: [WorkflowEvent]) -> [WorkflowEvent] {
+        history.filter {
+            if case .statusChanged = $0 { return false }
+            return true
+        }
+    }
+
+    static func operation(_ position: Int, output: String? = "\"ok\"") -> WorkflowEvent {
+        .operation(
+            OperationRecord(
+                functionID: position, name: "step-\(position)", kind: "step", output: output, error: nil, startedAt: 2,
+                completedAt: 3, attempts: 1, key: "k\u{e9}\"'"))
+    }
+
+    @Test("create is idempotent by ID: a second create gets nil and changes nothing", arguments: backends)
+    func createIsIdempotent(backend: Backend) async throws {
+        let dir = TemporaryDirectory()
+        let store = try backend.open(dir.data)
+        let lease = try #require(try await store.create("a", fields: Self.fields(), events: [Self.started()]))
+        #expect(lease.workflowID == "a")
+        #expect(try await store.create("a", fields: Self.fields("other"), events: [Self.started("other")]) == nil)
+        lease.release()
+        #expect(try await store.create("a", fields: Self.fields("other"), events: [Self.started("other")]) == nil)
+        let history = try await store.history(of: "a")
+        #expect(Self.appended(history) == [Self.started()], "the first create's events stand")
+        #expect(WorkflowHistory(workflowID: "a", events: history).fields.name == "w")
+    }
+
+    @Test("events come back in order and exactly as appended, whoever reads them", arguments: backends)
+    func eventsRoundTrip(backend: Backend) async throws {
+        let dir = TemporaryDirectory()
+        let store = try backend.open(dir.data)
+        let lease = try #require(try await store.create("rt", fields: Self.fields(), events: [Self.started()]))
+        var change = WorkflowFields()
+        change.status = .enqueued
+        change.delayUntil = 99
+        let appended: [WorkflowEvent] = [
+            Self.operation(1), Self.operation(2, output: nil),
+            .attempt(AttemptRecord(attempt: 2, executorID: "e2", at: 5)),
+            .inputsReplaced(InputsRecord(inputs: "[2]", at: 6)),
+            .statusChanged(change),
+            .ended(
+                EndRecord(
+                    status: "ERROR", output: nil, error: PortableError(name: "Boom", message: "<b>"), completedAt: 7)),
+            .resumed(ResumeRecord(at: 8, executorID: "e3", clearedControls: ["c1"])),
+        ]
+        try await lease.append(Array(appended[0..<2]))
+        try await lease.append(Array(appended[2...]))
+        let history = try await store.history(of: "rt")
+        #expect(Self.appended(history) == [Self.started()] + appended.filter { Self.appended([$0]) == [$0] })
+        #expect(history.contains(.statusChanged(change)), "a status change comes back as it was appended")
+        let folded = WorkflowHistory(workflowID: "rt", events: history)
+        #expect(folded.fields.delayUntil == 99)
+        #expect(folded.fields.recoveryAttempts == 2, "an attempt implies its count")
+        #expect(folded.status == .error, "an end implies its status (folded after the change before it)")
+        let reopened = try backend.open(dir.data)
+        #expect(try await reopened.history(of: "rt") == history)
+        lease.release()
+    }
+
+    @Test("an unknown ID is notFound, named, for history and claim", arguments: backends)
+    func unknownIDIsNotFound(backend: Backend) async throws {
+        let dir = TemporaryDirectory()
+        let store = try backend.open(dir.data)
+        let history = await #expect(throws: WorkflowStoreError.self) { try await store.history(of: "nope") }
+        #expect(history?.code == .notFound)
+        #expect(history?.description.contains("nope") == true)
+        let claim = await #expect(throws: WorkflowStoreError.self) { try await store.claim("nope") }
+        #expect(claim?.code == .notFound)
+    }
+
+    @Test("one lease at a time: claim is nil while held, and succeeds once released", arguments: backends)
+    func claimWaitsForRelease(backend: Backend) async throws {
+        let dir = TemporaryDirectory()
+        let store = try backend.open(dir.data)
+        let lease = try #require(try await store.create("c", fields: Self.fields(), events: [Self.started()]))
+        try await lease.append([Self.operation(1)])
+        #expect(try await store.claim("c") == nil)
+        lease.release()
+        let claim = try #require(try await store.claim("c"))
+        #expect(Self.appended(claim.events) == [Self.started(), Self.operation(1)])
+        #expect(try await store.claim("c") == nil, "the new holder has it")
+        claim.lease.release()
+    }
+
+    @Test(
+        "across processes: of many creates of one ID one wins; a claim waits until the holder dies", arguments: backends
+    )
+    func leaseAcrossProcesses(backend: Backend) async throws {
+        let dir = TemporaryDirectory()
+        _ = try backend.open(dir.data)
+        let racers = try (0..<4).map { _ in try ChildProcess("DurableTestHelper", ["store-take", dir.data, "race"]) }
+        let outcomes = racers.map { $0.firstLine() }
+        #expect(outcomes.filter { $0 == "created" }.count == 1, "\(outcomes)")
+        #expect(outcomes.filter { $0 == "held" }.count == 3, "\(outcomes)")
+        let store = try backend.open(dir.data)
+        #expect(try await store.claim("race") == nil, "a live process holds it")
+        for racer in racers {
+            racer.kill()
+            _ = racer.wait()
+        }
+        let claim = try #require(try await store.claim("race"), "the holder died, so the lease is free")
+        claim.lease.release()
+    }
+}
