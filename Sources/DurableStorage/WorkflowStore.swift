@@ -30,6 +30,13 @@ public protocol WorkflowStore: Sendable {
     /// The recorded events of workflow `id`, in order, whoever holds its lease. Throws
     /// ``WorkflowStoreError/Code/notFound`` for an unknown ID.
     func history(of id: String) async throws -> [WorkflowEvent]
+
+    /// The current status fields of workflow `id` (nil for an unknown ID). They reflect every
+    /// append acknowledged before the call, in this process or another.
+    func fields(of id: String) async throws -> WorkflowFields?
+
+    /// The workflows matching `filter`, in its order, a page at a time (``WorkflowFilter/limit``).
+    func list(_ filter: WorkflowFilter) async throws -> [WorkflowSummary]
 }
 
 /// A claimed workflow: the lease on it and its history when the lease was taken.

@@ -146,7 +146,7 @@ extension TestHelper {
     /// Waits until each of `ids` has recorded `steps` operations.
     static func waitUntilRecorded(_ engine: DurableEngine, _ ids: [String], steps: Int) async throws {
         for id in ids {
-            while try engine.steps(of: id).count < steps { try await Task.sleep(for: .milliseconds(10)) }
+            while try await engine.steps(of: id).count < steps { try await Task.sleep(for: .milliseconds(10)) }
         }
     }
 
@@ -155,7 +155,7 @@ extension TestHelper {
         while true {
             var filter = WorkflowFilter()
             filter.name = "f-tick"
-            if let tick = try engine.listWorkflows(filter).first { return tick.workflowID }
+            if let tick = try await engine.listWorkflows(filter).first { return tick.workflowID }
             try await Task.sleep(for: .milliseconds(50))
         }
     }

@@ -148,7 +148,9 @@ enum Torture {
         var unfinished = orders
         while !unfinished.isEmpty && Date() < deadline {
             try await Task.sleep(for: .milliseconds(200))
-            unfinished = try orders.filter { try client.status(of: "order-\($0)") != .success }
+            var still: [Int] = []
+            for n in unfinished where try await client.status(of: "order-\(n)") != .success { still.append(n) }
+            unfinished = still
         }
         for worker in workers {
             kill(worker.processIdentifier, SIGKILL)

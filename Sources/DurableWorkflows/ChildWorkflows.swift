@@ -57,9 +57,9 @@ extension WorkflowContext {
 
 extension DurableEngine {
     /// The workflows started as children of `id`, oldest first.
-    public func children(of id: String) throws -> [WorkflowSummary] {
+    public func children(of id: String) async throws -> [WorkflowSummary] {
         var filter = WorkflowFilter()
         filter.parentWorkflowID = id
-        return try listWorkflows(filter)
+        return try await listWorkflows(filter)
     }
 }

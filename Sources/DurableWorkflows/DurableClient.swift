@@ -17,6 +17,8 @@ import FoundationEssentials
 public final class DurableClient: WorkflowReading {
     /// The storage engine underneath.
     public let store: LogStore
+    /// Where workflows are recorded.
+    public let storage: any WorkflowStore
     /// The identity recorded on what this client writes.
     public let clientID: String
     let clock: any DurableClock
@@ -27,6 +29,7 @@ public final class DurableClient: WorkflowReading {
         storage: LogStore.Options = LogStore.Options()
     ) throws {
         store = try LogStore.open(directory: directory, options: storage)
+        self.storage = FileWorkflowStore(store)
         self.clientID = clientID ?? "client-\(UUID().uuidString.lowercased().prefix(8))"
         self.clock = clock
     }

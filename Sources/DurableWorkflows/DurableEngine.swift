@@ -63,7 +63,7 @@ public final class DurableEngine: WorkflowReading {
     /// The storage engine underneath.
     public let store: LogStore
     /// Where workflows are created, claimed and recorded.
-    let workflows: any WorkflowStore
+    public let storage: any WorkflowStore
     let logger: Logger
     private let state = Locked(State())
 
@@ -83,7 +83,7 @@ public final class DurableEngine: WorkflowReading {
     public init(directory: String = ".durable", configuration: Configuration = Configuration()) throws {
         self.configuration = configuration
         store = try LogStore.open(directory: directory, options: configuration.storage)
-        workflows = FileWorkflowStore(store)
+        storage = FileWorkflowStore(store)
         var logger = configuration.logger
         logger[metadataKey: "executor-id"] = "\(configuration.executorID)"
         self.logger = logger
@@ -310,7 +310,7 @@ public final class DurableEngine: WorkflowReading {
                 continue
             }
             // leased by a live executor, or quarantined
-            guard let claimed = try? await workflows.claim(id) else { continue }
+            guard let claimed = try? await storage.claim(id) else { continue }
             do {
                 if try await resume(workflow, lease: claimed.lease, events: claimed.events, entry: entry) {
                     resumed.append(id)
@@ -412,7 +412,7 @@ public final class DurableEngine: WorkflowReading {
         let start = StartRecord(
             name: name, inputs: inputs, applicationVersion: configuration.applicationVersion,
             executorID: configuration.executorID, createdAt: now, deadline: deadline)
-        if let lease = try await workflows.create(id, fields: fields, events: [.started(start)]) {
+        if let lease = try await storage.create(id, fields: fields, events: [.started(start)]) {
             startExecution(
                 workflow, id: id, inputs: inputs, lease: lease, recorded: [:], prefix: [], deadline: deadline)
         } else {

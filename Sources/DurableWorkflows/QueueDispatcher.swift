@@ -160,7 +160,7 @@ final class QueueDispatcher: Sendable {
     /// and runs it. Returns false if it is not this process's to start after all.
     private func claim(_ entry: IndexEntry, slot: QueueSlot?, engine: DurableEngine, now: Int64) async throws -> Bool {
         let id = entry.workflowID
-        guard let claimed = try? await engine.workflows.claim(id) else { return false }  // held or quarantined
+        guard let claimed = try? await engine.storage.claim(id) else { return false }  // held or quarantined
         let lease = claimed.lease
         let history = WorkflowHistory(workflowID: id, events: claimed.events)
         // The log is the truth: the index this round planned with may be behind a debounce that

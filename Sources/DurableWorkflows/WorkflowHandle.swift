@@ -10,11 +10,13 @@ public struct WorkflowHandle<Output: Codable & Sendable>: Sendable {
     public let workflowID: String
     private let engine: DurableEngine?
     private let store: LogStore
+    private let storage: any WorkflowStore
 
     init(workflowID: String, engine: DurableEngine) {
         self.workflowID = workflowID
         self.engine = engine
         store = engine.store
+        storage = engine.storage
     }
 
     /// A handle served from the store alone (a ``DurableClient``'s).
@@ -22,6 +24,7 @@ public struct WorkflowHandle<Output: Codable & Sendable>: Sendable {
         self.workflowID = workflowID
         engine = nil
         self.store = store
+        storage = FileWorkflowStore(store)
     }
 
     /// Waits for the workflow to finish and returns its result.
@@ -38,12 +41,11 @@ public struct WorkflowHandle<Output: Codable & Sendable>: Sendable {
         return try WorkflowJSON.decode(Output.self, fromText: json)
     }
 
-    /// The workflow's current status.
-    public func status() throws -> WorkflowStatus {
-        try store.index.refresh()
-        guard let entry = store.index.entry(forWorkflowID: workflowID) else {
-            throw WorkflowError("no workflow has this ID", workflowID: workflowID, code: .notFound)
+    /// The workflow's current status, as of every change acknowledged before the call.
+    public func status() async throws -> WorkflowStatus {
+        guard let fields = try await storage.fields(of: workflowID) else {
+            throw WorkflowError("no workflow with ID \"\(workflowID)\"", workflowID: workflowID, code: .notFound)
         }
-        return entry.status
+        return fields.status ?? .pending
     }
 }

@@ -7,8 +7,7 @@ extension WorkflowContext {
     public func status(of id: String) async throws -> WorkflowStatus? {
         let engine = try managingEngine()
         let output = try await operation(kind: "getStatus", name: "DBOS.getStatus", retry: .none, key: id) {
-            try await engine.store.refreshIndex()
-            return try WorkflowJSON.encodeText(engine.status(of: id)?.rawValue)
+            try WorkflowJSON.encodeText(try await engine.status(of: id)?.rawValue)
         }
         return try WorkflowJSON.decode(String?.self, fromText: output).flatMap(WorkflowStatus.init(rawValue:))
     }

@@ -5,6 +5,8 @@ import DurableLog
 public protocol WorkflowReading: Sendable {
     /// The storage engine underneath.
     var store: LogStore { get }
+    /// Where workflows are recorded.
+    var storage: any WorkflowStore { get }
 }
 
 extension WorkflowReading {
@@ -31,29 +33,18 @@ extension WorkflowReading {
     }
 
     /// Lists workflows (from this and every other process sharing the directory).
-    public func listWorkflows(_ filter: WorkflowFilter = WorkflowFilter()) throws -> [WorkflowSummary] {
-        try store.index.refresh()
-        return store.index.workflows(matching: filter)
+    public func listWorkflows(_ filter: WorkflowFilter = WorkflowFilter()) async throws -> [WorkflowSummary] {
+        try await storage.list(filter)
     }
 
-    /// The status of workflow `id`, from the index (`nil` if it does not exist).
-    public func status(of id: String) throws -> WorkflowStatus? {
-        try store.index.refresh()
-        let indexed = store.index.entry(forWorkflowID: id)?.status
-        if let indexed, indexed.isTerminal { return indexed }
-        // A writer appends to the index after the log, so the index can be one change behind
-        // (a workflow whose result() already returned still PENDING): a status that may still
-        // change is read from the log, which is the truth.
-        do throws(StorageError) {
-            return try store.readLog(name: id).indexFields.status ?? indexed
-        } catch {
-            if error.code == .notFound { return indexed }
-            throw error
-        }
+    /// The status of workflow `id` (`nil` if it does not exist), as of every change acknowledged
+    /// before the call.
+    public func status(of id: String) async throws -> WorkflowStatus? {
+        try await storage.fields(of: id).map { $0.status ?? .pending }
     }
 
     /// The completed operations of workflow `id`, in order, with timings, outputs and errors.
-    public func steps(of id: String) throws -> [StepInfo] {
-        try WorkflowHistory(store.readLog(name: id)).steps
+    public func steps(of id: String) async throws -> [StepInfo] {
+        WorkflowHistory(workflowID: id, events: try await storage.history(of: id)).steps
     }
 }

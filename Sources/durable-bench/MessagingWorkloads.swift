@@ -46,7 +46,7 @@ enum MessagingWorkloads {
         if crossProcess {
             child = try SelfProcess.spawn(["--w5-responder", directory, id])
             guard child!.readLine() == "ready" else { throw WorkflowError("the W5 responder did not start") }
-            while (try? engine.status(of: id)) == nil { try await Task.sleep(for: .milliseconds(1)) }
+            while (try? await engine.status(of: id)) == nil { try await Task.sleep(for: .milliseconds(1)) }
         } else {
             _ = try await engine.start(name: "responder", rounds, id: id, as: Int.self)
         }

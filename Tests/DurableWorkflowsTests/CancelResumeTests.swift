@@ -32,7 +32,7 @@ struct CancelResumeTests {
         #expect(try await engine.cancel("slow") == .cancelled)
         let error = await #expect(throws: PortableError.self) { try await handle.result() }
         #expect(error?.name == "WorkflowCancelled")
-        #expect(try engine.status(of: "slow") == .cancelled)
+        #expect(try await engine.status(of: "slow") == .cancelled)
         #expect(counter["s4"] == 0 && counter["s5"] == 0)
         #expect(try await engine.cancel("slow") == .cancelled, "cancelling again changes nothing")
         await engine.shutdown()
@@ -47,7 +47,7 @@ struct CancelResumeTests {
         engine.register(Stuck(counter: counter, block: false))
         #expect(try await engine.cancel("orphan") == .cancelled)
         #expect(try await engine.launch() == [])
-        #expect(try engine.status(of: "orphan") == .cancelled)
+        #expect(try await engine.status(of: "orphan") == .cancelled)
         await engine.shutdown()
     }
 
@@ -61,10 +61,10 @@ struct CancelResumeTests {
         _ = try await engine.start(name: "slow", 0, id: "again", as: Int.self)
         while counter["s2"] == 0 { try await Task.sleep(for: .milliseconds(5)) }
         _ = try await engine.cancel("again")
-        let done = try engine.steps(of: "again").count
+        let done = try await engine.steps(of: "again").count
         let resumed = try await engine.resume("again", as: Int.self)
         #expect(try await resumed.result() == 15)
-        #expect(try engine.status(of: "again") == .success)
+        #expect(try await engine.status(of: "again") == .success)
         for k in 1...done {
             #expect(counter["s\(k)"] == 1, "step \(k) was checkpointed before the cancel and must not run again")
         }
@@ -104,7 +104,7 @@ struct CancelResumeTests {
         let limited = try makeEngine(dir, maxRecoveryAttempts: 0)
         limited.register(Stuck(counter: counter, block: false))
         #expect(try await limited.launch() == [])
-        #expect(try limited.status(of: "stuck") == .maxRecoveryAttemptsExceeded)
+        #expect(try await limited.status(of: "stuck") == .maxRecoveryAttemptsExceeded)
         #expect(try await limited.resume("stuck", as: Int.self).result() == 55)
         #expect(counter["one"] == 1 && counter["two"] == 1)
         await limited.shutdown()
@@ -131,8 +131,8 @@ struct CancelResumeTests {
         let client = try DurableClient(directory: dir.data)
         #expect(try await client.cancel("last-1") == .pending)
         await #expect(throws: PortableError.self) { try await handle.result() }
-        #expect(try engine.status(of: "last-1") == .cancelled)
-        #expect(try engine.steps(of: "last-1").map(\.name) == ["only"], "the step itself completed and is kept")
+        #expect(try await engine.status(of: "last-1") == .cancelled)
+        #expect(try await engine.steps(of: "last-1").map(\.name) == ["only"], "the step itself completed and is kept")
         await engine.shutdown()
     }
 }

@@ -41,12 +41,12 @@ struct ChildWorkflowTests {
         engine.register(Parent(counter: counter, blockOnce: false))
         try await engine.launch()
         #expect(try await engine.run(Parent.self, 5, id: "p") == [10, 12])
-        let steps = try engine.steps(of: "p")
+        let steps = try await engine.steps(of: "p")
         #expect(steps.map(\.name) == ["double", "DBOS.getResult", "double", "between", "DBOS.getResult"])
         #expect(steps.map(\.childWorkflowID) == ["p-1", "p-1", "custom-child-5", nil, "custom-child-5"])
         #expect(steps[1].output == "10")
-        #expect(try engine.children(of: "p").map(\.workflowID) == ["p-1", "custom-child-5"])
-        #expect(try engine.children(of: "p").allSatisfy { $0.parentWorkflowID == "p" && $0.status == .success })
+        #expect(try await engine.children(of: "p").map(\.workflowID) == ["p-1", "custom-child-5"])
+        #expect(try await engine.children(of: "p").allSatisfy { $0.parentWorkflowID == "p" && $0.status == .success })
         await engine.shutdown()
     }
 
@@ -65,7 +65,7 @@ struct ChildWorkflowTests {
         }
         try await engine.launch()
         #expect(try await engine.start(name: "catcher", -3, id: "c", as: String.self).result() == "caught Negative")
-        #expect(try engine.steps(of: "c").last?.error?.name == "Negative")
+        #expect(try await engine.steps(of: "c").last?.error?.name == "Negative")
         await engine.shutdown()
     }
 

@@ -20,7 +20,7 @@ struct ClientTests {
         // start: put on the internal queue; the executor runs it.
         let greeting = try await client.start("greet", "ada", id: "greet-1", as: String.self)
         #expect(try await greeting.result() == "hello ada")
-        #expect(try client.status(of: "greet-1") == .success)
+        #expect(try await client.status(of: "greet-1") == .success)
         let queued = try await client.enqueue("greet", "bob", on: "client-q", as: String.self)
         #expect(try await queued.result() == "hello bob")
         // A conversation: the client's message wakes the workflow's recv in the executor.
@@ -35,13 +35,13 @@ struct ClientTests {
         for try await item in client.readStream("talk", key: "numbers", as: Int.self) { items.append(item) }
         #expect(items == [1, 2, 3])
         #expect(try await conversation.result() == "hi there")
-        #expect(try client.steps(of: "talk").map(\.name).first == "DBOS.recv")
+        #expect(try await client.steps(of: "talk").map(\.name).first == "DBOS.recv")
         #expect(latency < .seconds(10), "send → getEvent across processes took \(latency)")
         // Listing sees what the executor ran.
         var filter = WorkflowFilter()
         filter.statuses = [.success]
         #expect(
-            Set(try client.listWorkflows(filter).map(\.workflowID)).isSuperset(of: [
+            Set(try await client.listWorkflows(filter).map(\.workflowID)).isSuperset(of: [
                 "greet-1", "talk", queued.workflowID,
             ]))
     }
@@ -55,11 +55,12 @@ struct ClientTests {
         let family = try await client.start("family", "", id: "family", as: String.self)
         #expect(
             try await eventually {
-                try client.listWorkflows(WorkflowFilter()).filter { $0.workflowID.hasPrefix("family-") }.count == 2
+                try await client.listWorkflows(WorkflowFilter()).filter { $0.workflowID.hasPrefix("family-") }.count
+                    == 2
             })
         try await client.cancel("family", includingChildren: true)
         for id in ["family", "family-1", "family-2"] {
-            #expect(try await eventually { try client.status(of: id) == .cancelled }, "\(id) should be cancelled")
+            #expect(try await eventually { try await client.status(of: id) == .cancelled }, "\(id) should be cancelled")
         }
         await #expect(throws: PortableError.self) { _ = try await family.result() }
         // Resume the parent: it runs again (its children stay cancelled, so it fails on their results).
@@ -74,8 +75,9 @@ struct ClientTests {
         #expect(try await conversation.result() == "first")
         let fork = try await client.fork("talk-2", fromStep: 2, newID: "talk-2-fork", as: String.self)
         #expect(try await fork.result() == "first", "the recorded recv (step 1) is reused")
-        let names = { (id: String) in try client.steps(of: id).filter { $0.kind != "sleep" }.map(\.name) }
-        #expect(try names("talk-2-fork") == names("talk-2"))
-        #expect(try client.steps(of: "talk-2-fork").first?.output == "\"first\"")
+        let names = { (id: String) in try await client.steps(of: id).filter { $0.kind != "sleep" }.map(\.name) }
+        let forked = try await names("talk-2-fork"), original = try await names("talk-2")
+        #expect(forked == original)
+        #expect(try await client.steps(of: "talk-2-fork").first?.output == "\"first\"")
     }
 }

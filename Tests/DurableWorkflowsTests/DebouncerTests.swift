@@ -4,13 +4,13 @@ import Foundation
 import Testing
 
 /// Waits (in real time) until `condition` holds, up to `timeout`.
-func eventually(_ timeout: Duration = .seconds(20), _ condition: () throws -> Bool) async throws -> Bool {
+func eventually(_ timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
-        if try condition() { return true }
+        if try await condition() { return true }
         try await Task.sleep(for: .milliseconds(10))
     }
-    return try condition()
+    return try await condition()
 }
 
 @Suite("Debouncing", .timeLimit(.minutes(2)))
@@ -42,14 +42,14 @@ struct DebouncerTests {
         let engine = try await setUp(dir, clock, runs)
         let debouncer = Debouncer<String, String>(name: "reindex", engine: engine)
         let first = try await debouncer.debounce(key: "doc-1", period: .seconds(5), "v1")
-        #expect(try first.status() == .delayed)
+        #expect(try await first.status() == .delayed)
         clock.advance(by: .seconds(3))
         let second = try await debouncer.debounce(key: "doc-1", period: .seconds(5), "v2")
         #expect(second.workflowID == first.workflowID)
         clock.advance(by: .seconds(3))  // 6 s after the first call, 3 s after the last: not due
         try nudge(engine)
         try await Task.sleep(for: .milliseconds(300))
-        #expect(try first.status() == .delayed && runs["any"] == 0)
+        #expect(try await first.status() == .delayed && runs["any"] == 0)
         // Another key is debounced on its own.
         let other = try await debouncer.debounce(key: "doc-2", period: .seconds(1), "w1")
         #expect(other.workflowID != first.workflowID)

@@ -14,8 +14,8 @@ struct EngineTests {
         try await engine.launch()
         let receipt = try await engine.run(Checkout.self, Order(id: "o-1", amount: 1299), id: "order-1")
         #expect(receipt == Receipt(order: "o-1", charged: 1299, emailed: true))
-        #expect(try engine.status(of: "order-1") == .success)
-        let steps = try engine.steps(of: "order-1")
+        #expect(try await engine.status(of: "order-1") == .success)
+        let steps = try await engine.steps(of: "order-1")
         #expect(steps.map(\.functionID) == [1, 2, 3])
         #expect(steps.map(\.name) == ["reserve", "charge", "email"])
         #expect(steps.map(\.output) == ["1299", "1299", "null"])
@@ -74,8 +74,8 @@ struct EngineTests {
         let error = await #expect(throws: PortableError.self) { try await handle.result() }
         #expect(error?.name == "PaymentDeclined")
         #expect(error?.message == "card declined: negative amount")
-        #expect(try engine.status(of: "declined") == .error)
-        let failed = try engine.steps(of: "declined")[1]
+        #expect(try await engine.status(of: "declined") == .error)
+        let failed = try await engine.steps(of: "declined")[1]
         #expect(failed.error == PortableError(name: "PaymentDeclined", message: "card declined: negative amount"))
         #expect(failed.output == nil)
         await engine.shutdown()
@@ -113,14 +113,14 @@ struct EngineTests {
         try await engine.launch()
         #expect(try await engine.start(name: "flaky", 3, id: "f1", as: String.self).result() == "ok after 4")
         #expect(clock.sleeps == [.seconds(1), .seconds(3), .seconds(5)])
-        #expect(try engine.steps(of: "f1").first?.attempts == 4)
+        #expect(try await engine.steps(of: "f1").first?.attempts == 4)
 
         // Exhausted retries record the last error.
         let exhausted = await #expect(throws: PortableError.self) {
             try await engine.start(name: "flaky", 100, id: "f2", as: String.self).result()
         }
         #expect(exhausted?.message == "try 9")
-        #expect(try engine.steps(of: "f2").first?.attempts == 5)
+        #expect(try await engine.steps(of: "f2").first?.attempts == 5)
         await engine.shutdown()
     }
 
@@ -138,7 +138,7 @@ struct EngineTests {
         try await engine.launch()
         let values = try await engine.start(name: "helpers", 0, id: "h", as: [String].self).result()
         #expect(values[0] == "\(clock.nowMilliseconds())")
-        let steps = try engine.steps(of: "h")
+        let steps = try await engine.steps(of: "h")
         #expect(steps.map(\.kind) == ["now", "uuid", "random"])
         #expect(steps[1].output == "\"\(values[1])\"")
         await engine.shutdown()
@@ -182,14 +182,14 @@ struct PayloadLimitTests {
         try await engine.launch()
         #expect(try await engine.start(name: "big", 10, id: "small", as: String.self).result() == "fit")
         #expect(try await engine.start(name: "big", 5000, id: "large", as: String.self).result() == "PayloadTooLarge")
-        let step = try #require(try engine.steps(of: "large").first)
+        let step = try #require(try await engine.steps(of: "large").first)
         #expect(step.error?.name == "PayloadTooLarge" && step.error?.message.contains("limit is 1000") == true)
         let refused = await #expect(throws: WorkflowError.self) {
             _ = try await engine.start(
                 name: "echo", String(repeating: "z", count: 2000), id: "too-big-input", as: String.self)
         }
         #expect(refused?.message.contains("the input of \"echo\"") == true)
-        #expect(try engine.status(of: "too-big-input") == nil, "nothing was stored")
+        #expect(try await engine.status(of: "too-big-input") == nil, "nothing was stored")
         await #expect(throws: WorkflowError.self) {
             try await engine.send(to: "small", String(repeating: "m", count: 2000))
         }

@@ -18,10 +18,10 @@ struct ForkTests {
         for k in 1...5 {
             #expect(counter["s\(k)"] == (k < fromStep ? 1 : 2), "step \(k) after a fork from step \(fromStep)")
         }
-        let summary = try #require(try engine.listWorkflows().first { $0.workflowID == "fork-\(fromStep)" })
+        let summary = try #require(try await engine.listWorkflows().first { $0.workflowID == "fork-\(fromStep)" })
         #expect(summary.status == .success)
         #expect(try engine.store.readLog(name: "fork-\(fromStep)").indexFields.forkedFrom == "orig")
-        #expect(try engine.steps(of: "fork-\(fromStep)").map(\.functionID) == [1, 2, 3, 4, 5])
+        #expect(try await engine.steps(of: "fork-\(fromStep)").map(\.functionID) == [1, 2, 3, 4, 5])
         await engine.shutdown()
     }
 

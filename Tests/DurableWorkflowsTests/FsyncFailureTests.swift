@@ -23,7 +23,7 @@ struct FsyncFailureTests {
         try await engine.launch()
         #expect(engine.health == .serving)
         let waiting = try await engine.start(name: "waits", 0, id: "waiting-1", as: String.self)
-        #expect(try await eventually { try engine.steps(of: "waiting-1").count == 2 })
+        #expect(try await eventually { try await engine.steps(of: "waiting-1").count == 2 })
 
         failing.store(true, ordering: .relaxed)
         await #expect(throws: StorageError.self) { try await engine.send(to: "waiting-1", topic: "go", "now") }
@@ -85,9 +85,9 @@ struct FullDiskTests {
         let handle = try await engine.start(name: "two-steps", 0, id: "disk-1", as: Int.self)
         let error = await #expect(throws: StorageError.self) { try await handle.result() }
         #expect(error?.errno == ENOSPC)
-        #expect(try engine.steps(of: "disk-1").map(\.name) == ["one"], "what was acknowledged is kept")
+        #expect(try await engine.steps(of: "disk-1").map(\.name) == ["one"], "what was acknowledged is kept")
         full.store(false, ordering: .relaxed)  // space freed: the recovery sweep continues it
-        #expect(try await eventually { try engine.status(of: "disk-1") == .success })
+        #expect(try await eventually { try await engine.status(of: "disk-1") == .success })
         #expect(try await engine.handle(for: "disk-1", as: Int.self).result() == 3)
         #expect(counter["one"] == 1 && counter["two"] == 2, "step one was checkpointed; step two ran again")
         #expect(engine.health == .serving, "a full disk is not a failed fsync")

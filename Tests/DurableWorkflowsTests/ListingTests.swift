@@ -22,11 +22,11 @@ struct ListingTests {
         _ = try await engine.start(name: "ok", 9, id: "other", as: Int.self).result()
         var filter = WorkflowFilter()
         #expect(
-            try engine.listWorkflows(filter).map(\.workflowID) == [
+            try await engine.listWorkflows(filter).map(\.workflowID) == [
                 "job-0", "job-1", "job-2", "job-3", "job-4", "job-5", "other",
             ])
         filter.statuses = [.error]
-        let failed = try engine.listWorkflows(filter)
+        let failed = try await engine.listWorkflows(filter)
         #expect(failed.map(\.workflowID) == ["job-0", "job-3"])
         #expect(failed.allSatisfy { $0.errorName == "Boom" && $0.name == "fails" })
         filter = WorkflowFilter()
@@ -35,14 +35,14 @@ struct ListingTests {
         filter.newestFirst = true
         filter.limit = 2
         filter.offset = 1
-        #expect(try engine.listWorkflows(filter).map(\.workflowID) == ["job-4", "job-2"])
+        #expect(try await engine.listWorkflows(filter).map(\.workflowID) == ["job-4", "job-2"])
         filter = WorkflowFilter()
         filter.createdAfter = 1_003_000
         filter.createdBefore = 1_005_000
-        #expect(try engine.listWorkflows(filter).map(\.workflowID) == ["job-2", "job-3"])
+        #expect(try await engine.listWorkflows(filter).map(\.workflowID) == ["job-2", "job-3"])
         filter = WorkflowFilter()
         filter.applicationVersion = "other-version"
-        #expect(try engine.listWorkflows(filter).isEmpty)
+        #expect(try await engine.listWorkflows(filter).isEmpty)
         await engine.shutdown()
     }
 

@@ -25,11 +25,11 @@ struct ManagementTests {
         }
         try await engine.launch()
         let target = try await engine.start(name: "target", 0, id: "target", as: String.self)
-        #expect(try await eventually { try engine.steps(of: "target").count == 1 })  // waiting in recv
+        #expect(try await eventually { try await engine.steps(of: "target").count == 1 })  // waiting in recv
         let result = try await engine.start(name: "manager", "target", id: "manager", as: String.self).result()
         #expect(result == "PENDING CANCELLED manager-5-fork nil")
         #expect(
-            try engine.steps(of: "manager").map(\.name) == [
+            try await engine.steps(of: "manager").map(\.name) == [
                 "DBOS.getStatus", "DBOS.cancelWorkflow", "DBOS.getStatus", "DBOS.resumeWorkflow", "DBOS.forkWorkflow",
                 "DBOS.getStatus",
             ])
@@ -42,8 +42,8 @@ struct ManagementTests {
         // stays SUCCESS instead of being cancelled, and no second fork appears.
         let replay = try await engine.fork("manager", fromStep: 6, newID: "manager-replay", as: String.self).result()
         #expect(replay == result)
-        #expect(try engine.status(of: "target") == .success)
-        #expect(try engine.listWorkflows().filter { $0.workflowID.hasSuffix("-fork") }.count == 1)
+        #expect(try await engine.status(of: "target") == .success)
+        #expect(try await engine.listWorkflows().filter { $0.workflowID.hasSuffix("-fork") }.count == 1)
         await engine.shutdown()
     }
 
@@ -88,7 +88,7 @@ struct ConflictingIDTests {
         await #expect(throws: ConflictingWorkflowError.self) {
             try await client.enqueue("refund", jsonInput: "5", on: "any", options: EnqueueOptions(id: "order-1"))
         }
-        #expect(try engine.steps(of: "order-1").map(\.name) == ["charge"])
+        #expect(try await engine.steps(of: "order-1").map(\.name) == ["charge"])
         await engine.shutdown()
     }
 }
@@ -111,7 +111,7 @@ struct JSONTextTests {
                 try await engine.store.sendMessage(to: "target", topic: nil, json: text, at: 0)
             }
         }
-        #expect(try client.listWorkflows().map(\.workflowID) == ["target"], "nothing was stored")
+        #expect(try await client.listWorkflows().map(\.workflowID) == ["target"], "nothing was stored")
         await engine.shutdown()
     }
 }

@@ -29,7 +29,7 @@ struct MessagingTests {
         try await engine.send(to: "inbox", "default topic")
         for n in ["one", "two", "three"] { try await engine.send(to: "inbox", topic: "numbers", n) }
         #expect(try await handle.result() == ["one", "two", "three", "default topic"])
-        let steps = try engine.steps(of: "inbox")
+        let steps = try await engine.steps(of: "inbox")
         #expect(
             steps.map(\.name) == ["DBOS.sleep"]
                 + Array(repeating: ["DBOS.recv", "DBOS.sleep"], count: 4).flatMap { $0 })
@@ -164,7 +164,7 @@ struct MessagingTests {
         let requester = try await engine.start(name: "requester", 0, id: "req", as: Approval?.self)
         _ = try await engine.start(name: "approver", "req", id: "app", as: Int.self).result()
         #expect(try await requester.result() == Approval(approved: true, by: "ops"))
-        #expect(try engine.steps(of: "app").map(\.name) == ["DBOS.send"])
+        #expect(try await engine.steps(of: "app").map(\.name) == ["DBOS.send"])
         #expect(try await engine.store.readInbox(name: "req").count == 1)
         await engine.shutdown()
     }

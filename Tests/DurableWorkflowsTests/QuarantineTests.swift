@@ -16,7 +16,7 @@ struct QuarantineTests {
         }
         try await engine.launch()
         _ = try await engine.start(name: "waiter", 0, id: "damaged", as: String.self)
-        #expect(try await eventually { try engine.steps(of: "damaged").count == 3 })
+        #expect(try await eventually { try await engine.steps(of: "damaged").count == 3 })
         await engine.shutdown()
         let path = try engine.store.logPath(name: "damaged")
         var bytes = try #require(FileManager.default.contents(atPath: path))
@@ -65,7 +65,7 @@ struct QuarantineTests {
         for i in 0..<3 {
             try await first.send(to: "inboxed-1", topic: "other", "message \(i) " + String(repeating: "x", count: 200))
         }
-        #expect(try await eventually { try first.steps(of: "inboxed-1").count == 2 })
+        #expect(try await eventually { try await first.steps(of: "inboxed-1").count == 2 })
         await first.shutdown()
         let path = try first.store.inboxPath(name: "inboxed-1")
         var bytes = try #require(FileManager.default.contents(atPath: path))
@@ -81,7 +81,8 @@ struct QuarantineTests {
         #expect(error?.reason.contains("inbox") == true)
         try await Task.sleep(for: .milliseconds(500))  // ten recovery sweeps
         #expect(
-            try second.listWorkflows().first { $0.workflowID == "inboxed-1" }?.corruption?.contains("inbox") == true)
+            try await second.listWorkflows().first { $0.workflowID == "inboxed-1" }?.corruption?.contains("inbox")
+                == true)
         let attempts = try second.store.readLog(name: "inboxed-1").records.filter { $0.type.rawValue == 0x13 }.count
         #expect(attempts == 1, "recovered once, then left alone")
         await second.shutdown()

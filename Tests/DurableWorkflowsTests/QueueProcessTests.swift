@@ -252,14 +252,14 @@ struct QueueProcessTests {
         // A truncated rate window is rebuilt from the index's start times.
         let workers = try workers(dir, "state", concurrency: 0, worker: 0, environment: ["RATE_LIMIT": "2/60000"])
         defer { for worker in workers { worker.kill() } }
-        #expect(try await eventually { try other.listWorkflows().filter { $0.status == .success }.count == 2 })
+        #expect(try await eventually { try await other.listWorkflows().filter { $0.status == .success }.count == 2 })
         let rate = queueDirectory + "/rate"
         let bytes = try Data(contentsOf: URL(fileURLWithPath: rate))
         try bytes.prefix(bytes.count - 4).write(to: URL(fileURLWithPath: rate))
         try other.store.queueFiles(named: "state").ring()
         try await Task.sleep(for: .milliseconds(500))
         // The window still holds the two starts of this minute: the other two keep waiting.
-        #expect(try other.listWorkflows().filter { $0.status == .success }.count == 2)
+        #expect(try await other.listWorkflows().filter { $0.status == .success }.count == 2)
         #expect(other.store.index.waitingEntries(inQueue: "state").count == 2)
     }
 

@@ -90,7 +90,7 @@ struct QueueTests {
                     name: "job", Job(id: id), on: "q", options: EnqueueOptions(id: id, priority: priority),
                     as: String.self))
         }
-        #expect(try engine.status(of: "p5") == .enqueued)
+        #expect(try await engine.status(of: "p5") == .enqueued)
         try await engine.launch()
         for handle in handles { _ = try await handle.result() }
         #expect(tracker.order == ["none-a", "none-b", "p1-a", "p1-b", "p5", "p9"])
@@ -217,7 +217,7 @@ struct QueueTests {
         engine.register(WorkflowQueue("q"))
         try await engine.launch()
         #expect(try await engine.start(name: "parent", 3, id: "p", as: String.self).result() == "child-3")
-        let steps = try engine.steps(of: "p")
+        let steps = try await engine.steps(of: "p")
         #expect(steps.map(\.name) == ["job", "DBOS.getResult"])
         #expect(steps[0].childWorkflowID == "p-1")
         #expect(engine.store.index.entry(forWorkflowID: "p-1")?.fields.parentWorkflowID == "p")
@@ -260,11 +260,11 @@ struct QueueTests {
         try await engine.launch()
         let handle = try await engine.enqueue(
             name: "waits", "", on: "q", options: EnqueueOptions(id: "w"), as: String.self)
-        #expect(try await eventually { try engine.status(of: "w") == .pending })
+        #expect(try await eventually { try await engine.status(of: "w") == .pending })
         try await engine.cancel("w")  // CANCELLED at once, or at its next operation if just claimed
-        #expect(try await eventually { try engine.status(of: "w") == .cancelled })
+        #expect(try await eventually { try await engine.status(of: "w") == .cancelled })
         let resumed = try await engine.resume("w", as: String.self)
-        #expect(try await eventually { try engine.status(of: "w") == .pending })
+        #expect(try await eventually { try await engine.status(of: "w") == .pending })
         #expect(engine.store.index.entry(forWorkflowID: "w")?.fields.queueName == "q")
         try await engine.send(to: "w", topic: "go", "resumed")
         #expect(try await resumed.result() == "resumed")

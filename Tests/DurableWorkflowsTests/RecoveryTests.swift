@@ -66,7 +66,7 @@ struct RecoveryTests {
         let v2 = try makeEngine(dir, version: "2")
         v2.register(Stuck(counter: counter, block: false))
         #expect(try await v2.launch() == [])
-        #expect(try v2.status(of: "v1-only") == .pending)
+        #expect(try await v2.status(of: "v1-only") == .pending)
         await v2.shutdown()
         let v1 = try makeEngine(dir, version: "1")
         v1.register(Stuck(counter: counter, block: false))
@@ -90,7 +90,7 @@ struct RecoveryTests {
         let engine = try makeEngine(dir, maxRecoveryAttempts: 2)
         engine.register(Stuck(counter: counter, block: true))
         #expect(try await engine.launch() == [])
-        #expect(try engine.status(of: "poison") == .maxRecoveryAttemptsExceeded)
+        #expect(try await engine.status(of: "poison") == .maxRecoveryAttemptsExceeded)
         #expect(counter["three"] == 3)
         let error = await #expect(throws: PortableError.self) {
             try await engine.handle(for: "poison", as: Int.self).result()
@@ -147,7 +147,7 @@ struct RecoveryTests {
         _ = try await first.start(name: "interruptible", 0, id: "slow-1", as: Int.self)
         #expect(try await eventually { counter["slow"] == 1 })
         await first.shutdown()
-        #expect(try first.steps(of: "slow-1").isEmpty, "the interruption is not the step's result")
+        #expect(try await first.steps(of: "slow-1").isEmpty, "the interruption is not the step's result")
         #expect(counter["slow"] == 1, "and it is not retried during shutdown")
         let second = try makeEngine(dir)
         second.register(name: "interruptible", body)
@@ -202,7 +202,7 @@ struct RecoveryTests {
             "the log must be kept byte for byte")
         #expect(
             after.records.suffix(2).map(\.type) == [WorkflowEventCodec.attempt, .indexUpdate], "then only the attempt")
-        #expect(try engine.status(of: "diverged") == .pending)
+        #expect(try await engine.status(of: "diverged") == .pending)
         await engine.shutdown()
     }
 }

@@ -29,14 +29,14 @@ struct RetentionTests {
             try await engine.garbageCollect(RetentionPolicy(maxAge: .seconds(4 * 3600 + 1800))) == ["job-0", "job-1"])
         #expect(!FileManager.default.fileExists(atPath: try engine.store.logPath(name: "job-0")))
         #expect(!FileManager.default.fileExists(atPath: inbox))
-        #expect(try engine.status(of: "job-0") == nil)
+        #expect(try await engine.status(of: "job-0") == nil)
         // Keep the 2 newest ended ones: job-4 and job-5 stay; the pending waiter is not counted or touched.
         #expect(try await engine.garbageCollect(RetentionPolicy(maxCount: 2)) == ["job-2", "job-3"])
-        #expect(Set(try engine.listWorkflows().map(\.workflowID)) == ["job-4", "job-5", "waiting"])
+        #expect(Set(try await engine.listWorkflows().map(\.workflowID)) == ["job-4", "job-5", "waiting"])
         #expect(try engine.store.check().hasProblems == false)
         // Another process sees the same, and a reconciliation adopts nothing back.
         let client = try DurableClient(directory: dir.data)
-        #expect(Set(try client.listWorkflows().map(\.workflowID)) == ["job-4", "job-5", "waiting"])
+        #expect(Set(try await client.listWorkflows().map(\.workflowID)) == ["job-4", "job-5", "waiting"])
         #expect(try await engine.store.reconcileIndex() == 0)
         await engine.shutdown()
     }
@@ -52,10 +52,10 @@ struct RetentionTests {
         let dry = try ChildProcess("durable", ["gc", "--dir", dir.data, "--keep", "1", "--dry-run"])
         #expect(dry.allOutput() == "job-0\njob-1\n")
         #expect(dry.wait().status == 0)
-        #expect(try DurableClient(directory: dir.data).listWorkflows().count == 3)
+        #expect(try await DurableClient(directory: dir.data).listWorkflows().count == 3)
         let real = try ChildProcess("durable", ["gc", "--dir", dir.data, "--keep", "1"])
         #expect(real.allOutput() == "job-0\njob-1\n")
         #expect(real.wait().status == 0)
-        #expect(try DurableClient(directory: dir.data).listWorkflows().map(\.workflowID) == ["job-2"])
+        #expect(try await DurableClient(directory: dir.data).listWorkflows().map(\.workflowID) == ["job-2"])
     }
 }

@@ -42,17 +42,17 @@ struct ScheduleTests {
         let finished = try await eventually(.seconds(180)) {
             var filter = WorkflowFilter()
             filter.statuses = [.success]
-            done = Set(try client.listWorkflows(filter).map(\.workflowID))
+            done = Set(try await client.listWorkflows(filter).map(\.workflowID))
             return done.count >= expected.count
         }
         if !finished {
             var byStatus: [String: Int] = [:]
-            for summary in try client.listWorkflows() { byStatus[summary.status.rawValue, default: 0] += 1 }
+            for summary in try await client.listWorkflows() { byStatus[summary.status.rawValue, default: 0] += 1 }
             Issue.record(
                 "not all ticks finished: \(byStatus), queues: \(try client.store.queueSummaries().map { "\($0.name) \($0.partitions)" })"
             )
         }
-        let all = Set(try client.listWorkflows().map(\.workflowID))
+        let all = Set(try await client.listWorkflows().map(\.workflowID))
         #expect(
             all.subtracting(expected).isEmpty && expected.subtracting(all).isEmpty,
             "unexpected: \(all.subtracting(expected).sorted().prefix(5)), missing: \(expected.subtracting(all).sorted().prefix(5))"
@@ -80,7 +80,9 @@ struct ScheduleTests {
         return engine
     }
 
-    func ids(_ engine: DurableEngine) throws -> Set<String> { Set(try engine.listWorkflows().map(\.workflowID)) }
+    func ids(_ engine: DurableEngine) async throws -> Set<String> {
+        Set(try await engine.listWorkflows().map(\.workflowID))
+    }
 
     @Test("missed ticks: skipped by default, the latest N with catch-up; pause, trigger and resume")
     func catchUpPauseTrigger() async throws {
@@ -89,20 +91,20 @@ struct ScheduleTests {
         let minute: Int64 = 60_000
         let id = { (m: Int64) in "sched-minutely-" + isoUTC(t0 + m * minute) }
         var engine = try await scheduledEngine(dir, start: t0, horizon: t0 + 10 * minute, catchUp: .none)
-        #expect(try await eventually { try ids(engine).count == 10 })
+        #expect(try await eventually { try await ids(engine).count == 10 })
         await engine.shutdown()
-        #expect(try ids(engine) == Set((1...10).map(id)))
+        #expect(try await ids(engine) == Set((1...10).map(id)))
         // An hour later without catch-up: the missed ticks stay missed.
         engine = try await scheduledEngine(dir, start: t0 + 60 * minute, horizon: t0 + 60 * minute, catchUp: .none)
         try await Task.sleep(for: .milliseconds(300))
         await engine.shutdown()
-        #expect(try ids(engine).count == 10)
+        #expect(try await ids(engine).count == 10)
         // With catch-up of 3: the latest three missed ticks (through now) run.
         engine = try await scheduledEngine(dir, start: t0 + 70 * minute, horizon: t0 + 70 * minute, catchUp: .latest(3))
-        #expect(try await eventually { try ids(engine).count == 13 })
+        #expect(try await eventually { try await ids(engine).count == 13 })
         try await Task.sleep(for: .milliseconds(300))
         await engine.shutdown()
-        #expect(try ids(engine) == Set((1...10).map(id) + [68, 69, 70].map(id)))
+        #expect(try await ids(engine) == Set((1...10).map(id) + [68, 69, 70].map(id)))
         // Paused: ticks are skipped; a trigger runs it once anyway.
         try await engine.store.setSchedulePaused("minutely", true)
         engine = try await scheduledEngine(dir, start: t0 + 80 * minute, horizon: t0 + 85 * minute, catchUp: .none)
@@ -110,7 +112,7 @@ struct ScheduleTests {
         let triggered = try await engine.store.triggerSchedule("minutely", executorID: "test", at: t0 + 85 * minute)
         #expect(triggered == "sched-minutely-trigger-2026-11-20T11:25:00+00:00")
         #expect(try await engine.handle(for: triggered, as: String.self).result() == "2026-11-20T11:25:00+00:00")
-        #expect(try ids(engine).count == 14)
+        #expect(try await ids(engine).count == 14)
         await engine.shutdown()
         try await engine.store.setSchedulePaused("minutely", false)
         #expect(try engine.store.scheduleState("minutely")?.paused == false)
@@ -123,7 +125,7 @@ struct ScheduleTests {
         let dir = TemporaryDirectory()
         let t0 = utc("2026-11-20T10:00:00Z")
         var engine = try await scheduledEngine(dir, start: t0, horizon: t0 + 5 * 60_000, catchUp: .latest(100))
-        #expect(try await eventually { try ids(engine).count == 5 })
+        #expect(try await eventually { try await ids(engine).count == 5 })
         await engine.shutdown()
         let stateFiles = try FileManager.default.contentsOfDirectory(atPath: dir.data + "/schedules").filter {
             $0.hasSuffix(".state")
@@ -136,7 +138,7 @@ struct ScheduleTests {
         #expect(try engine.store.readScheduleRecord(name: "minutely") == .damaged)
         // Rebuilt: the last fire time comes from the logs, so catch-up neither repeats nor skips.
         engine = try await scheduledEngine(dir, start: t0 + 8 * 60_000, horizon: t0 + 8 * 60_000, catchUp: .latest(100))
-        #expect(try await eventually { try ids(engine).count == 8 })
+        #expect(try await eventually { try await ids(engine).count == 8 })
         await engine.shutdown()
         #expect(try engine.store.scheduleState("minutely")?.lastFiredAt == t0 + 8 * 60_000)
     }

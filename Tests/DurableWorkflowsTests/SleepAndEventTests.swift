@@ -17,7 +17,7 @@ struct SleepAndEventTests {
         try await engine.launch()
         #expect(try await engine.start(name: "nap", 0, id: "nap", as: Int.self).result() == 1)
         #expect(clock.sleeps == [.seconds(10)])
-        let step = try #require(try engine.steps(of: "nap").first)
+        let step = try #require(try await engine.steps(of: "nap").first)
         #expect(step.name == "DBOS.sleep" && step.kind == "sleep")
         #expect(step.output == "1800000010.0")
         await engine.shutdown()
@@ -34,7 +34,7 @@ struct SleepAndEventTests {
         first.register(name: "long-nap", body)
         try await first.launch()
         _ = try await first.start(name: "long-nap", 0, id: "nap", as: Int.self)
-        #expect(try await eventually { try first.steps(of: "nap").contains { $0.name == "DBOS.sleep" } })
+        #expect(try await eventually { try await first.steps(of: "nap").contains { $0.name == "DBOS.sleep" } })
         await first.shutdown()  // the executor goes away mid-sleep; the wake-up time is in the log
 
         let clock = RecordingClock()
@@ -46,7 +46,7 @@ struct SleepAndEventTests {
         // nothing if this process was slow to start), never the whole sleep again.
         let waits = clock.sleeps
         #expect(waits.count <= 1 && waits.allSatisfy { $0 < .milliseconds(5000) }, "slept \(waits)")
-        #expect(try second.steps(of: "nap").filter { $0.name == "DBOS.sleep" }.count == 1)
+        #expect(try await second.steps(of: "nap").filter { $0.name == "DBOS.sleep" }.count == 1)
         await second.shutdown()
     }
 
@@ -73,7 +73,7 @@ struct SleepAndEventTests {
         let publisher = try await engine.start(name: "publisher", 0, id: "pub-1", as: String.self)
         #expect(
             try await engine.start(name: "reader", "pub-1", id: "reader", as: String.self).result() == "paid nil tail")
-        let steps = try engine.steps(of: "reader")
+        let steps = try await engine.steps(of: "reader")
         #expect(steps.map(\.name) == ["DBOS.getEvent", "DBOS.sleep", "DBOS.getEvent", "DBOS.sleep", "tail"])
         #expect(steps.map(\.functionID) == [1, 2, 3, 4, 5])
         #expect(steps[0].output == #""paid""# && steps[2].output == "null")

@@ -27,11 +27,11 @@ struct StreamTests {
         var all: [String] = []
         for try await item in engine.readStream("p", key: "progress", as: String.self) { all.append(item) }
         #expect(all == ["item-0", "item-1", "item-2", "item-3"])
-        #expect(try engine.status(of: "p") == .pending, "the reader finished on close, before the workflow ended")
+        #expect(try await engine.status(of: "p") == .pending, "the reader finished on close, before the workflow ended")
         var tail: [String] = []
         for try await item in engine.readStream("p", key: "progress", from: 2, as: String.self) { tail.append(item) }
         #expect(tail == ["item-2", "item-3"])
-        let steps = try engine.steps(of: "p").filter { $0.kind != "sleep" }
+        let steps = try await engine.steps(of: "p").filter { $0.kind != "sleep" }
         #expect(
             steps.map(\.name) == [
                 "DBOS.writeStream", "DBOS.writeStream", "DBOS.writeStream", "DBOS.writeStream", "DBOS.closeStream",

@@ -26,7 +26,7 @@ struct TimeoutTests {
         #expect(error?.message.contains("deadline") == true)
         #expect(clock.sleeps == [.seconds(4), .seconds(6)], "the second sleep ends at the deadline")
         #expect(counter["a"] == 1 && counter["b"] == 1 && counter["c"] == 0)
-        #expect(try engine.status(of: "late") == .cancelled)
+        #expect(try await engine.status(of: "late") == .cancelled)
         let entry = try #require(engine.store.index.entry(forWorkflowID: "late"))
         #expect(entry.fields.timeoutMilliseconds == 10_000 && entry.fields.deadline == 1_800_000_010_000)
         await engine.shutdown()
@@ -51,7 +51,7 @@ struct TimeoutTests {
         let started = ContinuousClock.now
         _ = try await first.start(name: "bounded", 0, id: "bounded", timeout: .seconds(2), as: Int.self)
         // Under load the deadline may pass before "slow" starts; then the first engine cancels it.
-        while counter["slow"] == 0, try first.status(of: "bounded") == .pending {
+        while counter["slow"] == 0, try await first.status(of: "bounded") == .pending {
             try await Task.sleep(for: .milliseconds(5))
         }
         await first.shutdown()
@@ -65,7 +65,7 @@ struct TimeoutTests {
         }
         #expect(error?.name == "WorkflowCancelled")
         #expect(counter["slow"] <= 1, "past the deadline, the step must not run again")
-        #expect(try second.status(of: "bounded") == .cancelled)
+        #expect(try await second.status(of: "bounded") == .cancelled)
         await second.shutdown()
     }
 
@@ -85,7 +85,7 @@ struct TimeoutTests {
         #expect(
             try await engine.start(name: "parent-with-deadline", 1, id: "pd", timeout: .seconds(60), as: Int.self)
                 .result() == 6)
-        let children = try engine.children(of: "pd")
+        let children = try await engine.children(of: "pd")
         let deadlines = children.map { engine.store.index.entry(forWorkflowID: $0.workflowID)?.fields.deadline }
         #expect(deadlines == [1_800_000_060_000, 1_800_000_005_000])
         await engine.shutdown()

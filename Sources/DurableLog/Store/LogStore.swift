@@ -395,6 +395,16 @@ public final class LogStore: Sendable {
         return StorageError(.notFound, "no workflow with ID \(quoted(name))")
     }
 
+    /// Runs blocking work (file reads, an index refresh) on the store's I/O threads, off Swift's
+    /// cooperative pool, and returns its result.
+    public func onIOThread<T: Sendable>(
+        _ body: @escaping @Sendable () throws(StorageError) -> T
+    )
+        async throws(StorageError) -> T
+    {
+        try await io.run(body)
+    }
+
     /// Reads what other processes appended to the index, on the store's I/O threads.
     public func refreshIndex() async throws(StorageError) {
         try await io.run { [index] () throws(StorageError) in try index.refresh() }

@@ -57,6 +57,33 @@ public struct FileWorkflowStore: WorkflowStore {
         return try WorkflowEventCodec.events(from: contents.records)
     }
 
+    public func fields(of id: String) async throws -> WorkflowFields? {
+        try await log.onIOThread { [log] () throws(StorageError) -> WorkflowFields? in
+            try log.index.refresh()
+            let indexed = log.index.entry(forWorkflowID: id)?.fields
+            if let status = indexed?.status, status.isTerminal { return indexed }
+            // A writer appends to the index after its log, so the index can be one change behind
+            // (a workflow whose result() returned still PENDING): fields that may still change are
+            // read from the log, which is the truth.
+            do throws(StorageError) {
+                // (What only the index records, such as a quarantine, is kept.)
+                var fields = indexed ?? WorkflowFields()
+                fields.apply(try log.readLog(name: id).indexFields)
+                return fields.workflowID == nil ? indexed : fields
+            } catch {
+                if error.code == .notFound { return indexed }
+                throw error
+            }
+        }
+    }
+
+    public func list(_ filter: WorkflowFilter) async throws -> [WorkflowSummary] {
+        try await log.onIOThread { [log] () throws(StorageError) in
+            try log.index.refresh()
+            return log.index.workflows(matching: filter)
+        }
+    }
+
     /// The protocol's error for a storage error that has one (an unknown ID), else `error`.
     static func named(_ error: StorageError, _ id: String) -> any Error {
         if error.code == .notFound {

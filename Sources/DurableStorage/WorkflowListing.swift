@@ -1,5 +1,3 @@
-import DurableLog
-
 /// Which workflows to list, in what order (DBOS's `list_workflows` filters).
 public struct WorkflowFilter: Sendable, Equatable {
     /// Only these statuses (all if empty).
@@ -53,11 +51,11 @@ public struct WorkflowSummary: Sendable, Equatable {
     /// Why the log is quarantined, if it is.
     public var corruption: String?
 
-    init(_ entry: IndexEntry) {
-        let f = entry.fields
-        workflowID = entry.workflowID
+    /// The summary of a workflow whose status fields are `f`.
+    public init(_ f: WorkflowFields) {
+        workflowID = f.workflowID ?? ""
         name = f.name ?? ""
-        status = entry.status
+        status = f.status ?? .pending
         createdAt = f.createdAt ?? 0
         updatedAt = f.updatedAt ?? f.createdAt ?? 0
         applicationVersion = f.applicationVersion
@@ -67,36 +65,5 @@ public struct WorkflowSummary: Sendable, Equatable {
         parentWorkflowID = f.parentWorkflowID
         errorName = f.attributes["error"]
         corruption = f.corruption
-    }
-}
-
-extension WorkflowIndex {
-    /// The workflows matching `filter`, from the in-memory index (no log is read).
-    public func workflows(matching filter: WorkflowFilter) -> [WorkflowSummary] {
-        matchingKeys(filter).compactMap { entry(for: $0.key) }.map(WorkflowSummary.init)
-    }
-
-    /// The IDs of the workflows matching `filter`, in the same order as
-    /// ``workflows(matching:)``, without building a summary of each (for walking every workflow).
-    public func workflowIDs(matching filter: WorkflowFilter) -> [String] { matchingKeys(filter).map(\.id) }
-
-    /// The page of matching workflows, ordered by creation time then ID; only the sort keys of
-    /// the matches are copied out of the index, not their entries.
-    private func matchingKeys(_ filter: WorkflowFilter) -> ArraySlice<(createdAt: Int64, id: String, key: LogKey)> {
-        var matches = compactMapEntries { entry -> (createdAt: Int64, id: String, key: LogKey)? in
-            if !filter.statuses.isEmpty && !filter.statuses.contains(entry.status) { return nil }
-            if let name = filter.name, entry.name != name { return nil }
-            let id = entry.workflowID, createdAt = entry.createdAt
-            if let prefix = filter.idPrefix, !id.hasPrefix(prefix) { return nil }
-            if let after = filter.createdAfter, createdAt < after { return nil }
-            if let before = filter.createdBefore, createdAt >= before { return nil }
-            if let version = filter.applicationVersion, entry.applicationVersion != version { return nil }
-            if let parent = filter.parentWorkflowID, entry.parentWorkflowID != parent { return nil }
-            return (createdAt, id, entry.key)
-        }
-        matches.sort { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
-        if filter.newestFirst { matches.reverse() }
-        let page = matches.dropFirst(filter.offset)
-        return filter.limit.map { page.prefix($0) } ?? page
     }
 }
