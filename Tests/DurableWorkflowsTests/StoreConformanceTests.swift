@@ -138,4 +138,47 @@ struct StoreConformanceTests {
         let claim = try #require(try await store.claim("race"), "the holder died, so the lease is free")
         claim.lease.release()
     }
+
+    @Test("fields reflect every acknowledged append at once, seen from another store on the same data", arguments: backends)
+    func fieldsFollowAppends(backend: Backend) async throws {
+        let dir = TemporaryDirectory()
+        let store = try backend.open(dir.data)
+        let reader = try backend.open(dir.data)
+        #expect(try await reader.fields(of: "f") == nil)
+        let lease = try #require(try await store.create("f", fields: Self.fields(), events: [Self.started()]))
+        #expect(try await reader.fields(of: "f")?.status == .pending)
+        #expect(try await reader.fields(of: "f")?.name == "w")
+        try await lease.append([.end(.success, output: "1", error: nil, at: 9)])
+        #expect(try await reader.fields(of: "f")?.status == .success, "no lag behind an acknowledged end")
+        #expect(try await reader.fields(of: "f")?.updatedAt == 9)
+        lease.release()
+    }
+
+    @Test("list filters by status, name and ID prefix, and pages in creation order", arguments: backends)
+    func listFiltersAndPages(backend: Backend) async throws {
+        let dir = TemporaryDirectory()
+        let store = try backend.open(dir.data)
+        for i in 0..<6 {
+            var fields = Self.fields(i < 3 ? "alpha" : "beta")
+            fields.createdAt = Int64(100 - i)  // created in reverse order of their IDs
+            let lease = try #require(
+                try await store.create("w-\(i)", fields: fields, events: [Self.started(fields.name!)]))
+            if i.isMultiple(of: 2) { try await lease.append([.end(.success, output: "1", error: nil, at: 200)]) }
+            lease.release()
+        }
+        let all = try await store.list(WorkflowFilter())
+        #expect(all.map(\.workflowID) == (0..<6).reversed().map { "w-\($0)" }, "oldest first")
+        var filter = WorkflowFilter()
+        filter.statuses = [.success]
+        #expect(Set(try await store.list(filter).map(\.workflowID)) == ["w-0", "w-2", "w-4"])
+        filter = WorkflowFilter()
+        filter.name = "alpha"
+        filter.newestFirst = true
+        filter.offset = 1
+        filter.limit = 1
+        #expect(try await store.list(filter).map(\.workflowID) == ["w-1"])
+        filter = WorkflowFilter()
+        filter.idPrefix = "w-5"
+        #expect(try await store.list(filter).map(\.name) == ["beta"])
+    }
 }
