@@ -74,7 +74,7 @@ public final class WorkflowContext: Sendable {
     /// before this returns. A step interrupted by a crash before its checkpoint runs again, so
     /// bodies must be idempotent (at-least-once); a checkpointed step never runs again.
     ///
-    /// - Throws: ``PortableError`` carrying the step's final error (on first execution and on
+    /// - Throws: `PortableError` carrying the step's final error (on first execution and on
     ///   replay alike), ``NonDeterminismError``, or a storage error.
     public func step<T: Codable & Sendable>(
         _ name: String, retry: StepRetryPolicy = .none, _ body: () async throws -> T

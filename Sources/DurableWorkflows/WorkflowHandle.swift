@@ -29,7 +29,7 @@ public struct WorkflowHandle<Output: Codable & Sendable>: Sendable {
 
     /// Waits for the workflow to finish and returns its result.
     ///
-    /// - Throws: the workflow's recorded error as a ``PortableError``, a ``NonDeterminismError``
+    /// - Throws: the workflow's recorded error as a `PortableError`, a ``NonDeterminismError``
     ///   if this process stopped it, or ``WorkflowError`` if no such workflow exists.
     public func result() async throws -> Output {
         let json: String

@@ -1,6 +1,6 @@
 import DurableStorage
 
-/// The fields of a workflow as the index keeps them (the index's name for ``WorkflowFields``).
+/// The fields of a workflow as the index keeps them (the index's name for `WorkflowFields`).
 public typealias IndexFields = WorkflowFields
 
 /// A change to a workflow's index entry.
