@@ -16,10 +16,7 @@ extension DurableCommand {
         var children = false
 
         func run() async throws {
-            let store = try directory.openStore(writing: true)
-            let status = try await store.cancelWorkflowTree(
-                workflowID, includingChildren: children, executorID: "durable-cli",
-                at: Int64(Date().timeIntervalSince1970 * 1000))
+            let status = try await directory.openClient().cancel(workflowID, includingChildren: children)
             switch status {
             case .cancelled: print("\(workflowID): CANCELLED")
             case .pending: print("\(workflowID): cancellation requested; its executor stops it at the next operation")
@@ -40,9 +37,7 @@ extension DurableCommand {
         @Argument(help: "The workflow ID.") var workflowID: String
 
         func run() async throws {
-            let store = try directory.openStore(writing: true)
-            try await store.resumeWorkflowForRecovery(
-                workflowID, executorID: "durable-cli", at: Int64(Date().timeIntervalSince1970 * 1000))
+            try await directory.openClient().resume(workflowID)
             print("\(workflowID): ENQUEUED (resumed; an executor of its version will start it)")
         }
     }

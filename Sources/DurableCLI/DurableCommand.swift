@@ -1,4 +1,5 @@
 import ArgumentParser
+import DurableWorkflows
 import DurableLog
 
 /// The `durable` command: reads and maintains a swift-durable data directory offline or
@@ -65,5 +66,13 @@ struct DirectoryOptions: ParsableArguments {
         options.readOnly = !writing
         options.ioThreadCount = 2
         return try LogStore.open(directory: path, options: options)
+    }
+
+    /// A client on the directory (never creating it), for the commands that act on workflows.
+    func openClient() throws -> DurableClient {
+        var options = LogStore.Options()
+        options.createIfMissing = false
+        options.ioThreadCount = 2
+        return try DurableClient(directory: path, clientID: "durable-cli", storage: options)
     }
 }

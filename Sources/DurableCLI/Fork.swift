@@ -17,11 +17,9 @@ extension DurableCommand {
         @Option(name: .customLong("new-id"), help: "The new workflow's ID (default: a UUID).") var newID: String?
 
         func run() async throws {
-            let store = try directory.openStore(writing: true)
-            let id = try await store.forkWorkflowForRecovery(
-                workflowID, fromStep: fromStep, newID: newID, executorID: "durable-cli",
-                at: Int64(Date().timeIntervalSince1970 * 1000))
-            print(id)
+            let fork = try await directory.openClient().fork(
+                workflowID, fromStep: fromStep, newID: newID, as: JSONValue.self)
+            print(fork.workflowID)
         }
     }
 }

@@ -15,10 +15,8 @@ extension DurableCommand {
         @Option(name: .customLong("idempotency-key"), help: "Deliver at most once per key.") var idempotencyKey: String?
 
         func run() async throws {
-            let store = try directory.openStore(writing: true)
-            try await store.sendMessage(
-                to: workflowID, topic: topic.isEmpty ? nil : topic, json: json, idempotencyKey: idempotencyKey,
-                at: Int64(Date().timeIntervalSince1970 * 1000))
+            try await directory.openClient().send(
+                to: workflowID, topic: topic.isEmpty ? nil : topic, json: json, idempotencyKey: idempotencyKey)
             print("sent to \(workflowID)")
         }
     }

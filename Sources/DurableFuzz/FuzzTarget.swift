@@ -56,8 +56,8 @@ enum FuzzTarget: String, CaseIterable {
         case .inbox:
             for frame in LogScanner.scan(bytes, expectedKind: .inbox).frames {
                 guard let payload = try? Self.codec.decode(frame, path: "fuzz") else { return }
-                _ = try? WorkflowJSON.decode(MessageRecord.self, from: payload)
-                _ = try? WorkflowJSON.decode(ControlRecord.self, from: payload)
+                _ = try? WorkflowJSON.decode(InboxMessage.self, from: payload)
+                _ = try? WorkflowJSON.decode(ControlRequest.self, from: payload)
             }
         case .cron:
             let text = String(decoding: bytes, as: UTF8.self)

@@ -37,6 +37,19 @@ public protocol WorkflowStore: Sendable {
 
     /// The workflows matching `filter`, in its order, a page at a time (``WorkflowFilter/limit``).
     func list(_ filter: WorkflowFilter) async throws -> [WorkflowSummary]
+
+    /// Puts `item` in workflow `id`'s inbox, durably, unless an item with the same ID is there
+    /// (idempotent delivery, decided atomically). Returns whether it was added. Throws
+    /// ``WorkflowStoreError/Code/notFound`` if no workflow has the ID.
+    @discardableResult
+    func deliver(_ item: InboxItem, to id: String) async throws -> Bool
+
+    /// Every item in workflow `id`'s inbox, in delivery order (none if nothing was delivered).
+    func inbox(of id: String) async throws -> [InboxItem]
+
+    /// Tells the executors serving `queue` that it has work they have not seen (a resumed or
+    /// forked workflow, a requeued one), so they look now rather than at their next poll.
+    func wake(queue: String) async throws
 }
 
 /// A claimed workflow: the lease on it and its history when the lease was taken.

@@ -23,6 +23,7 @@ public struct Debouncer<Input: Codable & Sendable, Output: Codable & Sendable>: 
     /// The queue the workflow runs on.
     public let queueName: String
     private let store: LogStore
+    private let storage: any WorkflowStore
     private let clock: any DurableClock
     private let executorID: String
     private let engine: DurableEngine?
@@ -43,6 +44,7 @@ public struct Debouncer<Input: Codable & Sendable, Output: Codable & Sendable>: 
         self.maxWait = maxWait
         queueName = queue
         store = engine.store
+        storage = engine.storage
         clock = engine.configuration.clock
         executorID = engine.configuration.executorID
         self.engine = engine
@@ -56,6 +58,7 @@ public struct Debouncer<Input: Codable & Sendable, Output: Codable & Sendable>: 
         self.maxWait = maxWait
         queueName = queue
         store = client.store
+        storage = client.storage
         clock = client.clock
         executorID = client.clientID
         engine = nil
@@ -81,7 +84,7 @@ public struct Debouncer<Input: Codable & Sendable, Output: Codable & Sendable>: 
             } catch let error as QueueDeduplicatedError {
                 holder = error
             }
-            switch try await store.postponeDebounced(
+            switch try await storage.postponeDebounced(
                 holder.existingWorkflowID, inputs: inputs, period: period, now: now)
             {
             case .postponed: return handle(holder.existingWorkflowID)
@@ -103,30 +106,24 @@ enum PostponeOutcome: Sendable {
     case postponed, started, busy, notDebounced
 }
 
-extension LogStore {
+extension WorkflowStore {
     /// Replaces the inputs of debounced workflow `id` and moves its start to `period` from `now`
     /// (capped by its debounce deadline), if it has not started.
     func postponeDebounced(_ id: String, inputs: String, period: Duration, now: Int64) async throws -> PostponeOutcome {
-        let opened: (lease: FileWorkflowLease, records: [LogRecord])
-        do throws(StorageError) {
-            opened = try await claimWorkflow(id)
-        } catch {
-            if error.code == .leaseHeld { return .busy }
-            throw error
-        }
-        defer { opened.lease.release() }
-        let history = try WorkflowHistory(workflowID: id, records: opened.records)
+        guard let claim = try await claim(id) else { return .busy }
+        defer { claim.lease.release() }
+        let history = WorkflowHistory(workflowID: id, events: claim.events)
         guard history.fields.isDebounced == true else { return .notDebounced }
         guard history.end == nil, history.status == .delayed || history.status == .enqueued else {
-            return .started  // opening it brought the index up to date, so its deduplication ID is seen as free
+            return .started  // claiming it brought the index up to date, so its deduplication ID is seen as free
         }
         let startAt = min(now + period.milliseconds, history.fields.debounceDeadline ?? Int64.max)
-        var delta = IndexDelta()
-        delta.delayUntil = startAt
-        delta.status = startAt > now ? .delayed : .enqueued
-        delta.updatedAt = now
-        try await opened.lease.append([.inputsReplaced(InputsRecord(inputs: inputs, at: now)), .statusChanged(delta)])
-        if let queue = history.fields.queueName { try queueFiles(named: queue).ring() }
+        var change = WorkflowFields()
+        change.delayUntil = startAt
+        change.status = startAt > now ? .delayed : .enqueued
+        change.updatedAt = now
+        try await claim.lease.append([.inputsReplaced(InputsRecord(inputs: inputs, at: now)), .statusChanged(change)])
+        if let queue = history.fields.queueName { try await wake(queue: queue) }
         return .postponed
     }
 }

@@ -90,9 +90,20 @@ public final class DurableClient: WorkflowReading {
     public func send<Value: Encodable & Sendable>(
         to destination: String, topic: String? = nil, _ value: Value, idempotencyKey: String? = nil
     ) async throws {
-        try await store.sendMessage(
+        try await storage.sendMessage(
             to: destination, topic: topic, json: try WorkflowJSON.encodeText(value), idempotencyKey: idempotencyKey,
             at: clock.nowMilliseconds())
+    }
+
+    /// Sends a message given as JSON text to workflow `destination` (the `durable send`
+    /// command's form); refused unless `json` is one JSON value.
+    public func send(
+        to destination: String, topic: String? = nil, json: String, idempotencyKey: String? = nil
+    )
+        async throws
+    {
+        try await storage.sendMessage(
+            to: destination, topic: topic, json: json, idempotencyKey: idempotencyKey, at: clock.nowMilliseconds())
     }
 
     // MARK: Control
@@ -101,7 +112,7 @@ public final class DurableClient: WorkflowReading {
     /// ``DurableEngine/cancel(_:includingChildren:)``.
     @discardableResult
     public func cancel(_ id: String, includingChildren: Bool = false) async throws -> WorkflowStatus {
-        try await store.cancelWorkflowTree(
+        try await storage.cancelWorkflowTree(
             id, includingChildren: includingChildren, executorID: clientID, at: clock.nowMilliseconds())
     }
 
@@ -109,7 +120,7 @@ public final class DurableClient: WorkflowReading {
     /// internal queue if it had none); an executor of its version resumes it from its last
     /// completed step.
     public func resume(_ id: String) async throws {
-        try await store.resumeWorkflowForRecovery(id, executorID: clientID, at: clock.nowMilliseconds())
+        try await storage.resumeWorkflowForRecovery(id, executorID: clientID, at: clock.nowMilliseconds())
     }
 
     /// Forks workflow `id` from step `fromStep` into a new workflow on the internal queue, which
@@ -117,7 +128,7 @@ public final class DurableClient: WorkflowReading {
     public func fork<Output: Codable & Sendable>(
         _ id: String, fromStep: Int, newID: String? = nil, as output: Output.Type = Output.self
     ) async throws -> WorkflowHandle<Output> {
-        let forkID = try await store.forkWorkflowForRecovery(
+        let forkID = try await storage.forkWorkflowForRecovery(
             id, fromStep: fromStep, newID: newID, executorID: clientID, at: clock.nowMilliseconds())
         return WorkflowHandle(workflowID: forkID, store: store)
     }

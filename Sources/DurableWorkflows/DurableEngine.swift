@@ -298,7 +298,7 @@ public final class DurableEngine: WorkflowReading {
             guard !busy else { continue }
             if entry.queueName != nil {
                 // Queued workflows go back to their queue, to restart within its limits.
-                if (try? await store.requeueWorkflow(id, at: configuration.clock.nowMilliseconds())) == true {
+                if (try? await storage.requeueWorkflow(id, at: configuration.clock.nowMilliseconds())) == true {
                     logger.info("requeued a workflow whose executor died", metadata: ["workflow-id": "\(id)"])
                 }
                 continue

@@ -2,32 +2,6 @@ import DurableLog
 import FoundationEssentials
 import Synchronization
 
-/// A message in a workflow's inbox (JSON payload of an inbox record).
-struct MessageRecord: Codable, Sendable, Equatable {
-    /// Unique per message; a retried send with the same ID is delivered at most once.
-    var id: String
-    /// The topic (`nil` for the default topic).
-    var topic: String?
-    /// The value as JSON text.
-    var value: String
-    /// When it was sent, Unix ms.
-    var sentAt: Int64
-
-    static let recordType = RecordType(rawValue: 0x20)
-}
-
-/// A message sent to a workflow, as its inbox keeps it (what readers such as the DBOS export see).
-public struct InboxMessage: Sendable, Equatable {
-    /// The message's ID: its idempotency key, or `<sender>-<position>` for a send from a workflow.
-    public var id: String
-    /// The topic (`nil` for the default topic).
-    public var topic: String?
-    /// The value as JSON text.
-    public var value: String
-    /// When it was sent, Unix ms.
-    public var sentAt: Int64
-}
-
 extension LogStore {
     /// The messages in workflow `id`'s inbox, in arrival order, read on the calling thread
     /// (for tools that run on a thread of their own; never call it from the cooperative pool).
@@ -35,9 +9,8 @@ extension LogStore {
     /// - Throws: a ``StorageError`` with code `corrupted` if the inbox is damaged.
     public func inboxMessagesBlocking(of id: String) throws -> [InboxMessage] {
         try readInboxBlocking(name: id).compactMap { record in
-            guard record.type == MessageRecord.recordType else { return nil }
-            let message = try WorkflowJSON.decode(MessageRecord.self, from: record.payload)
-            return InboxMessage(id: message.id, topic: message.topic, value: message.value, sentAt: message.sentAt)
+            guard case .message(let message) = try InboxCodec.item(from: record) else { return nil }
+            return message
         }
     }
 }
@@ -54,41 +27,14 @@ extension DurableEngine {
     ) async throws {
         let json = try WorkflowJSON.encodeText(value)
         try checkPayload(json, "the message", workflowID: destination)
-        try await store.sendMessage(
+        try await storage.sendMessage(
             to: destination, topic: topic, json: json, idempotencyKey: idempotencyKey,
             at: configuration.clock.nowMilliseconds())
     }
 
-    func deliver(_ message: MessageRecord, to destination: String) async throws {
+    func deliver(_ message: InboxMessage, to destination: String) async throws {
         try checkPayload(message.value, "the message", workflowID: destination)
-        try await store.deliver(message, to: destination)
-    }
-}
-
-extension LogStore {
-    /// Sends a JSON message to workflow `destination` without an engine (the `durable send`
-    /// command and clients use this). Durable when it returns; at most once per idempotency key.
-    public func sendMessage(
-        to destination: String, topic: String?, json: String, idempotencyKey: String? = nil, at time: Int64
-    ) async throws {
-        guard (try? await read(name: destination)) != nil else {
-            throw WorkflowError("cannot send: no workflow has this ID", workflowID: destination, code: .notFound)
-        }
-        _ = try WorkflowJSON.checkedValue(json, what: "the message")  // refuse malformed JSON before it is stored
-        try WorkflowJSON.checkedName(topic, what: "the topic")
-        try WorkflowJSON.checkedName(idempotencyKey, what: "the idempotency key")
-        try await deliver(
-            MessageRecord(id: idempotencyKey ?? UUID().uuidString, topic: topic, value: json, sentAt: time),
-            to: destination)
-    }
-
-    func deliver(_ message: MessageRecord, to destination: String) async throws {
-        let id = message.id
-        try await appendToInbox(
-            name: destination, type: MessageRecord.recordType, payload: try WorkflowJSON.encode(message)
-        ) { record in
-            (try? WorkflowJSON.decode(MessageRecord.self, from: record.payload))?.id == id
-        }
+        try await storage.deliverMessage(message, to: destination)
     }
 }
 
@@ -107,7 +53,7 @@ extension WorkflowContext {
         let clock = clock
         _ = try await operation(kind: "send", name: "DBOS.send", retry: .none, key: destination) {
             try await engine.deliver(
-                MessageRecord(id: messageID, topic: topic, value: json, sentAt: clock.nowMilliseconds()),
+                InboxMessage(id: messageID, topic: topic, value: json, sentAt: clock.nowMilliseconds()),
                 to: destination)
             return "null"
         }
@@ -157,7 +103,7 @@ extension WorkflowContext {
 final class InboxFollower: Sendable {
     private struct State {
         var cursor: LogCursor
-        var messages: [MessageRecord] = []
+        var messages: [InboxMessage] = []
         var cancels: [String] = []
     }
 
@@ -169,22 +115,17 @@ final class InboxFollower: Sendable {
     /// whether a cancel request not voided by `cleared` is present.
     func look(
         in store: LogStore, topic: String?, excluding consumed: Set<String>, cleared: Set<String>
-    ) async throws -> (message: MessageRecord?, cancelRequested: Bool) {
+    ) async throws -> (message: InboxMessage?, cancelRequested: Bool) {
         var cursor = state.withLock { $0.cursor }
         let resets = cursor.resets
         let records = try await store.readNewRecords(&cursor)
-        var messages: [MessageRecord] = []
+        var messages: [InboxMessage] = []
         var cancels: [String] = []
         for record in records {
-            if record.type == ControlRecord.recordType,
-                let control = try? WorkflowJSON.decode(ControlRecord.self, from: record.payload),
-                control.action == "cancel"
-            {
-                cancels.append(control.id)
-            } else if record.type == MessageRecord.recordType,
-                let message = try? WorkflowJSON.decode(MessageRecord.self, from: record.payload)
-            {
-                messages.append(message)
+            switch try? InboxCodec.item(from: record) {
+            case .control(let control) where control.action == ControlRequest.cancel: cancels.append(control.id)
+            case .message(let message): messages.append(message)
+            default: continue
             }
         }
         let next = cursor
@@ -211,7 +152,7 @@ extension DurableEngine {
         to id: String, topic: String?, excluding consumed: Set<String>, cleared: Set<String>, until wake: Int64,
         clock: any DurableClock,
         follower: InboxFollower
-    ) async throws -> MessageRecord? {
+    ) async throws -> InboxMessage? {
         try store.ensureInboxExists(name: id)
         let path = try store.inboxPath(name: id)
         let watcher = store.watcher()

@@ -218,20 +218,3 @@ final class QueueDispatcher: Sendable {
         return true
     }
 }
-
-extension LogStore {
-    /// Puts a queued workflow whose executor died back in its queue (`ENQUEUED`), so that it is
-    /// started again under the queue's limits rather than recovered outside them.
-    func requeueWorkflow(_ id: String, at time: Int64) async throws -> Bool {
-        guard let claimed = try? await claimWorkflow(id) else { return false }
-        defer { claimed.lease.release() }
-        let history = try WorkflowHistory(workflowID: id, records: claimed.records)
-        guard history.end == nil, history.status == .pending, let queue = history.fields.queueName else { return false }
-        var delta = IndexDelta()
-        delta.status = .enqueued
-        delta.updatedAt = time
-        try await claimed.lease.append([.statusChanged(delta)])
-        try queueFiles(named: queue).ring()
-        return true
-    }
-}

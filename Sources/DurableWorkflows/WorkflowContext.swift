@@ -276,7 +276,7 @@ public final class WorkflowContext: Sendable {
             return s.lastInboxVersion != version
         }
         guard changed else { return }
-        if !(try await engine.store.pendingCancellations(of: workflowID, cleared: clearedControls)).isEmpty {
+        if !(try await engine.storage.pendingCancellations(of: workflowID, cleared: clearedControls)).isEmpty {
             requestCancel()
             throw WorkflowCancelledError(workflowID: workflowID)
         }
@@ -293,7 +293,8 @@ public final class WorkflowContext: Sendable {
                 let watcher = engine.store.watcher()
                 while true {
                     let version = try watcher.version(of: path)
-                    if !(try await engine.store.pendingCancellations(of: self.workflowID, cleared: self.clearedControls))
+                    if !(try await engine.storage.pendingCancellations(
+                        of: self.workflowID, cleared: self.clearedControls))
                         .isEmpty
                     {
                         self.requestCancel()

@@ -108,7 +108,7 @@ struct JSONTextTests {
                 try await client.enqueue("echo", jsonInput: text, on: "q")
             }
             await #expect(throws: WorkflowError.self, "\(text.debugDescription)") {
-                try await engine.store.sendMessage(to: "target", topic: nil, json: text, at: 0)
+                try await client.send(to: "target", json: text)
             }
         }
         #expect(try await client.listWorkflows().map(\.workflowID) == ["target"], "nothing was stored")

@@ -139,7 +139,9 @@ struct StoreConformanceTests {
         claim.lease.release()
     }
 
-    @Test("fields reflect every acknowledged append at once, seen from another store on the same data", arguments: backends)
+    @Test(
+        "fields reflect every acknowledged append at once, seen from another store on the same data",
+        arguments: backends)
     func fieldsFollowAppends(backend: Backend) async throws {
         let dir = TemporaryDirectory()
         let store = try backend.open(dir.data)

@@ -368,6 +368,11 @@ public final class LogStore: Sendable {
 
     // MARK: Reading
 
+    /// Whether a log for `name` exists (one stat; blocks: call it on an I/O thread).
+    public func logExists(name: String) throws(StorageError) -> Bool {
+        SystemCall.exists(layout.logPath(try LogKey(name: name)))
+    }
+
     /// Reads the log for `name` without taking any lock (safe beside a live writer).
     ///
     /// Blocks on file I/O: call it from tools, tests or an I/O thread, not from a hot async path.

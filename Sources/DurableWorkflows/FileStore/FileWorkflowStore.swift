@@ -84,6 +84,36 @@ public struct FileWorkflowStore: WorkflowStore {
         }
     }
 
+    @discardableResult
+    public func deliver(_ item: InboxItem, to id: String) async throws -> Bool {
+        guard try await exists(id) else {
+            throw WorkflowStoreError(.notFound, "no workflow with ID \"\(id)\"", workflowID: id)
+        }
+        let (type, payload) = try InboxCodec.record(for: item)
+        let itemID = item.id
+        return try await log.appendToInbox(name: id, type: type, payload: payload) {
+            InboxCodec.itemID(of: $0) == itemID
+        }
+    }
+
+    public func inbox(of id: String) async throws -> [InboxItem] {
+        try await log.readInbox(name: id).compactMap(InboxCodec.item(from:))
+    }
+
+    public func wake(queue: String) async throws {
+        try await log.onIOThread { [log] () throws(StorageError) in try log.queueFiles(named: queue).ring() }
+    }
+
+    /// Whether workflow `id` exists: in the index, or (created beside a lagging index) as a log.
+    func exists(_ id: String) async throws -> Bool {
+        try await log.onIOThread { [log] () throws(StorageError) -> Bool in
+            if log.index.entry(forWorkflowID: id) != nil { return true }
+            try log.index.refresh()
+            if log.index.entry(forWorkflowID: id) != nil { return true }
+            return try log.logExists(name: id)
+        }
+    }
+
     /// The protocol's error for a storage error that has one (an unknown ID), else `error`.
     static func named(_ error: StorageError, _ id: String) -> any Error {
         if error.code == .notFound {
