@@ -183,4 +183,26 @@ struct StoreConformanceTests {
         filter.idPrefix = "w-5"
         #expect(try await store.list(filter).map(\.name) == ["beta"])
     }
+
+    @Test(
+        "the inbox keeps items in delivery order, at most once per ID, only for workflows that exist",
+        arguments: backends)
+    func inboxDeliversOncePerID(backend: Backend) async throws {
+        let dir = TemporaryDirectory()
+        let store = try backend.open(dir.data)
+        let lease = try #require(try await store.create("box", fields: Self.fields(), events: [Self.started()]))
+        #expect(try await store.inbox(of: "box").isEmpty)
+        let first = InboxItem.message(InboxMessage(id: "m1", topic: "t", value: #"{"a":"<'\""}"#, sentAt: 1))
+        let cancel = InboxItem.control(ControlRequest(id: "c1", action: ControlRequest.cancel, at: 2))
+        let second = InboxItem.message(InboxMessage(id: "m2", topic: nil, value: "2", sentAt: 3))
+        #expect(try await store.deliver(first, to: "box"))
+        #expect(try await store.deliver(cancel, to: "box"))
+        #expect(try await store.deliver(first, to: "box") == false, "a second delivery of m1 is a no-op")
+        #expect(try await store.deliver(second, to: "box"))
+        let other = try backend.open(dir.data)
+        #expect(try await other.inbox(of: "box") == [first, cancel, second])
+        let missing = await #expect(throws: WorkflowStoreError.self) { try await store.deliver(first, to: "nobody") }
+        #expect(missing?.code == .notFound)
+        lease.release()
+    }
 }
