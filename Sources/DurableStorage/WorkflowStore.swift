@@ -38,6 +38,11 @@ public protocol WorkflowStore: Sendable {
     /// The workflows matching `filter`, in its order, a page at a time (``WorkflowFilter/limit``).
     func list(_ filter: WorkflowFilter) async throws -> [WorkflowSummary]
 
+    /// The workflows that may need recovering: `PENDING`, not damaged, and started by
+    /// `applicationVersion` or by no version in particular; oldest first. Their owners may be
+    /// alive: ``claim(_:)`` tells.
+    func recoverable(applicationVersion: String) async throws -> [WorkflowSummary]
+
     /// Puts `item` in workflow `id`'s inbox, durably, unless an item with the same ID is there
     /// (idempotent delivery, decided atomically). Returns whether it was added. Throws
     /// ``WorkflowStoreError/Code/notFound`` if no workflow has the ID.

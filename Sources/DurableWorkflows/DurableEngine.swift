@@ -279,20 +279,18 @@ public final class DurableEngine: WorkflowReading {
     /// Resumes every pending workflow whose lease is free (its executor died).
     func recoverPendingWorkflows() async -> [String] {
         guard store.fatalError == nil else { return [] }  // nothing can be recorded any more
+        let candidates: [WorkflowSummary]
         do {
-            try await store.refreshIndex()
+            candidates = try await storage.recoverable(applicationVersion: configuration.applicationVersion)
         } catch {
-            logger.error("recovery could not read the index", metadata: ["error": "\(error)"])
+            logger.error("recovery could not list pending workflows", metadata: ["error": "\(error)"])
+            return []
         }
         var resumed: [String] = []
-        let candidates = store.index.allEntries().filter {
-            $0.status == .pending && !$0.isQuarantined
-                && QueueSelection.versionMatches($0, version: configuration.applicationVersion)
-        }
         for entry in candidates {
             let id = entry.workflowID
             let (busy, stopping, workflow) = state.withLock { s in
-                (s.running[id] != nil || s.blocked[id] != nil, s.stopping, s.registry[entry.name ?? ""])
+                (s.running[id] != nil || s.blocked[id] != nil, s.stopping, s.registry[entry.name])
             }
             if stopping { break }
             guard !busy else { continue }
@@ -306,7 +304,7 @@ public final class DurableEngine: WorkflowReading {
             guard let workflow else {
                 logger.warning(
                     "cannot recover a workflow whose name is not registered",
-                    metadata: ["workflow-id": "\(id)", "workflow": "\(entry.name ?? "")"])
+                    metadata: ["workflow-id": "\(id)", "workflow": "\(entry.name)"])
                 continue
             }
             // leased by a live executor, or quarantined
@@ -325,7 +323,7 @@ public final class DurableEngine: WorkflowReading {
 
     /// Takes over a workflow whose lease this process now holds.
     private func resume(
-        _ workflow: RegisteredWorkflow, lease: any WorkflowLease, events: [WorkflowEvent], entry: IndexEntry
+        _ workflow: RegisteredWorkflow, lease: any WorkflowLease, events: [WorkflowEvent], entry: WorkflowSummary
     ) async throws -> Bool {
         let history = WorkflowHistory(workflowID: entry.workflowID, events: events)
         guard history.end == nil, let start = history.start else {

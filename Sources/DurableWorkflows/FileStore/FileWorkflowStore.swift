@@ -84,6 +84,20 @@ public struct FileWorkflowStore: WorkflowStore {
         }
     }
 
+    public func recoverable(applicationVersion: String) async throws -> [WorkflowSummary] {
+        try await log.onIOThread { [log] () throws(StorageError) in
+            try log.index.refresh()
+            // Only the matches are decoded; the rest is read field by field in place.
+            return log.index.compactMapEntries { entry -> WorkflowSummary? in
+                guard entry.status == .pending, !entry.isQuarantined,
+                    QueueSelection.versionMatches(entry, version: applicationVersion)
+                else { return nil }
+                return WorkflowSummary(entry.fields)
+            }
+            .sorted { ($0.createdAt, $0.workflowID) < ($1.createdAt, $1.workflowID) }
+        }
+    }
+
     @discardableResult
     public func deliver(_ item: InboxItem, to id: String) async throws -> Bool {
         guard try await exists(id) else {
