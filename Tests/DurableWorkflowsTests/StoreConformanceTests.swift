@@ -205,4 +205,23 @@ struct StoreConformanceTests {
         #expect(missing?.code == .notFound)
         lease.release()
     }
+
+    @Test("recoverable lists pending workflows of the version (or of none), oldest first", arguments: backends)
+    func recoverableSelectsPendingOfVersion(backend: Backend) async throws {
+        let dir = TemporaryDirectory()
+        let store = try backend.open(dir.data)
+        for (id, version, ends, createdAt) in [
+            ("v1-late", "1", false, 20), ("v1-early", "1", false, 10), ("v2", "2", false, 5), ("v1-done", "1", true, 1),
+            ("unpinned", "", false, 30),
+        ] {
+            var fields = Self.fields()
+            fields.applicationVersion = version
+            fields.createdAt = Int64(createdAt)
+            let lease = try #require(try await store.create(id, fields: fields, events: [Self.started()]))
+            if ends { try await lease.append([.end(.success, output: "1", error: nil, at: 2)]) }
+            lease.release()
+        }
+        let ids = try await store.recoverable(applicationVersion: "1").map(\.workflowID)
+        #expect(ids == ["v1-early", "v1-late", "unpinned"])
+    }
 }
