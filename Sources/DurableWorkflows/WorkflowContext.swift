@@ -220,7 +220,8 @@ public final class WorkflowContext: Sendable {
         while true {
             do {
                 try Task.checkCancellation()
-                let output = try await execute()
+                let step = StepContext(workflowID: workflowID, functionID: functionID, name: name, attempt: attempt)
+                let output = try await StepContext.$current.withValue(step) { try await execute() }
                 if let tooLarge = engine?.payloadTooLarge(output, "the output of \(kind) \"\(name)\"") {
                     result = .failure(tooLarge)  // recorded as the operation's error: replay sees the same
                 } else {

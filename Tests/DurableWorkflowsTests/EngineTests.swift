@@ -124,6 +124,32 @@ struct EngineTests {
         await engine.shutdown()
     }
 
+    @Test("a step body reads its workflow ID, position and attempt; nothing outside a step")
+    func stepContextIsVisibleInsideSteps() async throws {
+        let dir = TemporaryDirectory()
+        let clock = ManualClock()
+        let engine = try makeEngine(dir, clock: clock)
+        engine.register(name: "keys") { (_: Int, context: WorkflowContext) -> [String] in
+            let outside = StepContext.current == nil
+            _ = try await context.now()
+            var seen: [String] = []
+            let key = try await context.step("charge", retry: .exponential(maxAttempts: 3, interval: .seconds(1))) {
+                let step = StepContext.current!
+                seen.append("\(step.name) \(step.functionID) attempt \(step.attempt)")
+                if step.attempt < 2 { throw PortableError(name: "Flaky", message: "once") }
+                return "\(step.workflowID)-\(step.functionID)"
+            }
+            let nested = try await context.step("nested") { await Task { StepContext.current?.functionID }.value }
+            return seen + [key, "nested \(nested ?? 0)", "outside \(outside && StepContext.current == nil)"]
+        }
+        try await engine.launch()
+        #expect(
+            try await engine.start(name: "keys", 0, id: "k1", as: [String].self).result() == [
+                "charge 2 attempt 1", "charge 2 attempt 2", "k1-2", "nested 3", "outside true",
+            ])
+        await engine.shutdown()
+    }
+
     @Test("replay-safe helpers return the recorded time, UUID and random number")
     func replaySafeHelpers() async throws {
         let dir = TemporaryDirectory()
