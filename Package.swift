@@ -27,6 +27,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -45,7 +46,10 @@ let package = Package(
         ),
         .target(
             name: "DurableWorkflows",
-            dependencies: ["DurableStorage", "DurableLog", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "DurableStorage", "DurableLog", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
         // DBOS system-table rows from workflow histories, and a psql-loadable SQL writer (no driver).
@@ -98,7 +102,10 @@ let package = Package(
         ),
         .testTarget(
             name: "DurableWorkflowsTests",
-            dependencies: ["DurableWorkflows", "DurableTesting", "DurableTestHelper", "durable", "DurableDemo"],
+            dependencies: [
+                "DurableWorkflows", "DurableTesting", "DurableTestHelper", "durable", "DurableDemo",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
     ]
