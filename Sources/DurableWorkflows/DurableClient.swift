@@ -48,6 +48,22 @@ public final class DurableClient: WorkflowReading {
         return try await enqueue(name, input, on: WorkflowQueue.internalQueueName, options: options, as: output)
     }
 
+    /// Starts workflow `W` (registered by some executor), typed by its input and output.
+    public func start<W: Workflow>(
+        _ type: W.Type, _ input: W.Input, id: String? = nil, timeout: Duration? = nil,
+        applicationVersion: String? = nil
+    ) async throws -> WorkflowHandle<W.Output> {
+        try await start(
+            W.name, input, id: id, timeout: timeout, applicationVersion: applicationVersion, as: W.Output.self)
+    }
+
+    /// Enqueues workflow `W` on `queue`, typed by its input and output.
+    public func enqueue<W: Workflow>(
+        _ type: W.Type, _ input: W.Input, on queue: String, options: EnqueueOptions = EnqueueOptions()
+    ) async throws -> WorkflowHandle<W.Output> {
+        try await enqueue(W.name, input, on: queue, options: options, as: W.Output.self)
+    }
+
     /// Enqueues the workflow registered (by some executor) as `name` on `queue`.
     ///
     /// - Throws: ``QueueDeduplicatedError`` if `options.deduplicationID` is held by a live
@@ -59,8 +75,8 @@ public final class DurableClient: WorkflowReading {
         let request = EnqueueRequest(
             workflowName: name, inputs: try WorkflowJSON.inputs(input), queueName: queue, options: options,
             executorID: clientID)
-        let (id, _) = try await store.enqueueWorkflow(request, now: clock.nowMilliseconds())
-        return WorkflowHandle(workflowID: id, store: store)
+        let (id, created) = try await store.enqueueWorkflow(request, now: clock.nowMilliseconds())
+        return WorkflowHandle(workflowID: id, store: store, created: created)
     }
 
     /// Enqueues workflow `name` with `jsonInput` (its input as JSON text, checked) on `queue`;

@@ -59,8 +59,8 @@ extension DurableEngine {
         let request = EnqueueRequest(
             workflowName: name, inputs: try WorkflowJSON.inputs(input), queueName: queue, options: options,
             executorID: configuration.executorID)
-        let (id, _) = try await store.enqueueWorkflow(request, now: configuration.clock.nowMilliseconds())
-        return WorkflowHandle(workflowID: id, engine: self)
+        let (id, created) = try await store.enqueueWorkflow(request, now: configuration.clock.nowMilliseconds())
+        return WorkflowHandle(workflowID: id, engine: self, created: created)
     }
 }
 

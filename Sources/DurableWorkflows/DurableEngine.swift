@@ -410,14 +410,13 @@ public final class DurableEngine: WorkflowReading {
         let start = StartRecord(
             name: name, inputs: inputs, applicationVersion: configuration.applicationVersion,
             executorID: configuration.executorID, createdAt: now, deadline: deadline)
-        if let lease = try await storage.create(id, fields: fields, events: [.started(start)]) {
-            startExecution(
-                workflow, id: id, inputs: inputs, lease: lease, recorded: [:], prefix: [], deadline: deadline)
-        } else {
+        guard let lease = try await storage.create(id, fields: fields, events: [.started(start)]) else {
             try await store.requireWorkflow(id, isNamed: name)
             logger.debug("workflow exists; returning its handle", metadata: ["workflow-id": "\(id)"])
+            return WorkflowHandle(workflowID: id, engine: self)
         }
-        return WorkflowHandle(workflowID: id, engine: self)
+        startExecution(workflow, id: id, inputs: inputs, lease: lease, recorded: [:], prefix: [], deadline: deadline)
+        return WorkflowHandle(workflowID: id, engine: self, created: true)
     }
 
     /// Starts `W` and waits for its result.

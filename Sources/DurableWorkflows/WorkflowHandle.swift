@@ -8,20 +8,26 @@ import DurableLog
 public struct WorkflowHandle<Output: Codable & Sendable>: Sendable {
     /// The workflow's ID.
     public let workflowID: String
+    /// Whether the call that returned this handle created the workflow: false when a workflow
+    /// with the ID existed (the ID is an idempotency key, so nothing new was started), and for
+    /// a handle made for an existing ID.
+    public let created: Bool
     private let engine: DurableEngine?
     private let store: LogStore
     private let storage: any WorkflowStore
 
-    init(workflowID: String, engine: DurableEngine) {
+    init(workflowID: String, engine: DurableEngine, created: Bool = false) {
         self.workflowID = workflowID
+        self.created = created
         self.engine = engine
         store = engine.store
         storage = engine.storage
     }
 
     /// A handle served from the store alone (a ``DurableClient``'s).
-    init(workflowID: String, store: LogStore) {
+    init(workflowID: String, store: LogStore, created: Bool = false) {
         self.workflowID = workflowID
+        self.created = created
         engine = nil
         self.store = store
         storage = FileWorkflowStore(store)

@@ -31,7 +31,7 @@ struct EngineTests {
         await again.shutdown()
     }
 
-    @Test("16 concurrent starts of one ID run the body once and share its result")
+    @Test("16 concurrent starts of one ID run the body once and share its result; exactly one start says it created it")
     func idempotentStartUnderConcurrency() async throws {
         let dir = TemporaryDirectory()
         let counter = RunCounter()
@@ -46,6 +46,26 @@ struct EngineTests {
         }
         #expect(results.count == 16 && Set(results.map(\.order)) == ["same"])
         #expect(counter["reserve"] == 1 && counter["email"] == 1)
+        let starts = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    try await engine.start(Checkout.self, Order(id: "other", amount: 1), id: "dup-2").created
+                }
+            }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(starts.filter { $0 }.count == 1, "exactly one start created the workflow; the others found it")
+        #expect(try await engine.start(Checkout.self, Order(id: "same", amount: 5), id: "dup").created == false)
+        #expect(engine.handle(for: "dup", as: Receipt.self).created == false)
+        let client = try DurableClient(directory: dir.data)
+        #expect(
+            try await client.enqueue(
+                Checkout.self, Order(id: "q", amount: 1), on: "q", options: EnqueueOptions(id: "e1")
+            ).created)
+        #expect(
+            try await client.enqueue(
+                Checkout.self, Order(id: "q", amount: 1), on: "q", options: EnqueueOptions(id: "e1")
+            ).created == false)
         await engine.shutdown()
     }
 
