@@ -75,12 +75,16 @@ struct InputEnvelope<T: Decodable>: Decodable {
 public struct WorkflowHistory: Sendable {
     /// The workflow ID.
     public var workflowID: String
-    /// The index fields the log implies.
-    public var fields: IndexFields
-    var start: StartRecord?
-    var operations: [Int: OperationRecord] = [:]
-    var attempts: [AttemptRecord] = []
-    var end: EndRecord?
+    /// The status fields the history implies (the fold of its status changes).
+    public var fields: WorkflowFields
+    /// What it was started with (nil only for a log whose first record was lost).
+    public internal(set) var start: StartRecord?
+    /// The completed operations by position (`function_id`).
+    public internal(set) var operations: [Int: OperationRecord] = [:]
+    /// The attempts after the first (recoveries, starts from a queue), in order.
+    public internal(set) var attempts: [AttemptRecord] = []
+    /// How it ended (nil while it has not, or after a resume).
+    public internal(set) var end: EndRecord?
     /// The inputs of the last INPUTS record, if a debounce replaced the START inputs.
     var replacedInputs: String?
     /// Control requests (cancellations) voided by a resume.
@@ -100,7 +104,7 @@ public struct WorkflowHistory: Sendable {
     }
 
     /// The history `events` (a store's record of workflow `workflowID`) tell.
-    init(workflowID: String, events: [WorkflowEvent]) {
+    public init(workflowID: String, events: [WorkflowEvent]) {
         self.init(workflowID: workflowID)
         apply(events)
     }
