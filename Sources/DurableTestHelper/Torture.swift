@@ -33,6 +33,10 @@ enum Torture {
 
     // MARK: Worker
 
+    /// This worker process's identity in the ledger: its incarnation number from the driver,
+    /// unique for the whole run (process IDs are reused once a long run spawns past pid_max).
+    static let incarnation = getenv("TORTURE_WORKER").map { String(cString: $0) } ?? "\(getpid())"
+
     static func worker(directory: String, ledgerPath: String) async throws {
         let ledger = Ledger(ledgerPath)
         let pid = getpid()
@@ -85,7 +89,7 @@ enum Torture {
         let ledger: Ledger
 
         func run(_ n: Int, context: WorkflowContext) async throws -> Int {
-            let pid = getpid()
+            let pid = Torture.incarnation
             let value = try await context.step("work") { () -> Int in
                 ledger.note("B \(context.workflowID) \(pid) \(Torture.nowMilliseconds())")
                 try await Task.sleep(for: .milliseconds(20))
@@ -103,18 +107,25 @@ enum Torture {
         let ledgerPath = directory + ".ledger"
         let kills = Ledger(directory + ".kills")
         var workers: [Process] = []
+        var incarnations: [Int] = []
+        var spawned = 0
         func spawn() throws -> Process {
+            spawned += 1
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
             process.arguments = ["torture-worker", directory, ledgerPath]
             process.standardOutput = FileHandle.nullDevice
             var environment = ProcessInfo.processInfo.environment
             environment["SWIFT_BACKTRACE"] = "enable=no"
+            environment["TORTURE_WORKER"] = "\(spawned)"
             process.environment = environment
             try process.run()
             return process
         }
-        for _ in 0..<count { workers.append(try spawn()) }
+        for _ in 0..<count {
+            workers.append(try spawn())
+            incarnations.append(spawned)
+        }
         let client = try DurableClient(directory: directory)
         var orders: [Int] = []
         var killed = 0
@@ -133,11 +144,12 @@ enum Torture {
             // Kill at a random moment after the starts, so kills land in steps, waits and claims alike.
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...200)))
             let victim = Int.random(in: 0..<workers.count)
-            kills.note("K \(workers[victim].processIdentifier) \(nowMilliseconds())")
+            kills.note("K \(incarnations[victim]) \(nowMilliseconds())")
             kill(workers[victim].processIdentifier, SIGKILL)
             workers[victim].waitUntilExit()
             killed += 1
             workers[victim] = try spawn()
+            incarnations[victim] = spawned
             try await Task.sleep(for: .milliseconds(Int.random(in: 50...250)))
         }
         for n in orders {
@@ -162,7 +174,14 @@ enum Torture {
         print(
             "torture: \(seconds) s, \(count) workers, \(killed) SIGKILLs, \(orders.count) orders, \(violations.count) violations"
         )
-        for violation in violations.prefix(20) { print("VIOLATION: \(violation)") }
+        // A summary by kind (the first words of each), then the first few of each kind.
+        let kinds = Dictionary(grouping: violations) {
+            $0.split(separator: " ").dropFirst().prefix(3).joined(separator: " ")
+        }
+        for (kind, all) in kinds.sorted(by: { $0.value.count > $1.value.count }) {
+            print("violations: \(all.count) x \"\(kind)\"")
+            for violation in all.prefix(5) { print("VIOLATION: \(violation)") }
+        }
         exit(violations.isEmpty ? 0 : 1)
     }
 
