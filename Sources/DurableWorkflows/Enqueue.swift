@@ -78,7 +78,8 @@ extension LogStore {
             try await refreshIndex()
             if let dedup = options.deduplicationID {
                 let holder = index.entries {
-                    $0.fields.queueName == queue && $0.fields.deduplicationID == dedup && !$0.isQuarantined
+                    // (the queue's name is read in place; only its workflows' fields are decoded)
+                    $0.queueName == queue && $0.fields.deduplicationID == dedup && !$0.isQuarantined
                         && QueueSelection.holdsDeduplicationID($0)
                 }.first
                 if let holder {

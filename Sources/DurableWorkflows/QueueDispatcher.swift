@@ -61,7 +61,7 @@ final class QueueDispatcher: Sendable {
         for (partition, entries) in byPartition {
             let budget = queue.workerConcurrency.map { $0 - runningHere[partition ?? "", default: 0] } ?? entries.count
             guard budget > 0 else { continue }
-            groups.append((partition, Array(entries.sorted(by: QueueSelection.runsBefore).prefix(budget))))
+            groups.append((partition, Array(QueueSelection.inRunOrder(entries).prefix(budget))))
         }
         return (groups, wake)
     }

@@ -2,14 +2,16 @@ import DurableLog
 
 /// Which waiting workflows a dequeue may start, in which order: pure functions of index entries.
 enum QueueSelection {
-    /// DBOS's order: unprioritised (0) first, then ascending priority; first-in-first-out
-    /// (by enqueue sequence) among equals.
-    static func runsBefore(_ a: IndexEntry, _ b: IndexEntry) -> Bool {
-        let fa = a.fields, fb = b.fields
-        let left = (fa.priority ?? 0, fa.enqueueSequence ?? 0, fa.createdAt ?? 0)
-        let right = (fb.priority ?? 0, fb.enqueueSequence ?? 0, fb.createdAt ?? 0)
-        if left != right { return left < right }
-        return a.workflowID < b.workflowID
+    /// `entries` in DBOS's run order: unprioritised (0) first, then ascending priority;
+    /// first-in-first-out (by enqueue sequence, then creation time, then ID) among equals. Each
+    /// entry is decoded once, not once per comparison (a backlog is sorted on every dequeue).
+    static func inRunOrder(_ entries: [IndexEntry]) -> [IndexEntry] {
+        entries.map { entry -> (key: (Int64, Int64, Int64), id: String, entry: IndexEntry) in
+            let fields = entry.fields
+            return ((fields.priority ?? 0, fields.enqueueSequence ?? 0, fields.createdAt ?? 0), entry.workflowID, entry)
+        }
+        .sorted { $0.key != $1.key ? $0.key < $1.key : $0.id < $1.id }
+        .map(\.entry)
     }
 
     /// Whether an executor of `version` may run `entry` (an unpinned workflow runs anywhere).

@@ -55,17 +55,47 @@ public final class WorkflowIndex: Sendable {
         /// so a dequeue looks only at what waits, not at every workflow ever run.
         var waiting: [String: Set<LogKey>] = [:]
 
-        mutating func apply(_ delta: IndexDelta, to key: LogKey, seq: UInt64) {
-            if delta.removed == true {  // deleted by retention: forget it
-                if let queue = entries.removeValue(forKey: key)?.queueName, waiting[queue]?.remove(key) != nil,
-                    waiting[queue]!.isEmpty
-                {
-                    waiting[queue] = nil
+        /// Applies deltas in order. Each entry they touch is decoded once and encoded once, however
+        /// many deltas it gets: loading the index replays its whole log, thousands of deltas for
+        /// a busy directory, and a decode and an encode per delta made that the cost of every
+        /// process start (seconds in a debug build after a few minutes of work).
+        mutating func apply(_ items: some Sequence<Item>) {
+            // nil: removed by retention (a later delta creates the entry afresh)
+            var touched: [LogKey: (fields: IndexFields, logSeq: UInt64)?] = [:]
+            for (key, seq, delta) in items {
+                if delta.removed == true {
+                    touched[key] = .some(nil)
+                    continue
                 }
-                return
+                let known: (fields: IndexFields, logSeq: UInt64)? =
+                    if let current = touched[key] { current } else { entries[key].map { ($0.fields, $0.logSeq) } }
+                var (fields, logSeq) = known ?? (IndexFields(), 0)
+                // Deltas set absolute values, so an older one must never win over a newer one;
+                // sequence 0 marks an out-of-band delta (a quarantine) that always applies.
+                if seq == 0 {
+                    fields.apply(delta)
+                } else if seq > logSeq {
+                    fields.apply(delta)
+                    logSeq = seq
+                }
+                touched[key] = .some((fields, logSeq))
             }
-            entries[key, default: IndexEntry(key: key)].apply(delta, seq: seq)
-            noteWaiting(entries[key]!)
+            for (key, result) in touched {
+                if let old = entries[key] { forgetWaiting(old) }
+                guard let result else {
+                    entries[key] = nil
+                    continue
+                }
+                let entry = IndexEntry(key: key, fields: result.fields, logSeq: result.logSeq)
+                entries[key] = entry
+                noteWaiting(entry)
+            }
+        }
+
+        mutating func forgetWaiting(_ entry: IndexEntry) {
+            guard let queue = entry.queueName, waiting[queue]?.remove(entry.key) != nil, waiting[queue]!.isEmpty
+            else { return }
+            waiting[queue] = nil
         }
 
         mutating func noteWaiting(_ entry: IndexEntry) {
@@ -246,15 +276,16 @@ public final class WorkflowIndex: Sendable {
                         throw StorageError(.closed, "the index log is not open", path: directory)
                     }
                     var bytes: [UInt8] = []
-                    for (key, seq, delta) in batch.flatMap(\.items) {
+                    let items = batch.flatMap(\.items)
+                    for (key, seq, delta) in items {
                         let payload = IndexFiles.encodeLogRecord(key: key, seq: seq, delta: delta)
                         let stored = try codec.encode(payload, compress: true, dictionaryID: 0)
                         log.lastSeq += 1
                         RecordFrame.encode(
                             into: &bytes, salt: log.salt, seq: log.lastSeq, type: RecordType.indexUpdate.rawValue,
                             codec: stored.codec, dictionaryID: 0, rawLength: payload.count, stored: stored.stored)
-                        s.apply(delta, to: key, seq: seq)
                     }
+                    s.apply(items)
                     do throws(StorageError) {
                         try durability.write(log.fd, bytes, at: log.end, path: log.path)
                     } catch {
@@ -264,7 +295,7 @@ public final class WorkflowIndex: Sendable {
                     }
                     log.end += bytes.count
                     s.log = log
-                    return (log.fd, log.path, log.end > max(Self.compactionThreshold, s.snapshotBytes))
+                    return (log.fd, log.path, Self.needsCompaction(logEnd: log.end, snapshotBytes: s.snapshotBytes))
                 }
             }
             // The index is derived: a delta lost in a power failure is recovered from its
@@ -319,9 +350,15 @@ public final class WorkflowIndex: Sendable {
         }
     }
 
-    /// An index log past this size (or past the snapshot's, if larger) is folded into a new
-    /// snapshot, so it does not grow forever and a process that opens the index reads little.
-    static let compactionThreshold = 4 << 20
+    /// An index log past this size (or past half the snapshot's, if larger) is folded into a
+    /// new snapshot, so it does not grow forever and a process that opens the index replays
+    /// little: every process start reads the whole log since the snapshot. Relative to the
+    /// snapshot, the rewrite costs a constant number of entry encodings per update.
+    static let compactionThreshold = 1 << 20
+
+    static func needsCompaction(logEnd: Int, snapshotBytes: Int) -> Bool {
+        logEnd > max(compactionThreshold, snapshotBytes / 2)
+    }
 
     /// Folds the index log into a new snapshot if it is still past the threshold (or, with
     /// `force`, if it holds anything).
@@ -332,7 +369,8 @@ public final class WorkflowIndex: Sendable {
                 if generation != s.generation { try reload(&s) } else { try readTail(&s, repair: true) }
                 guard let log = s.log, s.damage == nil,
                     force
-                        ? log.end > LogFormat.fileHeaderSize : log.end > max(Self.compactionThreshold, s.snapshotBytes)
+                        ? log.end > LogFormat.fileHeaderSize
+                        : Self.needsCompaction(logEnd: log.end, snapshotBytes: s.snapshotBytes)
                 else { return nil }
                 return Array(s.entries.values)
             }
@@ -539,16 +577,16 @@ public final class WorkflowIndex: Sendable {
             bytes = try SystemCall.read(log.fd, count: size - log.end, at: log.end, path: log.path)
         }
         var position = log.end - base
+        var items: [Item] = []
         while let frame = RecordFrame.parse(bytes, at: position, salt: log.salt, minimumSeq: log.lastSeq + 1),
             frame.seq == log.lastSeq + 1
         {
             let payload = try codec.decode(frame, path: log.path)
-            if let (key, seq, delta) = IndexFiles.decodeLogRecord(payload) {
-                s.apply(delta, to: key, seq: seq)
-            }
+            if let item = IndexFiles.decodeLogRecord(payload) { items.append(item) }
             log.lastSeq = frame.seq
             position += frame.footprint
         }
+        s.apply(items)
         log.end = base + position
         s.log = log
         if log.end < size && !bytes[position...].allSatisfy({ $0 == 0 }) {
