@@ -40,15 +40,15 @@ extension DurableCommand {
     }
 
     /// `durable queues`.
-    struct Queues: ParsableCommand {
+    struct Queues: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List queues: their limits, and per partition the workflows enqueued, delayed and running.")
 
         @OptionGroup var directory: DirectoryOptions
         @Flag(help: "Print JSON.") var json = false
 
-        func run() throws {
-            let summaries = try directory.openStore(writing: true).queueSummaries()
+        func run() async throws {
+            let summaries = try await directory.openClient().storage.queues()
             if json {
                 print(JSONText.array(summaries.map(JSONText.queue)).rendered)
                 return

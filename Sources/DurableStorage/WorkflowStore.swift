@@ -55,6 +55,35 @@ public protocol WorkflowStore: Sendable {
     /// Tells the executors serving `queue` that it has work they have not seen (a resumed or
     /// forked workflow, a requeued one), so they look now rather than at their next poll.
     func wake(queue: String) async throws
+
+    // MARK: Queues
+
+    /// Creates workflow `id` waiting in queue `fields.queueName` (`ENQUEUED`, or `DELAYED`
+    /// until `fields.delayUntil`), with its first `events`, and wakes the queue's executors. The
+    /// store gives it the queue's next ``WorkflowFields/enqueueSequence`` (first in, first out).
+    /// With a ``WorkflowFields/deduplicationID``, checking that no live workflow of the queue
+    /// holds it and creating are one decision, across processes.
+    func enqueue(_ id: String, fields: WorkflowFields, events: [WorkflowEvent]) async throws -> EnqueueOutcome
+
+    /// Starts what the queue's limits allow this executor now, as one decision across every
+    /// executor: the global and per-executor concurrency and the rate limit (per partition),
+    /// in DBOS's order (unprioritised first, then ascending priority; first in, first out among
+    /// equals). See ``DequeueResult`` for what a started workflow looks like.
+    func dequeue(_ request: DequeueRequest) async throws -> DequeueResult
+
+    /// Records the limits an executor serves a queue with (for ``queues()``).
+    func recordQueue(_ configuration: QueueConfiguration) async throws
+
+    /// Every queue that has workflows or a recorded configuration, with its counts, by name.
+    func queues() async throws -> [QueueSummary]
+
+    /// A token for the current state of `queue`, to wait for what comes after it.
+    func queueVersion(_ queue: String) async -> UInt64
+
+    /// Returns once `queue` may have changed after `version` (an enqueue, a workflow of it
+    /// ending, a wake), or after `timeout`, or when the task is cancelled. It may return early:
+    /// callers look at the queue again and wait again.
+    func waitForQueue(_ queue: String, after version: UInt64, timeout: Duration) async
 }
 
 /// A claimed workflow: the lease on it and its history when the lease was taken.
@@ -83,6 +112,8 @@ public struct WorkflowStoreError: Error, Sendable, Equatable, CustomStringConver
         public static let notFound = Code("notFound")
         /// The workflow's stored history is damaged (it is quarantined, not run).
         public static let damaged = Code("damaged")
+        /// The request cannot be carried out as given (a missing field it needs).
+        public static let invalidArgument = Code("invalidArgument")
         /// The lease was lost (a database backend saw another executor take the workflow over):
         /// the append did not happen, and the engine stops running the workflow.
         public static let ownershipLost = Code("ownershipLost")

@@ -80,7 +80,7 @@ public struct Debouncer<Input: Codable & Sendable, Output: Codable & Sendable>: 
                 debounceDeadline: deadline, isDebounced: true)
             let holder: QueueDeduplicatedError
             do {
-                return handle(try await store.enqueueWorkflow(request, now: now).id)
+                return handle(try await storage.enqueueWorkflow(request, now: now).id)
             } catch let error as QueueDeduplicatedError {
                 holder = error
             }

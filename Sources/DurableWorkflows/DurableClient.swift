@@ -75,7 +75,7 @@ public final class DurableClient: WorkflowReading {
         let request = EnqueueRequest(
             workflowName: name, inputs: try WorkflowJSON.inputs(input), queueName: queue, options: options,
             executorID: clientID)
-        let (id, created) = try await store.enqueueWorkflow(request, now: clock.nowMilliseconds())
+        let (id, created) = try await storage.enqueueWorkflow(request, now: clock.nowMilliseconds())
         return WorkflowHandle(workflowID: id, store: store, created: created)
     }
 
@@ -89,7 +89,7 @@ public final class DurableClient: WorkflowReading {
             workflowName: name, inputs: "{\"namedArgs\":{},\"positionalArgs\":[\(jsonInput)]}", queueName: queue,
             options: options,
             executorID: clientID)
-        return try await store.enqueueWorkflow(request, now: clock.nowMilliseconds()).id
+        return try await storage.enqueueWorkflow(request, now: clock.nowMilliseconds()).id
     }
 
     /// A handle to workflow `id` (its result, its status).

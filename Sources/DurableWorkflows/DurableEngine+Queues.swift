@@ -1,34 +1,13 @@
 import DurableLog
+import DurableStorage
 import FoundationEssentials
 
-/// The limits of a queue as an executor declared them, stored in `queues/<key>/config.json` for
-/// `durable queues` (informational: each executor enforces the limits it was configured with).
-public struct QueueConfiguration: Codable, Sendable, Equatable {
-    /// The queue's name.
-    public var name: String
-    /// Global concurrency, if limited.
-    public var concurrency: Int?
-    /// Per-process concurrency, if limited.
-    public var workerConcurrency: Int?
-    /// Starts allowed per ``rateLimitPeriodMilliseconds``, if rate-limited.
-    public var rateLimit: Int?
-    /// The rate-limit window in ms.
-    public var rateLimitPeriodMilliseconds: Int64?
-
+extension QueueConfiguration {
+    /// The limits `queue` declares.
     init(_ queue: WorkflowQueue) {
-        name = queue.name
-        concurrency = queue.concurrency
-        workerConcurrency = queue.workerConcurrency
-        rateLimit = queue.rateLimit?.limit
-        rateLimitPeriodMilliseconds = queue.rateLimit?.period.milliseconds
-    }
-
-    func encoded() throws -> [UInt8] { try WorkflowJSON.encode(self) }
-
-    /// The configuration recorded for queue `name` in `store`, if an executor recorded one.
-    public static func recorded(in store: LogStore, queue name: String) throws -> QueueConfiguration? {
-        guard let bytes = try store.queueFiles(named: name).readConfiguration() else { return nil }
-        return try? WorkflowJSON.decode(QueueConfiguration.self, from: bytes)
+        self.init(
+            name: queue.name, concurrency: queue.concurrency, workerConcurrency: queue.workerConcurrency,
+            rateLimit: queue.rateLimit?.limit, rateLimitPeriodMilliseconds: queue.rateLimit?.period.milliseconds)
     }
 }
 
@@ -59,7 +38,7 @@ extension DurableEngine {
         let request = EnqueueRequest(
             workflowName: name, inputs: try WorkflowJSON.inputs(input), queueName: queue, options: options,
             executorID: configuration.executorID)
-        let (id, created) = try await store.enqueueWorkflow(request, now: configuration.clock.nowMilliseconds())
+        let (id, created) = try await storage.enqueueWorkflow(request, now: configuration.clock.nowMilliseconds())
         return WorkflowHandle(workflowID: id, engine: self, created: created)
     }
 }
@@ -84,7 +63,7 @@ extension WorkflowContext {
             parentWorkflowID: workflowID)
         let now = clock.nowMilliseconds()
         _ = try await operation(kind: "child", name: W.name, retry: .none, childWorkflowID: childID) {
-            _ = try await engine.store.enqueueWorkflow(request, now: now)
+            _ = try await engine.storage.enqueueWorkflow(request, now: now)
             return "null"
         }
         return ChildWorkflowHandle(workflowID: childID, parent: self)

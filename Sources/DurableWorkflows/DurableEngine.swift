@@ -237,9 +237,8 @@ public final class DurableEngine: WorkflowReading {
         }
         var dispatchers: [Task<Void, Never>] = []
         for queue in queues {
-            let files = try store.queueFiles(named: queue.name)
-            try? await files.writeConfiguration(QueueConfiguration(queue).encoded())
-            let dispatcher = QueueDispatcher(queue: queue, files: files, engine: self)
+            try? await storage.recordQueue(QueueConfiguration(queue))
+            let dispatcher = QueueDispatcher(queue: queue, engine: self)
             dispatchers.append(Task { await dispatcher.run() })
         }
         let launchedAt = configuration.clock.nowMilliseconds()  // every schedule fires the ticks after this
@@ -411,7 +410,7 @@ public final class DurableEngine: WorkflowReading {
             name: name, inputs: inputs, applicationVersion: configuration.applicationVersion,
             executorID: configuration.executorID, createdAt: now, deadline: deadline)
         guard let lease = try await storage.create(id, fields: fields, events: [.started(start)]) else {
-            try await store.requireWorkflow(id, isNamed: name)
+            try await storage.requireWorkflow(id, isNamed: name)
             logger.debug("workflow exists; returning its handle", metadata: ["workflow-id": "\(id)"])
             return WorkflowHandle(workflowID: id, engine: self)
         }

@@ -65,7 +65,7 @@ extension LogStore {
             workflowName: state.workflowName, inputs: try WorkflowJSON.inputs(run),
             queueName: state.queue ?? WorkflowQueue.internalQueueName,
             options: EnqueueOptions(id: "sched-\(name)-trigger-\(iso)"), executorID: executorID)
-        return try await enqueueWorkflow(request, now: now).id
+        return try await FileWorkflowStore(self).enqueueWorkflow(request, now: now).id
     }
 }
 
@@ -188,7 +188,7 @@ final class ScheduleRunner: Sendable {
             workflowName: workflowName, inputs: try WorkflowJSON.inputs(run),
             queueName: schedule.queue ?? WorkflowQueue.internalQueueName,
             options: EnqueueOptions(id: schedule.workflowID(for: tick)), executorID: engine.configuration.executorID)
-        _ = try await engine.store.enqueueWorkflow(request, now: now)
+        _ = try await engine.storage.enqueueWorkflow(request, now: now)
         try await recordFired(tick, engine)
     }
 

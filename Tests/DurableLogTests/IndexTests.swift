@@ -168,6 +168,63 @@ struct IndexTests {
         #expect(try await store.reconcileIndex() == 0)
     }
 
+    @Test("replaying the index log in one batch gives what applying its deltas one at a time gave")
+    func replayAppliesDeltasInOrder() async throws {
+        let dir = TemporaryDirectory()
+        let store = try LogStore.open(directory: dir.data)
+        let gone = try LogKey(name: "gone"), waiting = try LogKey(name: "waiting"),
+            started = try LogKey(name: "started")
+        func delta(_ edit: (inout IndexDelta) -> Void) -> IndexDelta {
+            var delta = IndexDelta()
+            edit(&delta)
+            return delta
+        }
+        let items: [WorkflowIndex.Item] = [
+            (
+                gone, 1,
+                delta {
+                    $0.workflowID = "gone"; $0.name = "first"; $0.queueName = "q"; $0.status = .enqueued
+                }
+            ),
+            (gone, 0, delta { $0.removed = true }),
+            (
+                gone, 1,
+                delta {
+                    $0.workflowID = "gone"; $0.name = "second"
+                }
+            ),
+            (
+                waiting, 1,
+                delta {
+                    $0.workflowID = "waiting"; $0.queueName = "q"; $0.status = .enqueued
+                }
+            ),
+            (
+                started, 1,
+                delta {
+                    $0.workflowID = "started"; $0.queueName = "q"; $0.status = .enqueued
+                }
+            ),
+            (started, 3, delta { $0.status = .pending }),
+            (started, 2, delta { $0.status = .enqueued }),  // older than what was applied: ignored
+            (started, 0, delta { $0.corruption = "damaged" }),  // out of band: always applies
+        ]
+        for item in items { try await store.index.record([item]) }  // one flush each
+        let replayed = try LogStore.open(directory: dir.data)  // the whole log in one batch
+        #expect(
+            replayed.index.allEntries().sorted { $0.key < $1.key }
+                == store.index.allEntries().sorted { $0.key < $1.key })
+        for index in [store.index, replayed.index] {
+            #expect(index.count == 3)
+            #expect(index.entry(for: gone)?.fields.name == "second")
+            #expect(index.entry(for: gone)?.queueName == nil)
+            #expect(index.entry(for: started)?.status == .pending)
+            #expect(index.entry(for: started)?.logSeq == 3)
+            #expect(index.entry(for: started)?.isQuarantined == true)
+            #expect(index.waitingEntries(inQueue: "q").map(\.workflowID) == ["waiting"])
+        }
+    }
+
     @Test("deltas appended by one process are seen by another, and the appends interleave safely")
     func twoStoresShareOneIndex() async throws {
         let dir = TemporaryDirectory()

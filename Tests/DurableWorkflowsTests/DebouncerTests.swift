@@ -30,8 +30,8 @@ struct DebouncerTests {
     }
 
     /// Tells the dispatchers the manual clock moved (they otherwise look again within a second).
-    func nudge(_ engine: DurableEngine) throws {
-        try engine.store.queueFiles(named: WorkflowQueue.internalQueueName).ring()
+    func nudge(_ engine: DurableEngine) async throws {
+        try await engine.storage.wake(queue: WorkflowQueue.internalQueueName)
     }
 
     @Test("calls within the period push the start back; the workflow runs once, with the last input")
@@ -47,14 +47,14 @@ struct DebouncerTests {
         let second = try await debouncer.debounce(key: "doc-1", period: .seconds(5), "v2")
         #expect(second.workflowID == first.workflowID)
         clock.advance(by: .seconds(3))  // 6 s after the first call, 3 s after the last: not due
-        try nudge(engine)
+        try await nudge(engine)
         try await Task.sleep(for: .milliseconds(300))
         #expect(try await first.status() == .delayed && runs["any"] == 0)
         // Another key is debounced on its own.
         let other = try await debouncer.debounce(key: "doc-2", period: .seconds(1), "w1")
         #expect(other.workflowID != first.workflowID)
         clock.advance(by: .seconds(3))
-        try nudge(engine)
+        try await nudge(engine)
         #expect(try await first.result() == "indexed v2")
         #expect(try await other.result() == "indexed w1")
         #expect(runs["v1"] == 0 && runs["v2"] == 1 && runs["any"] == 2)
@@ -62,7 +62,7 @@ struct DebouncerTests {
         let next = try await debouncer.debounce(key: "doc-1", period: .seconds(5), "v3")
         #expect(next.workflowID != first.workflowID)
         clock.advance(by: .seconds(6))
-        try nudge(engine)
+        try await nudge(engine)
         #expect(try await next.result() == "indexed v3")
         await engine.shutdown()
     }
@@ -87,7 +87,7 @@ struct DebouncerTests {
         #expect(entry.fields.delayUntil == started + 10_000)
         #expect(entry.fields.isDebounced == true && entry.fields.debounceDeadline == started + 10_000)
         clock.advance(by: .seconds(1))
-        try nudge(engine)
+        try await nudge(engine)
         #expect(try await handle.result() == "indexed e3")
         await engine.shutdown()
     }
@@ -105,7 +105,7 @@ struct DebouncerTests {
         debouncer = Debouncer<String, String>(name: "reindex", engine: engine)
         #expect(try await debouncer.debounce(key: "k", period: .seconds(5), "after").workflowID == handle.workflowID)
         clock.advance(by: .seconds(5))
-        try nudge(engine)
+        try await nudge(engine)
         #expect(try await engine.handle(for: handle.workflowID, as: String.self).result() == "indexed after")
         #expect(runs["any"] == 1)
         await engine.shutdown()

@@ -256,7 +256,7 @@ struct QueueProcessTests {
         let rate = queueDirectory + "/rate"
         let bytes = try Data(contentsOf: URL(fileURLWithPath: rate))
         try bytes.prefix(bytes.count - 4).write(to: URL(fileURLWithPath: rate))
-        try other.store.queueFiles(named: "state").ring()
+        try await other.storage.wake(queue: "state")
         try await Task.sleep(for: .milliseconds(500))
         // The window still holds the two starts of this minute: the other two keep waiting.
         #expect(try await other.listWorkflows().filter { $0.status == .success }.count == 2)

@@ -49,7 +49,7 @@ struct ScheduleTests {
             var byStatus: [String: Int] = [:]
             for summary in try await client.listWorkflows() { byStatus[summary.status.rawValue, default: 0] += 1 }
             Issue.record(
-                "not all ticks finished: \(byStatus), queues: \(try client.store.queueSummaries().map { "\($0.name) \($0.partitions)" })"
+                "not all ticks finished: \(byStatus), queues: \(try await client.storage.queues().map { "\($0.name) \($0.partitions)" })"
             )
         }
         let all = Set(try await client.listWorkflows().map(\.workflowID))

@@ -15,7 +15,7 @@ struct ServiceTests {
         let counter = RunCounter()
         let register = { (engine: DurableEngine) in
             engine.register(name: "slow") { (_: Int, context: WorkflowContext) -> String in
-                try await context.step("first") { "done" }
+                _ = try await context.step("first") { "done" }
                 return try await context.step("long") {
                     counter.hit("long")
                     if counter["long"] == 1 { try await Task.sleep(for: .seconds(30)) }  // interrupted

@@ -172,6 +172,8 @@ public struct IndexEntry: Sendable, Equatable {
     public var applicationVersion: String? { text(of: .applicationVersion) }
     /// The parent workflow, for child workflows.
     public var parentWorkflowID: String? { text(of: .parentWorkflowID) }
+    /// The deduplication ID it was enqueued with, if any.
+    public var deduplicationID: String? { text(of: .deduplicationID) }
 
     private func text(of tag: IndexFields.Tag) -> String? {
         IndexFields.find(tag, in: encoded).map { String(decoding: $0, as: UTF8.self) }

@@ -54,6 +54,9 @@ public final class WorkflowIndex: Sendable {
         /// Queue name → the entries waiting in it (`ENQUEUED` or `DELAYED`), kept with `entries`
         /// so a dequeue looks only at what waits, not at every workflow ever run.
         var waiting: [String: Set<LogKey>] = [:]
+        /// Queue name → deduplication ID → the unfinished entries of the queue that carry it, so
+        /// an enqueue with a deduplication ID looks at those, not at every workflow ever run.
+        var holders: [String: [String: Set<LogKey>]] = [:]
 
         /// Applies deltas in order. Each entry they touch is decoded once and encoded once, however
         /// many deltas it gets: loading the index replays its whole log, thousands of deltas for
@@ -92,18 +95,32 @@ public final class WorkflowIndex: Sendable {
             }
         }
 
+        /// Drops `entry` from the queue lookups (before it changes or goes).
         mutating func forgetWaiting(_ entry: IndexEntry) {
-            guard let queue = entry.queueName, waiting[queue]?.remove(entry.key) != nil, waiting[queue]!.isEmpty
-            else { return }
-            waiting[queue] = nil
+            guard let queue = entry.queueName else { return }
+            if waiting[queue]?.remove(entry.key) != nil, waiting[queue]!.isEmpty { waiting[queue] = nil }
+            if let id = entry.deduplicationID, holders[queue]?[id]?.remove(entry.key) != nil {
+                if holders[queue]![id]!.isEmpty { holders[queue]![id] = nil }
+                if holders[queue]!.isEmpty { holders[queue] = nil }
+            }
         }
 
+        /// Files `entry` in the queue lookups it belongs to now.
         mutating func noteWaiting(_ entry: IndexEntry) {
             guard let queue = entry.queueName else { return }
-            if entry.status == .enqueued || entry.status == .delayed {
+            let status = entry.status
+            if status == .enqueued || status == .delayed {
                 waiting[queue, default: []].insert(entry.key)
             } else if waiting[queue]?.remove(entry.key) != nil, waiting[queue]!.isEmpty {
                 waiting[queue] = nil
+            }
+            if let id = entry.deduplicationID {
+                if !status.isTerminal {
+                    holders[queue, default: [:]][id, default: []].insert(entry.key)
+                } else if holders[queue]?[id]?.remove(entry.key) != nil {
+                    if holders[queue]![id]!.isEmpty { holders[queue]![id] = nil }
+                    if holders[queue]!.isEmpty { holders[queue] = nil }
+                }
             }
         }
     }
@@ -149,6 +166,7 @@ public final class WorkflowIndex: Sendable {
         state.withLock { s in
             s.entries = Dictionary(entries.map { ($0.key, $0) }, uniquingKeysWith: { $1 })
             s.waiting = [:]
+            s.holders = [:]
             for entry in entries { s.noteWaiting(entry) }
             if let log = s.log { SystemCall.close(log.fd) }
             s.log = nil
@@ -177,6 +195,18 @@ public final class WorkflowIndex: Sendable {
     /// Every entry, sorted by key (a stable order for comparisons and listings).
     public func allEntries() -> [IndexEntry] {
         state.withLock { Array($0.entries.values) }.sorted { $0.key < $1.key }
+    }
+
+    /// An unfinished entry of `queue` carrying `deduplicationID` that `isHolder` accepts, if any.
+    public func deduplicationHolder(
+        queue: String, deduplicationID: String, where isHolder: (IndexEntry) -> Bool
+    ) -> IndexEntry? {
+        state.withLock { s in
+            for key in s.holders[queue]?[deduplicationID] ?? [] {
+                if let entry = s.entries[key], isHolder(entry) { return entry }
+            }
+            return nil
+        }
     }
 
     /// The entries waiting (`ENQUEUED` or `DELAYED`) in queue `name`, in no particular order.
@@ -549,6 +579,7 @@ public final class WorkflowIndex: Sendable {
         s.log = OpenLog(fd: fd, path: logPath, salt: 0, end: 0, lastSeq: 0)
         s.entries = entries
         s.waiting = [:]
+        s.holders = [:]
         for entry in entries.values { s.noteWaiting(entry) }
         s.generation = generation
         s.damage = damage

@@ -75,11 +75,16 @@ enum WorkflowEventCodec {
     }
 }
 
-/// A lease on a workflow's log: the log's writer, holding its lock.
+/// A lease on a workflow's log: the log's writer, holding its lock (and, for a workflow a
+/// dequeue started, its queue's run slot, given back with the lease).
 struct FileWorkflowLease: WorkflowLease {
     let writer: LogWriter
+    private let onRelease: (@Sendable () -> Void)?
 
-    init(_ writer: LogWriter) { self.writer = writer }
+    init(_ writer: LogWriter, onRelease: (@Sendable () -> Void)? = nil) {
+        self.writer = writer
+        self.onRelease = onRelease
+    }
 
     var workflowID: String { writer.name }
 
@@ -88,5 +93,8 @@ struct FileWorkflowLease: WorkflowLease {
         if !records.isEmpty { try await writer.append(records) }
     }
 
-    func release() { writer.close() }
+    func release() {
+        writer.close()
+        onRelease?()
+    }
 }

@@ -1,34 +1,9 @@
 import DurableLog
-
-/// A queue's limits and what it holds now, as `durable queues` shows it.
-public struct QueueSummary: Sendable, Equatable {
-    /// Counts for one partition (`nil`: workflows enqueued without a partition key).
-    public struct Partition: Sendable, Equatable {
-        /// The partition key.
-        public var key: String?
-        /// Waiting and due.
-        public var enqueued = 0
-        /// Waiting for their start time.
-        public var delayed = 0
-        /// Started and not ended (running, or waiting to be requeued after a crash).
-        public var running = 0
-        /// Run slots held right now by live processes (only for queues with a global limit).
-        public var busySlots: Int?
-    }
-
-    /// The queue's name.
-    public var name: String
-    /// The limits an executor recorded for it, if any did.
-    public var configuration: QueueConfiguration?
-    /// Per partition, sorted by key (no partition first).
-    public var partitions: [Partition]
-    /// Workflows of the queue that ended.
-    public var ended = 0
-}
+import DurableStorage
 
 extension LogStore {
     /// Every queue that has workflows or a recorded configuration, with its counts.
-    public func queueSummaries() throws -> [QueueSummary] {
+    func queueSummaries() throws -> [QueueSummary] {
         try index.refresh()
         var configurations: [String: QueueConfiguration] = [:]
         for bytes in try recordedQueueConfigurations() {
