@@ -70,7 +70,7 @@ public struct DequeueRequest: Sendable {
 public struct DequeueResult: Sendable {
     /// The workflows started, with their leases: each is `PENDING` with the request's executor,
     /// its start time and one more start counted in ``WorkflowFields/recoveryAttempts``, and its
-    /// global concurrency slot is held until the lease is released.
+    /// global concurrency slot is held until the lease is released. In run order.
     public var started: [WorkflowClaim]
     /// The earliest time something that waits now may become startable (a delay or a rate
     /// window ending), Unix ms.

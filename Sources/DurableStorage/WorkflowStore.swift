@@ -24,7 +24,8 @@ public protocol WorkflowStore: Sendable {
 
     /// Takes the lease on workflow `id` and returns it with the workflow's history, or nil while
     /// a live owner holds it. Throws ``WorkflowStoreError/Code/notFound`` for an unknown ID and
-    /// ``WorkflowStoreError/Code/damaged`` for a workflow whose stored history is damaged.
+    /// ``WorkflowStoreError/Code/damaged`` for a workflow whose stored history is damaged
+    /// or quarantined (checked once the lease is taken, so a claim never races a quarantine).
     func claim(_ id: String) async throws -> WorkflowClaim?
 
     /// The recorded events of workflow `id`, in order, whoever holds its lease. Throws
@@ -55,6 +56,32 @@ public protocol WorkflowStore: Sendable {
     /// Tells the executors serving `queue` that it has work they have not seen (a resumed or
     /// forked workflow, a requeued one), so they look now rather than at their next poll.
     func wake(queue: String) async throws
+
+    // MARK: Following, damage and failure
+
+    /// A follower of workflow `id`'s history: its events in the order ``history(of:)`` returns
+    /// them, as any process appends them. The workflow need not exist yet (reads return nothing
+    /// until it does). Reads throw ``WorkflowStoreError/Code/damaged`` for a quarantined workflow.
+    func follow(_ id: String) async throws -> any StoreFollower<WorkflowEvent>
+
+    /// A follower of workflow `id`'s inbox, in delivery order (an item the store cannot decode is
+    /// skipped; a damaged inbox is ``WorkflowStoreError/Code/damaged``, confirmed against writers).
+    func followInbox(of id: String) async throws -> any StoreFollower<InboxItem>
+
+    /// Marks workflow `id` damaged for good (`reason` says how): it is no longer recovered or
+    /// claimed, lists show the reason, and followers of its history fail with it.
+    func quarantine(_ id: String, reason: String) async throws
+
+    /// The failure that stopped the store acknowledging writes for good (a failed `fsync`: what
+    /// it wrote may not be durable), or nil while it serves. Told from memory.
+    var failure: (any Error)? { get }
+
+    /// Calls `handler` once, when the store first stops for good (see ``failure``).
+    func onFailure(_ handler: @escaping @Sendable (any Error) -> Void)
+
+    /// Repairs what crashed processes left half-done (see ``RepairScope``): status fields that
+    /// lag their histories, leftovers of interrupted writes, unusable derived state.
+    func repair(_ scope: RepairScope) async throws -> RepairReport
 
     // MARK: Queues
 

@@ -22,7 +22,6 @@ public struct Debouncer<Input: Codable & Sendable, Output: Codable & Sendable>: 
     public let maxWait: Duration?
     /// The queue the workflow runs on.
     public let queueName: String
-    private let store: LogStore
     private let storage: any WorkflowStore
     private let clock: any DurableClock
     private let executorID: String
@@ -43,7 +42,6 @@ public struct Debouncer<Input: Codable & Sendable, Output: Codable & Sendable>: 
         workflowName = name
         self.maxWait = maxWait
         queueName = queue
-        store = engine.store
         storage = engine.storage
         clock = engine.configuration.clock
         executorID = engine.configuration.executorID
@@ -57,7 +55,6 @@ public struct Debouncer<Input: Codable & Sendable, Output: Codable & Sendable>: 
         workflowName = name
         self.maxWait = maxWait
         queueName = queue
-        store = client.store
         storage = client.storage
         clock = client.clock
         executorID = client.clientID
@@ -97,7 +94,7 @@ public struct Debouncer<Input: Codable & Sendable, Output: Codable & Sendable>: 
 
     private func handle(_ id: String) -> WorkflowHandle<Output> {
         if let engine { return WorkflowHandle(workflowID: id, engine: engine) }
-        return WorkflowHandle(workflowID: id, store: store)
+        return WorkflowHandle(workflowID: id, storage: storage)
     }
 }
 

@@ -76,7 +76,7 @@ public final class DurableClient: WorkflowReading {
             workflowName: name, inputs: try WorkflowJSON.inputs(input), queueName: queue, options: options,
             executorID: clientID)
         let (id, created) = try await storage.enqueueWorkflow(request, now: clock.nowMilliseconds())
-        return WorkflowHandle(workflowID: id, store: store, created: created)
+        return WorkflowHandle(workflowID: id, storage: storage, created: created)
     }
 
     /// Enqueues workflow `name` with `jsonInput` (its input as JSON text, checked) on `queue`;
@@ -96,7 +96,7 @@ public final class DurableClient: WorkflowReading {
     public func handle<Output: Codable & Sendable>(
         for id: String, as output: Output.Type = Output.self
     ) -> WorkflowHandle<Output> {
-        WorkflowHandle(workflowID: id, store: store)
+        WorkflowHandle(workflowID: id, storage: storage)
     }
 
     // MARK: Talking to workflows
@@ -146,6 +146,6 @@ public final class DurableClient: WorkflowReading {
     ) async throws -> WorkflowHandle<Output> {
         let forkID = try await storage.forkWorkflowForRecovery(
             id, fromStep: fromStep, newID: newID, executorID: clientID, at: clock.nowMilliseconds())
-        return WorkflowHandle(workflowID: forkID, store: store)
+        return WorkflowHandle(workflowID: forkID, storage: storage)
     }
 }

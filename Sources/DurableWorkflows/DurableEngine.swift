@@ -87,7 +87,7 @@ public final class DurableEngine: WorkflowReading {
         var logger = configuration.logger
         logger[metadataKey: "executor-id"] = "\(configuration.executorID)"
         self.logger = logger
-        store.onDurabilityLost { [weak self] error in
+        storage.onFailure { [weak self] error in
             guard let self else { return }
             self.logger.critical(
                 "an fsync failed: this engine acknowledges nothing more and stops taking work; restart the process",
@@ -124,11 +124,14 @@ public final class DurableEngine: WorkflowReading {
     }
 
     /// The engine's health (see ``Health``).
-    public var health: Health { store.fatalError.map(Health.stopped) ?? .serving }
+    public var health: Health {
+        guard let failure = storage.failure else { return .serving }
+        return .stopped(failure as? StorageError ?? StorageError(.durabilityLost, "\(failure)"))
+    }
 
     /// Throws the storage failure that stopped the engine, if one did.
     func checkServing() throws {
-        if let error = store.fatalError { throw error }
+        if let error = storage.failure { throw error }
     }
 
     deinit {
@@ -190,13 +193,14 @@ public final class DurableEngine: WorkflowReading {
             return s.launched
         }
         if already { return [] }
-        if let repaired = store.index.repaired {
+        let repair = try await storage.repair(.launch)
+        if let rebuilt = repair.rebuilt {
             logger.warning(
-                "the workflow index was unusable and was rebuilt from the logs", metadata: ["reason": "\(repaired)"])
+                "the workflow index was unusable and was rebuilt from the logs", metadata: ["reason": "\(rebuilt)"])
         }
-        try await store.reconcileIndex()
-        if let swept = try? await store.sweepTemporaryFiles(), swept > 0 {
-            logger.info("removed temporary files left by writers that died", metadata: ["count": "\(swept)"])
+        if repair.removedLeftovers > 0 {
+            logger.info(
+                "removed temporary files left by writers that died", metadata: ["count": "\(repair.removedLeftovers)"])
         }
         let recovered = await recoverPendingWorkflows()
         if !recovered.isEmpty { logger.info("recovering workflows", metadata: ["count": "\(recovered.count)"]) }
@@ -209,7 +213,7 @@ public final class DurableEngine: WorkflowReading {
                 if ContinuousClock.now - lastCatchUp >= catchUpInterval {
                     lastCatchUp = .now
                     do {
-                        let repaired = try await self.store.reconcileIndex(sweepOrphans: true, skippingHeld: true)
+                        let repaired = try await self.storage.repair(.unowned).reconciled
                         if repaired > 0 {
                             self.logger.info(
                                 "index caught up with logs left by a dead executor", metadata: ["count": "\(repaired)"])
@@ -277,7 +281,7 @@ public final class DurableEngine: WorkflowReading {
 
     /// Resumes every pending workflow whose lease is free (its executor died).
     func recoverPendingWorkflows() async -> [String] {
-        guard store.fatalError == nil else { return [] }  // nothing can be recorded any more
+        guard storage.failure == nil else { return [] }  // nothing can be recorded any more
         let candidates: [WorkflowSummary]
         do {
             candidates = try await storage.recoverable(applicationVersion: configuration.applicationVersion)
@@ -544,16 +548,14 @@ public final class DurableEngine: WorkflowReading {
                     "workflow interrupted by shutdown; it stays pending", metadata: ["error": "\(error)"])
                 return .failure(error)
             }
-            if let storage = error as? StorageError, storage.code == .corrupted,
-                storage.path?.hasSuffix(".inbox") == true,
-                let damage = try? await store.confirmedInboxDamage(name: context.workflowID)
+            if let damaged = error as? WorkflowStoreError, damaged.code == .damaged,
+                damaged.workflowID == context.workflowID
             {
-                // A damaged inbox does not heal: quarantine the workflow rather than recover it
-                // into the same failure every second. (Confirmed under the inbox's lock: a
-                // lock-free read beside a sender's multi-page append can look damaged.)
-                let reason = "its inbox is damaged (\(damage))"
+                // A damaged inbox does not heal (the store confirmed it against its writers):
+                // quarantine the workflow rather than recover it into the same failure every second.
+                let reason = damaged.message
                 do {
-                    try await store.quarantine(name: context.workflowID, reason: reason)
+                    try await storage.quarantine(context.workflowID, reason: reason)
                 } catch {
                     context.logger.error("could not quarantine the workflow", metadata: ["error": "\(error)"])
                 }

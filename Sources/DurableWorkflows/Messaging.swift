@@ -2,19 +2,6 @@ import DurableLog
 import FoundationEssentials
 import Synchronization
 
-extension LogStore {
-    /// The messages in workflow `id`'s inbox, in arrival order, read on the calling thread
-    /// (for tools that run on a thread of their own; never call it from the cooperative pool).
-    ///
-    /// - Throws: a ``StorageError`` with code `corrupted` if the inbox is damaged.
-    public func inboxMessagesBlocking(of id: String) throws -> [InboxMessage] {
-        try readInboxBlocking(name: id).compactMap { record in
-            guard case .message(let message) = try InboxCodec.item(from: record) else { return nil }
-            return message
-        }
-    }
-}
-
 extension DurableEngine {
     /// Sends `value` to workflow `destination` on `topic` (from outside any workflow, from this
     /// process or any other). The message is durable when this returns; the recipient's
@@ -83,7 +70,7 @@ extension WorkflowContext {
         let startedAt = clock.nowMilliseconds()
         let message = try await engine.waitForMessage(
             to: workflowID, topic: topic, excluding: consumedMessages, cleared: clearedControls,
-            until: min(wakeMilliseconds, deadline ?? Int64.max), clock: clock, follower: inbox)
+            until: min(wakeMilliseconds, deadline ?? Int64.max), clock: clock, reader: inbox)
         if message == nil { try await checkCancellation() }  // the workflow's deadline may have ended the wait
         try await record(
             OperationRecord(
@@ -98,76 +85,94 @@ extension WorkflowContext {
     }
 }
 
-/// What a workflow has read of its inbox so far: each `recv` reads and decodes only what arrived
-/// since the previous look (a workflow runs one operation at a time, so one follower per context).
-final class InboxFollower: Sendable {
+/// What a workflow has read of its inbox so far: each look reads and decodes only what arrived
+/// since the previous one (a workflow runs one operation at a time, so one reader per context).
+final class InboxReader: Sendable {
     private struct State {
-        var cursor: LogCursor
+        var follower: (any StoreFollower<InboxItem>)?
         var messages: [InboxMessage] = []
         var cancels: [String] = []
     }
 
-    private let state: Locked<State>
+    private let storage: any WorkflowStore
+    private let workflowID: String
+    private let state = Locked(State())
 
-    init(cursor: LogCursor) { state = Locked(State(cursor: cursor)) }
+    init(storage: any WorkflowStore, workflowID: String) {
+        self.storage = storage
+        self.workflowID = workflowID
+    }
 
-    /// Reads new records, then returns the oldest message on `topic` not in `consumed`, and
-    /// whether a cancel request not voided by `cleared` is present.
-    func look(
-        in store: LogStore, topic: String?, excluding consumed: Set<String>, cleared: Set<String>
-    ) async throws -> (message: InboxMessage?, cancelRequested: Bool) {
-        var cursor = state.withLock { $0.cursor }
-        let resets = cursor.resets
-        let records = try await store.readNewRecords(&cursor)
-        var messages: [InboxMessage] = []
-        var cancels: [String] = []
-        for record in records {
-            switch try? InboxCodec.item(from: record) {
-            case .control(let control) where control.action == ControlRequest.cancel: cancels.append(control.id)
-            case .message(let message): messages.append(message)
-            default: continue
-            }
-        }
-        let next = cursor
-        return state.withLock { s in
-            if next.resets != resets {  // the inbox was read again from its start
+    /// Whether something may have arrived since the latest look, told from memory (no I/O).
+    var mayHaveNews: Bool { state.withLock { $0.follower }?.mayHaveAppends() ?? true }
+
+    /// Reads what arrived since the latest look.
+    ///
+    /// - Throws: ``WorkflowStoreError/Code/damaged`` if the inbox is damaged.
+    func refresh() async throws {
+        let follower = try await self.follower()
+        let batch = try await follower.read()
+        state.withLock { s in
+            if batch.restarted {  // the inbox was read again from its start
                 s.messages = []
                 s.cancels = []
             }
-            s.cursor = next
-            s.messages += messages
-            s.cancels += cancels
-            return (
-                s.messages.first { $0.topic == topic && !consumed.contains($0.id) },
-                s.cancels.contains { !cleared.contains($0) }
-            )
+            for item in batch.elements {
+                switch item {
+                case .message(let message): s.messages.append(message)
+                case .control(let control) where control.action == ControlRequest.cancel: s.cancels.append(control.id)
+                case .control: continue
+                }
+            }
+        }
+    }
+
+    /// The oldest message read on `topic` whose ID is not in `consumed`.
+    func oldestMessage(topic: String?, excluding consumed: Set<String>) -> InboxMessage? {
+        state.withLock { s in s.messages.first { $0.topic == topic && !consumed.contains($0.id) } }
+    }
+
+    /// Whether a cancel request not voided by `cleared` was read.
+    func cancelRequested(cleared: Set<String>) -> Bool {
+        state.withLock { s in s.cancels.contains { !cleared.contains($0) } }
+    }
+
+    /// Returns once something may have arrived after the latest look, or after `timeout`.
+    func waitForNews(timeout: Duration) async {
+        guard let follower = try? await follower() else {
+            try? await Task.sleep(for: timeout)
+            return
+        }
+        await follower.waitForAppend(timeout: timeout)
+    }
+
+    private func follower() async throws -> any StoreFollower<InboxItem> {
+        if let follower = state.withLock({ $0.follower }) { return follower }
+        let created = try await storage.followInbox(of: workflowID)
+        return state.withLock { s in
+            if let follower = s.follower { return follower }
+            s.follower = created
+            return created
         }
     }
 }
 
 extension DurableEngine {
-    /// The oldest message on `topic` in `id`'s inbox not in `consumed`, waiting (on the file
-    /// watcher) until `wake` (Unix ms on `clock`); nil on timeout.
+    /// The oldest message on `topic` in `id`'s inbox not in `consumed`, waiting (woken by the
+    /// store) until `wake` (Unix ms on `clock`); nil on timeout.
     func waitForMessage(
         to id: String, topic: String?, excluding consumed: Set<String>, cleared: Set<String>, until wake: Int64,
-        clock: any DurableClock,
-        follower: InboxFollower
+        clock: any DurableClock, reader: InboxReader
     ) async throws -> InboxMessage? {
-        try store.ensureInboxExists(name: id)
-        let path = try store.inboxPath(name: id)
-        let watcher = store.watcher()
         while true {
             try Task.checkCancellation()
-            let version = try watcher.version(of: path)
-            let (message, cancelRequested) = try await follower.look(
-                in: store, topic: topic, excluding: consumed, cleared: cleared)
-            if cancelRequested { throw WorkflowCancelledError(workflowID: id) }
-            if let message { return message }
+            try await reader.refresh()
+            if reader.cancelRequested(cleared: cleared) { throw WorkflowCancelledError(workflowID: id) }
+            if let message = reader.oldestMessage(topic: topic, excluding: consumed) { return message }
             let remaining = wake - clock.nowMilliseconds()
             if remaining <= 0 { return nil }
-            // Woken by inotify; the re-check at least every second bounds any lost wake-up.
-            await watcher.wait(
-                for: path, after: version, until: FileWatcher.deadline(after: .milliseconds(min(remaining, 1000))))
+            // Woken by the store; waking at least every second bounds any lost wake-up.
+            await reader.waitForNews(timeout: .milliseconds(min(remaining, 1000)))
         }
     }
 }

@@ -24,10 +24,8 @@ public final class WorkflowContext: Sendable {
     public let deadline: Int64?
     /// The engine running the workflow (weak: a context never keeps an engine alive).
     weak let engine: DurableEngine?
-    /// This workflow's inbox file, derived once (hashing the ID on every operation would be waste).
-    let inboxPath: String?
-    /// What `recv` has read of the inbox so far.
-    let inbox: InboxFollower?
+    /// What this workflow has read of its inbox so far (messages for `recv`, cancel requests).
+    let inbox: InboxReader?
     private let state: Locked<State>
 
     struct State {
@@ -39,7 +37,6 @@ public final class WorkflowContext: Sendable {
         var executedCount = 0
         /// Cancel requests voided by a resume.
         var clearedControls: Set<String> = []
-        var lastInboxVersion: UInt64?
         var cancelRequested = false
     }
 
@@ -50,8 +47,7 @@ public final class WorkflowContext: Sendable {
     ) {
         self.deadline = deadline
         self.engine = engine
-        inboxPath = try? engine?.store.inboxPath(name: workflowID)
-        inbox = (try? engine?.store.inboxCursor(name: workflowID)).map(InboxFollower.init)
+        inbox = engine.map { InboxReader(storage: $0.storage, workflowID: workflowID) }
         self.workflowID = workflowID
         self.workflowName = workflowName
         self.lease = lease
@@ -174,7 +170,7 @@ public final class WorkflowContext: Sendable {
         let startedAt = clock.nowMilliseconds()
         let remaining = max(0, min(wakeMilliseconds, deadline ?? .max) - startedAt)
         let json = try await interruptibleByCancel {
-            try await engine.store.eventJSON(of: id, key: key, timeout: .milliseconds(remaining))
+            try await engine.storage.eventJSON(of: id, key: key, timeout: .milliseconds(remaining))
         }
         if json == nil { try await checkCancellation() }  // the workflow's deadline may have ended the wait
         try await record(
@@ -263,21 +259,16 @@ public final class WorkflowContext: Sendable {
     var clearedControls: Set<String> { state.withLock { $0.clearedControls } }
 
     /// Throws ``WorkflowCancelledError`` if someone (any process) asked to cancel this workflow.
-    /// Cheap when nothing happened: the inbox is re-read only when the file watcher saw it change.
+    /// Cheap when nothing happened: the inbox is read only when the store tells it may have changed.
     func checkCancellation() async throws {
         if isCancelRequested { throw WorkflowCancelledError(workflowID: workflowID) }
         if let deadline, clock.nowMilliseconds() >= deadline {
             requestCancel()
             throw WorkflowCancelledError(workflowID: workflowID, deadlinePassed: true)
         }
-        guard let engine, let path = inboxPath, let version = try? engine.store.watcher().version(of: path)
-        else { return }  // no inbox yet, so no request
-        let changed = state.withLock { s in
-            defer { s.lastInboxVersion = version }
-            return s.lastInboxVersion != version
-        }
-        guard changed else { return }
-        if !(try await engine.storage.pendingCancellations(of: workflowID, cleared: clearedControls)).isEmpty {
+        guard let inbox, inbox.mayHaveNews else { return }
+        try await inbox.refresh()
+        if inbox.cancelRequested(cleared: clearedControls) {
             requestCancel()
             throw WorkflowCancelledError(workflowID: workflowID)
         }
@@ -286,23 +277,20 @@ public final class WorkflowContext: Sendable {
     /// Runs `body` (a long wait: a sleep, a child's result) so that a cancel request from any
     /// process ends it at once, instead of at the next operation: the inbox is watched meanwhile.
     func interruptibleByCancel<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        guard let engine, let path = inboxPath else { return try await body() }
-        try engine.store.ensureInboxExists(name: workflowID)
+        guard let engine else { return try await body() }
+        // A reader of its own: the context's may be read by the operation that waits.
+        let watcher = InboxReader(storage: engine.storage, workflowID: workflowID)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { try await body() }
             group.addTask {
-                let watcher = engine.store.watcher()
                 while true {
-                    let version = try watcher.version(of: path)
-                    if !(try await engine.storage.pendingCancellations(
-                        of: self.workflowID, cleared: self.clearedControls))
-                        .isEmpty
-                    {
+                    try await watcher.refresh()
+                    if watcher.cancelRequested(cleared: self.clearedControls) {
                         self.requestCancel()
                         throw WorkflowCancelledError(workflowID: self.workflowID)
                     }
                     try Task.checkCancellation()
-                    await watcher.wait(for: path, after: version, until: FileWatcher.deadline(after: .seconds(1)))
+                    await watcher.waitForNews(timeout: .seconds(1))
                     try Task.checkCancellation()
                 }
             }

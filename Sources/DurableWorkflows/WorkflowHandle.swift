@@ -1,5 +1,3 @@
-import DurableLog
-
 /// A handle to a workflow: its ID, its status, and (awaited) its result.
 ///
 /// Handles are cheap values; one can be made for any ID with ``DurableEngine/handle(for:as:)`` or
@@ -13,24 +11,21 @@ public struct WorkflowHandle<Output: Codable & Sendable>: Sendable {
     /// a handle made for an existing ID.
     public let created: Bool
     private let engine: DurableEngine?
-    private let store: LogStore
     private let storage: any WorkflowStore
 
     init(workflowID: String, engine: DurableEngine, created: Bool = false) {
         self.workflowID = workflowID
         self.created = created
         self.engine = engine
-        store = engine.store
         storage = engine.storage
     }
 
     /// A handle served from the store alone (a ``DurableClient``'s).
-    init(workflowID: String, store: LogStore, created: Bool = false) {
+    init(workflowID: String, storage: any WorkflowStore, created: Bool = false) {
         self.workflowID = workflowID
         self.created = created
         engine = nil
-        self.store = store
-        storage = FileWorkflowStore(store)
+        self.storage = storage
     }
 
     /// Waits for the workflow to finish and returns its result.
@@ -42,7 +37,7 @@ public struct WorkflowHandle<Output: Codable & Sendable>: Sendable {
         if let engine {
             json = try await engine.outputJSON(of: workflowID)
         } else {
-            json = try await store.outputJSON(of: workflowID)
+            json = try await storage.outputJSON(of: workflowID)
         }
         return try WorkflowJSON.decode(Output.self, fromText: json)
     }

@@ -1,10 +1,6 @@
-import DurableLog
-
 /// What an engine and a client both offer for reading workflows: everything here works from
 /// any process on the data directory, for workflows running anywhere or finished.
 public protocol WorkflowReading: Sendable {
-    /// The storage engine underneath.
-    var store: LogStore { get }
     /// Where workflows are recorded.
     var storage: any WorkflowStore { get }
 }
@@ -13,12 +9,12 @@ extension WorkflowReading {
     /// Waits up to `timeout` for workflow `id` to set event `key`, and returns its latest value.
     ///
     /// Returns `nil` if the timeout passes, or if the workflow finished without setting the key.
-    /// Waiting uses the store's file watcher (inotify), so a value set by another process is seen
+    /// The store wakes the wait (the file backend: inotify), so a value set by another process is seen
     /// within milliseconds, without a polling interval.
     public func getEvent<Value: Decodable & Sendable>(
         _ id: String, key: String, as type: Value.Type = Value.self, timeout: Duration = .seconds(60)
     ) async throws -> Value? {
-        try await store.eventJSON(of: id, key: key, timeout: timeout).map {
+        try await storage.eventJSON(of: id, key: key, timeout: timeout).map {
             try WorkflowJSON.decode(Value.self, fromText: $0)
         }
     }
@@ -29,7 +25,7 @@ extension WorkflowReading {
     public func readStream<Value: Decodable & Sendable>(
         _ id: String, key: String, from offset: Int = 0, as type: Value.Type = Value.self
     ) -> AsyncThrowingStream<Value, any Error> {
-        store.followStream(of: id, key: key, from: offset, as: type)
+        storage.followStream(of: id, key: key, from: offset, as: type)
     }
 
     /// Lists workflows (from this and every other process sharing the directory).

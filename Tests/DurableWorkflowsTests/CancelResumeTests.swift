@@ -120,7 +120,8 @@ struct CancelResumeTests {
         engine.register(name: "last-step") { (n: Int, context: WorkflowContext) -> Int in
             try await context.step("only") { () -> Int in
                 counter.hit("started")
-                try await Task.sleep(for: .milliseconds(300))
+                // The step outlasts the request, however loaded the machine: it ends once accepted.
+                while counter["requested"] == 0 { try await Task.sleep(for: .milliseconds(5)) }
                 return n
             }
         }
@@ -130,6 +131,7 @@ struct CancelResumeTests {
         // From another process's point of view (a client): the owner is alive, so the request is queued.
         let client = try DurableClient(directory: dir.data)
         #expect(try await client.cancel("last-1") == .pending)
+        counter.hit("requested")
         await #expect(throws: PortableError.self) { try await handle.result() }
         #expect(try await engine.status(of: "last-1") == .cancelled)
         #expect(try await engine.steps(of: "last-1").map(\.name) == ["only"], "the step itself completed and is kept")

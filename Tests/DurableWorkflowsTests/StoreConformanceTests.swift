@@ -224,4 +224,124 @@ struct StoreConformanceTests {
         let ids = try await store.recoverable(applicationVersion: "1").map(\.workflowID)
         #expect(ids == ["v1-early", "v1-late", "unpinned"])
     }
+
+    @Test(
+        "a follower reads each event once, in order, and a wait ends as soon as another store appends",
+        arguments: backends)
+    func followerReadsAppendsOnce(backend: Backend) async throws {
+        let dir = TemporaryDirectory()
+        let store = try backend.open(dir.data)
+        let follower = try await store.follow("fw")
+        #expect(try await follower.read().elements.isEmpty, "nothing exists yet")
+        let writer = try backend.open(dir.data)
+        let lease = try #require(try await writer.create("fw", fields: Self.fields(), events: [Self.started()]))
+        var seen = Self.appended(try await follower.read().elements)
+        #expect(seen == [Self.started()])
+        #expect(try await follower.read().elements.isEmpty, "each event is read once")
+        let clock = ContinuousClock()
+        let waited = try await clock.measure {
+            async let wait: Void = follower.waitForAppend(timeout: .seconds(20))
+            try await Task.sleep(for: .milliseconds(50))
+            try await lease.append([Self.operation(1)])
+            await wait
+        }
+        #expect(waited < .seconds(10), "woken by the append, not by the timeout")
+        seen += Self.appended(try await follower.read().elements)
+        #expect(seen == [Self.started(), Self.operation(1)])
+        let timedOut = await clock.measure { await follower.waitForAppend(timeout: .milliseconds(100)) }
+        #expect(timedOut < .seconds(10))
+        lease.release()
+    }
+
+    @Test(
+        "an inbox follower sees deliveries from another store in order, and a quarantine ends following",
+        arguments: backends)
+    func inboxFollowerAndQuarantine(backend: Backend) async throws {
+        let dir = TemporaryDirectory()
+        let store = try backend.open(dir.data)
+        let lease = try #require(try await store.create("ib", fields: Self.fields(), events: [Self.started()]))
+        let follower = try await store.followInbox(of: "ib")
+        #expect(try await follower.read().elements.isEmpty)
+        let sender = try backend.open(dir.data)
+        let one = InboxItem.message(InboxMessage(id: "1", topic: nil, value: "1", sentAt: 1))
+        let two = InboxItem.message(InboxMessage(id: "2", topic: "t", value: "2", sentAt: 2))
+        async let wait: Void = follower.waitForAppend(timeout: .seconds(20))
+        try await sender.deliver(one, to: "ib")
+        await wait
+        #expect(follower.mayHaveAppends())
+        try await sender.deliver(two, to: "ib")
+        var items = try await follower.read().elements
+        items += try await follower.read().elements
+        #expect(items == [one, two])
+        lease.release()
+
+        try await store.quarantine("ib", reason: "damaged on purpose")
+        let ended = await #expect(throws: WorkflowStoreError.self) { try await follower.read() }
+        #expect(ended?.code == .damaged && ended?.message.contains("damaged on purpose") == true)
+        let history = await #expect(throws: WorkflowStoreError.self) { try await store.follow("ib").read() }
+        #expect(history?.code == .damaged)
+        let claim = await #expect(throws: WorkflowStoreError.self) { try await store.claim("ib") }
+        #expect(claim?.code == .damaged, "a quarantined workflow is not claimed")
+        #expect(try await store.list(WorkflowFilter()).first?.corruption == "damaged on purpose")
+    }
+
+    @Test(
+        "enqueue: one holder per deduplication ID among live workflows of a queue, idempotent by ID",
+        arguments: backends)
+    func enqueueDeduplicates(backend: Backend) async throws {
+        let dir = TemporaryDirectory()
+        let store = try backend.open(dir.data)
+        func queued(_ dedup: String?) -> WorkflowFields {
+            var fields = Self.fields()
+            fields.queueName = "q"
+            fields.status = .enqueued
+            fields.deduplicationID = dedup
+            return fields
+        }
+        #expect(try await store.enqueue("a", fields: queued("d"), events: [Self.started()]) == .created)
+        #expect(try await store.enqueue("a", fields: queued(nil), events: [Self.started()]) == .exists)
+        #expect(
+            try await store.enqueue("b", fields: queued("d"), events: [Self.started()]) == .deduplicated(holder: "a"))
+        #expect(try await store.enqueue("c", fields: queued("e"), events: [Self.started()]) == .created)
+        let sequences = try await [store.fields(of: "a"), store.fields(of: "c")].map { $0?.enqueueSequence }
+        #expect(sequences[0] != nil && sequences[0]! < sequences[1]!, "first in, first out")
+        // Once the holder ends, the ID is free again.
+        let request = DequeueRequest(
+            queue: QueueConfiguration(name: "q"), executorID: "e", applicationVersion: "1", canRun: { _ in true },
+            runningHere: [:], now: { 10 })
+        let started = try await store.dequeue(request).started
+        #expect(started.map(\.lease.workflowID) == ["a", "c"])
+        for claim in started {
+            try await claim.lease.append([.end(.success, output: "1", error: nil, at: 11)])
+            claim.lease.release()
+        }
+        #expect(try await store.enqueue("b", fields: queued("d"), events: [Self.started()]) == .created)
+    }
+
+    @Test(
+        "dequeue keeps the global concurrency limit and starts by priority, then first in first out",
+        arguments: backends)
+    func dequeueKeepsLimitsAndOrder(backend: Backend) async throws {
+        let dir = TemporaryDirectory()
+        let store = try backend.open(dir.data)
+        for (id, priority) in [("p0-first", 0), ("p5", 5), ("p0-second", 0), ("p1", 1)] {
+            var fields = Self.fields()
+            fields.queueName = "lim"
+            fields.status = .enqueued
+            fields.priority = Int64(priority)
+            #expect(try await store.enqueue(id, fields: fields, events: [Self.started()]) == .created)
+        }
+        let request = DequeueRequest(
+            queue: QueueConfiguration(name: "lim", concurrency: 2), executorID: "e", applicationVersion: "1",
+            canRun: { _ in true }, runningHere: [:], now: { 10 })
+        let first = try await store.dequeue(request).started
+        #expect(first.map(\.lease.workflowID) == ["p0-first", "p0-second"], "unprioritised first, in order")
+        let other = try backend.open(dir.data)
+        #expect(try await other.dequeue(request).started.isEmpty, "two run: the limit holds across stores")
+        try await first[0].lease.append([.end(.success, output: "1", error: nil, at: 11)])
+        first[0].lease.release()
+        let next = try await other.dequeue(request).started
+        #expect(next.map(\.lease.workflowID) == ["p1"], "then ascending priority")
+        for claim in next + [first[1]] { claim.lease.release() }
+    }
 }

@@ -80,13 +80,16 @@ public final class FileWatcher: Sendable {
         _ = write(stopPipe.write, &byte, 1)
     }
 
-    /// A counter that grows every time `path` is modified (0 before it is first watched).
+    /// A counter that grows every time `path` is modified (0 before it is first watched); for a
+    /// directory, every time an entry is created or moved into it.
     public func version(of path: String) throws(StorageError) -> UInt64 {
         let polled = try state.withLock { (s) throws(StorageError) -> Bool in
             if s.polled.contains(path) { return true }
             if s.watches[path] == nil {
                 let wd =
-                    inotify >= 0 ? inotify_add_watch(inotify, path, UInt32(IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF)) : -1
+                    inotify >= 0
+                    ? inotify_add_watch(
+                        inotify, path, UInt32(IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_CREATE | IN_MOVED_TO)) : -1
                 guard wd >= 0 else {
                     let code = inotify >= 0 ? Glibc.errno : ENOSYS
                     if code == ENOENT { throw StorageError(.notFound, "no such file", path: path, errno: code) }
@@ -101,6 +104,11 @@ public final class FileWatcher: Sendable {
         }
         if polled { return try Self.signature(of: path) }
         return state.withLock { $0.watches[path]!.version }
+    }
+
+    /// `path`'s version if inotify watches it, told from memory (nil: not watched yet, or polled).
+    public func watchedVersion(of path: String) -> UInt64? {
+        state.withLock { $0.watches[path]?.version }
     }
 
     /// A polled path's version: its inode, size and modification time, hashed.

@@ -111,8 +111,9 @@ extension FileWorkflowStore {
                         try await lock.writeStarts(
                             planned, partition: partition, limit: limit, period: period, now: now)
                     }
-                    let outcomes = await withTaskGroup(of: (String, Result<WorkflowClaim?, any Error>).self) { group in
-                        for (entry, slot) in batch {
+                    let outcomes = await withTaskGroup(of: (Int, String, Result<WorkflowClaim?, any Error>).self) {
+                        group in
+                        for (position, (entry, slot)) in batch.enumerated() {
                             group.addTask {
                                 let outcome: Result<WorkflowClaim?, any Error>
                                 do {
@@ -122,13 +123,14 @@ extension FileWorkflowStore {
                                     outcome = .failure(error)
                                 }
                                 if let slot, (try? outcome.get()) == nil { files.release(slot) }
-                                return (entry.workflowID, outcome)
+                                return (position, entry.workflowID, outcome)
                             }
                         }
-                        return await group.reduce(into: []) { $0.append($1) }
+                        // Back in run order: the caller starts them in the order they are returned.
+                        return await group.reduce(into: []) { $0.append($1) }.sorted { $0.0 < $1.0 }
                     }
                     var claimed: [WorkflowClaim] = []
-                    for (id, outcome) in outcomes {
+                    for (_, id, outcome) in outcomes {
                         switch outcome {
                         case .success(let claim?): claimed.append(claim)
                         case .success(nil): break  // not this executor's to start after all

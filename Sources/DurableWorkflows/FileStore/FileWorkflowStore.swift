@@ -38,6 +38,16 @@ public struct FileWorkflowStore: WorkflowStore {
             default: throw Self.named(error, id)
             }
         }
+        // A quarantine is an index fact the log does not carry: a recovery sweep that listed the
+        // workflow before its execution here quarantined it must not run it into the same damage.
+        let corruption = try? await log.onIOThread { [log] () throws(StorageError) -> String? in
+            try log.index.refresh()  // a quarantine by another process, made while it held the lease
+            return log.index.entry(forWorkflowID: id)?.fields.corruption
+        }
+        if let corruption = corruption ?? nil {
+            claimed.lease.release()
+            throw WorkflowStoreError(.damaged, "workflow \"\(id)\" is quarantined: \(corruption)", workflowID: id)
+        }
         do {
             return WorkflowClaim(lease: claimed.lease, events: try WorkflowEventCodec.events(from: claimed.records))
         } catch {
@@ -116,6 +126,39 @@ public struct FileWorkflowStore: WorkflowStore {
 
     public func wake(queue: String) async throws {
         try await log.onIOThread { [log] () throws(StorageError) in try log.queueFiles(named: queue).ring() }
+    }
+
+    public func follow(_ id: String) async throws -> any StoreFollower<WorkflowEvent> {
+        try FileFollower(log: log, workflowID: id, kind: .history) { try WorkflowEventCodec.events(from: $0) }
+    }
+
+    public func followInbox(of id: String) async throws -> any StoreFollower<InboxItem> {
+        try FileFollower(log: log, workflowID: id, kind: .inbox) { records in
+            records.compactMap { (try? InboxCodec.item(from: $0)) ?? nil }
+        }
+    }
+
+    public func quarantine(_ id: String, reason: String) async throws {
+        try await log.quarantine(name: id, reason: reason)
+    }
+
+    public var failure: (any Error)? { log.fatalError }
+
+    public func onFailure(_ handler: @escaping @Sendable (any Error) -> Void) {
+        log.onDurabilityLost { handler($0) }
+    }
+
+    public func repair(_ scope: RepairScope) async throws -> RepairReport {
+        var report = RepairReport()
+        switch scope {
+        case .launch:
+            report.rebuilt = log.index.repaired
+            report.reconciled = try await log.reconcileIndex()
+            report.removedLeftovers = (try? await log.sweepTemporaryFiles()) ?? 0
+        case .unowned:
+            report.reconciled = try await log.reconcileIndex(sweepOrphans: true, skippingHeld: true)
+        }
+        return report
     }
 
     /// Whether workflow `id` exists: in the index, or (created beside a lagging index) as a log.

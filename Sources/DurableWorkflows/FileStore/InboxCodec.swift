@@ -34,3 +34,16 @@ enum InboxCodec {
         }
     }
 }
+
+extension LogStore {
+    /// The messages in workflow `id`'s inbox, in arrival order, read on the calling thread
+    /// (for tools that run on a thread of their own; never call it from the cooperative pool).
+    ///
+    /// - Throws: a ``StorageError`` with code `corrupted` if the inbox is damaged.
+    public func inboxMessagesBlocking(of id: String) throws -> [InboxMessage] {
+        try readInboxBlocking(name: id).compactMap { record in
+            guard case .message(let message) = try InboxCodec.item(from: record) else { return nil }
+            return message
+        }
+    }
+}
