@@ -53,11 +53,12 @@ let package = Package(
             swiftSettings: strict
         ),
         // DBOS system-table rows from workflow histories, and a psql-loadable SQL writer (no driver).
-        .target(name: "DurableExport", dependencies: ["DurableWorkflows"], swiftSettings: strict),
+        .target(name: "DurableExport", dependencies: ["DurableWorkflows", "DurableLog"], swiftSettings: strict),
         .target(
             name: "DurableCLI",
             dependencies: [
                 "DurableWorkflows",
+                "DurableLog",
                 "DurableExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -71,7 +72,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "durable-bench",
-            dependencies: ["DurableWorkflows", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["DurableWorkflows", "DurableLog", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // Public test support: temporary directories, a manual clock, built-tool lookup.
@@ -79,13 +80,13 @@ let package = Package(
         // Child process driven by the crash and lock tests (appends in a loop, holds leases).
         .executableTarget(
             name: "DurableTestHelper",
-            dependencies: ["DurableWorkflows", "DurableTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["DurableWorkflows", "DurableLog", "DurableTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // libFuzzer targets for the decoders (tools/fuzz); built normally, it replays inputs.
         .executableTarget(
             name: "DurableFuzz",
-            dependencies: ["DurableWorkflows", "DurableExport"],
+            dependencies: ["DurableWorkflows", "DurableLog", "DurableExport"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -97,13 +98,13 @@ let package = Package(
         ),
         .testTarget(
             name: "DurableExportTests",
-            dependencies: ["DurableExport", "DurableTesting", "DurableTestHelper", "durable"],
+            dependencies: ["DurableExport", "DurableLog", "DurableTesting", "DurableTestHelper", "durable"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "DurableWorkflowsTests",
             dependencies: [
-                "DurableWorkflows", "DurableTesting", "DurableTestHelper", "durable", "DurableDemo",
+                "DurableWorkflows", "DurableLog", "DurableTesting", "DurableTestHelper", "durable", "DurableDemo",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict

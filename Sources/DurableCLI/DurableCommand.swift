@@ -68,11 +68,13 @@ struct DirectoryOptions: ParsableArguments {
         return try LogStore.open(directory: path, options: options)
     }
 
-    /// A client on the directory (never creating it), for the commands that act on workflows.
-    func openClient() throws -> DurableClient {
+    /// A client on the directory (never creating it), for the commands on workflows: they go
+    /// through the storage protocol, as an application would. Read-only unless `writing`.
+    func openClient(writing: Bool = true) throws -> DurableClient {
         var options = LogStore.Options()
         options.createIfMissing = false
+        options.readOnly = !writing
         options.ioThreadCount = 2
-        return try DurableClient(directory: path, clientID: "durable-cli", storage: options)
+        return DurableClient(store: try FileWorkflowStore(directory: path, options: options), clientID: "durable-cli")
     }
 }

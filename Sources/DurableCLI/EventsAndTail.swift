@@ -15,8 +15,9 @@ extension DurableCommand {
         var json = false
 
         func run() async throws {
-            let store = try directory.openStore()
-            let workflow = try WorkflowHistory(await store.read(name: workflowID))
+            let client = try directory.openClient(writing: false)
+            let workflow = WorkflowHistory(
+                workflowID: workflowID, events: try await client.storage.history(of: workflowID))
             if json, history {
                 print(
                     JSONText.array(
@@ -48,13 +49,18 @@ extension DurableCommand {
         @Argument(help: "The workflow ID.") var workflowID: String
 
         func run() async throws {
-            let store = try directory.openStore()
-            let path = try store.logPath(name: workflowID)
-            let watcher = store.watcher()
+            let client = try directory.openClient(writing: false)
+            guard try await client.status(of: workflowID) != nil else {
+                throw WorkflowError("no workflow has this ID", workflowID: workflowID, code: .notFound)
+            }
+            // Follows the history with a cursor: each wake-up reads only what was appended.
+            let follower = try await client.storage.follow(workflowID)
+            var workflow = WorkflowHistory(workflowID: workflowID)
             var printed = 0
             while true {
-                let version = try watcher.version(of: path)
-                let workflow = try WorkflowHistory(await store.read(name: workflowID))
+                let batch = try await follower.read()
+                if batch.restarted { workflow = WorkflowHistory(workflowID: workflowID) }
+                workflow.apply(batch.elements)
                 let steps = workflow.steps
                 while printed < steps.count {
                     let s = steps[printed]
@@ -69,7 +75,7 @@ extension DurableCommand {
                             + (workflow.error.map { " \($0.name): \($0.message)" } ?? ""))
                     return
                 }
-                await watcher.wait(for: path, after: version, until: FileWatcher.deadline(after: .seconds(1)))
+                await follower.waitForAppend(timeout: .seconds(1))
             }
         }
     }

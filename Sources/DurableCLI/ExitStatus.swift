@@ -1,3 +1,4 @@
+import DurableLog
 import ArgumentParser
 import DurableWorkflows
 
@@ -35,6 +36,8 @@ public enum ExitStatus: Int32, Sendable {
             case .notFound: self = .notFound
             case .damaged: self = .damaged
             case .ownershipLost: self = .conflict
+            case .durabilityLost: self = .durabilityLost
+            case .invalidArgument: self = .usage
             default: self = .failure
             }
         case is ConflictingWorkflowError, is QueueDeduplicatedError: self = .conflict

@@ -23,11 +23,7 @@ extension DurableCommand {
             guard olderThan != nil || keep != nil else { throw ValidationError("give --older-than, --keep or both") }
             if let keep, keep < 0 { throw ValidationError("--keep must be 0 or more (got \(keep))") }
             let policy = RetentionPolicy(maxAge: try olderThan.map(Self.duration), maxCount: keep)
-            var storage = LogStore.Options()
-            storage.createIfMissing = false
-            storage.readOnly = dryRun
-            storage.ioThreadCount = 2
-            let client = try DurableClient(directory: directory.path, clientID: "durable-cli", storage: storage)
+            let client = try directory.openClient(writing: !dryRun)
             let ids = dryRun ? try await client.garbage(policy) : try await client.garbageCollect(policy)
             for id in ids { print(id) }
             printError("\(dryRun ? "would delete" : "deleted") \(ids.count) workflow\(ids.count == 1 ? "" : "s")")

@@ -3,7 +3,7 @@ import DurableWorkflows
 
 extension DurableCommand {
     /// `durable inspect <id>`: one workflow, its input, outcome and step-by-step trace.
-    struct Inspect: ParsableCommand {
+    struct Inspect: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show a workflow's input, status, output or error, and a step-by-step trace with durations.")
 
@@ -11,10 +11,12 @@ extension DurableCommand {
         @Argument(help: "The workflow ID.") var workflowID: String
         @Flag(help: "Print JSON.") var json = false
 
-        func run() throws {
-            let store = try directory.openStore()
-            let history = try WorkflowHistory(store.readLog(name: workflowID))
-            let f = history.fields
+        func run() async throws {
+            let client = try directory.openClient(writing: false)
+            let history = WorkflowHistory(
+                workflowID: workflowID, events: try await client.storage.history(of: workflowID))
+            // The store's fields: the history's, and what only the store records (a quarantine).
+            let f = try await client.storage.fields(of: workflowID) ?? history.fields
             if json {
                 print(
                     JSONText.object([
@@ -65,7 +67,7 @@ extension DurableCommand {
     }
 
     /// `durable steps <id>`: the step trace alone.
-    struct Steps: ParsableCommand {
+    struct Steps: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List a workflow's completed steps with timings, outputs and errors.")
 
@@ -73,9 +75,8 @@ extension DurableCommand {
         @Argument(help: "The workflow ID.") var workflowID: String
         @Flag(help: "Print JSON lines.") var json = false
 
-        func run() throws {
-            let store = try directory.openStore()
-            let steps = try WorkflowHistory(store.readLog(name: workflowID)).steps
+        func run() async throws {
+            let steps = try await directory.openClient(writing: false).steps(of: workflowID)
             if json {
                 for step in steps { print(JSONText.step(step).rendered) }
             } else {

@@ -1,3 +1,4 @@
+import DurableLog
 import DurableWorkflows
 
 /// A minimal JSON value for the CLI's output (keys keep their order; strings are escaped).

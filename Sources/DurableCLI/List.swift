@@ -3,7 +3,7 @@ import DurableWorkflows
 
 extension DurableCommand {
     /// `durable list`: workflows from the index, filtered.
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List workflows (from the index; no log is read).")
 
@@ -31,8 +31,8 @@ extension DurableCommand {
             if offset < 0 || (limit ?? 0) < 0 { throw ValidationError("--limit and --offset must not be negative") }
         }
 
-        func run() throws {
-            let store = try directory.openStore()
+        func run() async throws {
+            let client = try directory.openClient(writing: false)
             var filter = WorkflowFilter()
             filter.statuses = Set(status.map { WorkflowStatus(rawValue: $0.uppercased()) })
             filter.name = name
@@ -43,7 +43,7 @@ extension DurableCommand {
             filter.limit = limit
             filter.offset = offset
             filter.newestFirst = desc
-            let workflows = store.index.workflows(matching: filter)
+            let workflows = try await client.listWorkflows(filter)
             if json {
                 for w in workflows { print(JSONText.summary(w).rendered) }
                 return

@@ -26,10 +26,7 @@ extension DurableCommand {
         var applicationVersion: String?
 
         func run() async throws {
-            var storage = LogStore.Options()
-            storage.createIfMissing = false
-            storage.ioThreadCount = 2
-            let client = try DurableClient(directory: directory.path, clientID: "durable-cli", storage: storage)
+            let client = try directory.openClient()
             let options = EnqueueOptions(
                 id: id, priority: priority, deduplicationID: deduplicationID, partitionKey: partition,
                 delay: delayMilliseconds.map { .milliseconds($0) },

@@ -10,16 +10,15 @@ extension DurableCommand {
             subcommands: [ListSchedules.self, Pause.self, ResumeSchedule.self, Trigger.self],
             defaultSubcommand: ListSchedules.self)
 
-        struct ListSchedules: ParsableCommand {
+        struct ListSchedules: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 commandName: "list", abstract: "List schedules with their next tick.")
             @OptionGroup var directory: DirectoryOptions
             @Flag(help: "Print JSON.") var json = false
 
-            func run() throws {
-                let store = try directory.openStore()
+            func run() async throws {
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
-                let states = try store.scheduleStates()
+                let states = try await directory.openClient(writing: false).schedules()
                 let next = states.map { state in
                     (try? CronSchedule(state.name, cron: state.cron, timeZone: state.timeZone))?.nextTick(after: now)?
                         .iso8601
@@ -61,7 +60,7 @@ extension DurableCommand {
             @Argument(help: "The schedule.") var name: String
 
             func run() async throws {
-                try await directory.openStore(writing: true).setSchedulePaused(name, true)
+                try await directory.openClient().pauseSchedule(name)
                 print("\(name): paused")
             }
         }
@@ -73,7 +72,7 @@ extension DurableCommand {
             @Argument(help: "The schedule.") var name: String
 
             func run() async throws {
-                try await directory.openStore(writing: true).setSchedulePaused(name, false)
+                try await directory.openClient().resumeSchedule(name)
                 print("\(name): active")
             }
         }
@@ -85,9 +84,7 @@ extension DurableCommand {
             @Argument(help: "The schedule.") var name: String
 
             func run() async throws {
-                print(
-                    try await directory.openStore(writing: true).triggerSchedule(
-                        name, executorID: "durable-cli", at: Int64(Date().timeIntervalSince1970 * 1000)))
+                print(try await directory.openClient().triggerSchedule(name))
             }
         }
     }

@@ -16,25 +16,25 @@ extension DurableCommand {
         var follow = false
 
         func run() async throws {
-            let store = try directory.openStore()
-            var (items, closed) = try WorkflowHistory(await store.read(name: workflowID)).stream(key)
+            let client = try directory.openClient(writing: false)
+            guard try await client.status(of: workflowID) != nil else {
+                throw WorkflowError("no workflow has this ID", workflowID: workflowID, code: .notFound)
+            }
+            // Follows the history with a cursor: each wake-up reads only what was appended.
+            let follower = try await client.storage.follow(workflowID)
+            var history = WorkflowHistory(workflowID: workflowID)
             var next = offset
             while true {
+                let batch = try await follower.read()
+                if batch.restarted { history = WorkflowHistory(workflowID: workflowID) }
+                history.apply(batch.elements)
+                let (items, closed) = history.stream(key)
                 while next < items.count {
                     print(items[next])
                     next += 1
                 }
-                let history = try WorkflowHistory(await store.read(name: workflowID))
-                (items, closed) = history.stream(key)
-                if next < items.count { continue }
                 if !follow || closed || history.status.isTerminal { return }
-                let path = try store.logPath(name: workflowID)
-                let watcher = store.watcher()
-                let version = try watcher.version(of: path)
-                (items, closed) = try WorkflowHistory(await store.read(name: workflowID)).stream(key)
-                if next >= items.count && !closed {
-                    await watcher.wait(for: path, after: version, until: FileWatcher.deadline(after: .seconds(1)))
-                }
+                await follower.waitForAppend(timeout: .seconds(1))
             }
         }
     }

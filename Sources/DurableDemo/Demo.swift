@@ -70,8 +70,8 @@ struct Demo {
             "\n2. The demo sent SIGKILL to worker \(first.process.processIdentifier) right after step 3 was checkpointed."
         )
 
-        let store = try LogStore.open(directory: directory)
-        let history = try WorkflowHistory(store.readLog(name: id))
+        let client = try DurableClient(directory: directory)
+        let history = WorkflowHistory(workflowID: id, events: try await client.storage.history(of: id))
         print(
             "   The log now says: status \(history.status), \(history.steps.count) checkpointed steps: "
                 + history.steps.map { "\($0.functionID) \($0.name)" }.joined(separator: ", "))
@@ -85,7 +85,7 @@ struct Demo {
             print("the recovering worker failed (status \(second.process.terminationStatus))")
             exit(1)
         }
-        let final = try WorkflowHistory(store.readLog(name: id))
+        let final = WorkflowHistory(workflowID: id, events: try await client.storage.history(of: id))
         print(
             """
 

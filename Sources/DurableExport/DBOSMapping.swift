@@ -1,3 +1,4 @@
+import DurableLog
 import DurableWorkflows
 
 /// What the mapping needs besides a workflow's own history.

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import DurableLog
 import Glibc
 #endif
 import DurableWorkflows

@@ -72,16 +72,21 @@ public protocol WorkflowStore: Sendable {
     /// claimed, lists show the reason, and followers of its history fail with it.
     func quarantine(_ id: String, reason: String) async throws
 
-    /// The failure that stopped the store acknowledging writes for good (a failed `fsync`: what
-    /// it wrote may not be durable), or nil while it serves. Told from memory.
-    var failure: (any Error)? { get }
+    /// The failure (``WorkflowStoreError/Code/durabilityLost``) that stopped the store
+    /// acknowledging writes for good, or nil while it serves. Told from memory.
+    var failure: WorkflowStoreError? { get }
 
     /// Calls `handler` once, when the store first stops for good (see ``failure``).
-    func onFailure(_ handler: @escaping @Sendable (any Error) -> Void)
+    func onFailure(_ handler: @escaping @Sendable (WorkflowStoreError) -> Void)
 
     /// Repairs what crashed processes left half-done (see ``RepairScope``): status fields that
     /// lag their histories, leftovers of interrupted writes, unusable derived state.
     func repair(_ scope: RepairScope) async throws -> RepairReport
+
+    /// Deletes the workflows `ids` that have ended, with everything stored for them (their
+    /// inboxes included), and returns those deleted. A workflow that has not ended, that a live
+    /// process holds, or that is unknown is left alone.
+    func delete(_ ids: [String]) async throws -> [String]
 
     // MARK: Queues
 
@@ -111,6 +116,22 @@ public protocol WorkflowStore: Sendable {
     /// ending, a wake), or after `timeout`, or when the task is cancelled. It may return early:
     /// callers look at the queue again and wait again.
     func waitForQueue(_ queue: String, after version: UInt64, timeout: Duration) async
+
+    // MARK: Schedules
+
+    /// Every schedule with a readable state, by name.
+    func schedules() async throws -> [ScheduleState]
+
+    /// Schedule `name`'s state (nil if it has none). Throws ``WorkflowStoreError/Code/damaged``
+    /// if the stored state cannot be read.
+    func schedule(named name: String) async throws -> ScheduleState?
+
+    /// Replaces schedule `name`'s state with what `update` makes of the current one (nil when
+    /// there is none or it is damaged); `update` returning nil leaves it. Concurrent updates,
+    /// from any processes, never interleave.
+    func updateSchedule(
+        named name: String, _ update: @escaping @Sendable (ScheduleState?) -> ScheduleState?)
+        async throws
 }
 
 /// A claimed workflow: the lease on it and its history when the lease was taken.
@@ -141,6 +162,9 @@ public struct WorkflowStoreError: Error, Sendable, Equatable, CustomStringConver
         public static let damaged = Code("damaged")
         /// The request cannot be carried out as given (a missing field it needs).
         public static let invalidArgument = Code("invalidArgument")
+        /// The store stopped acknowledging writes for good (a failed `fsync`: what it wrote may
+        /// not be durable). Restart the process: recovery reads what did reach the disk.
+        public static let durabilityLost = Code("durabilityLost")
         /// The lease was lost (a database backend saw another executor take the workflow over):
         /// the append did not happen, and the engine stops running the workflow.
         public static let ownershipLost = Code("ownershipLost")

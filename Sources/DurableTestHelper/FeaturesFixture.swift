@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import DurableLog
 import DurableWorkflows
 import Logging
 import Synchronization
@@ -81,7 +82,7 @@ extension TestHelper {
         ids += ["f-queued-done", "f-delayed", "f-enqueued", debounced.workflowID]
 
         let tick = try await firstTick(engine)
-        try await engine.store.setSchedulePaused("features-cron", true)
+        try await engine.pauseSchedule("features-cron")
         _ = try await engine.handle(for: tick, as: String.self).result()
         ids.append(tick)
         await engine.shutdown()

@@ -37,6 +37,7 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import DurableLog
 import DurableWorkflows
 import Logging
 

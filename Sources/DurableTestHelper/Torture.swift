@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import DurableLog
 import DurableWorkflows
 import Foundation
 import Logging

@@ -8,12 +8,12 @@ import Synchronization
 /// clock past its end, or the task is cancelled. A horizon lets a scheduler run through months
 /// of simulated time in a moment and then stop.
 public final class ManualClock: DurableClock {
-    private let state: Locked<(now: Int64, sleeps: [Duration])>
+    private let state: Mutex<(now: Int64, sleeps: [Duration])>
     private let horizon: Int64?
 
     /// Creates a clock reading `start` (Unix ms) whose sleeps run freely up to `horizon` (Unix ms).
     public init(start: Int64 = 1_800_000_000_000, horizon: Int64? = nil) {
-        state = Locked((start, []))
+        state = Mutex((start, []))
         self.horizon = horizon
     }
 

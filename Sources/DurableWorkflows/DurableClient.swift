@@ -15,8 +15,6 @@ import FoundationEssentials
 /// same directory, in any process) run what it starts. It is cheap: no threads beyond the
 /// store's, no recovery sweep.
 public final class DurableClient: WorkflowReading {
-    /// The storage engine underneath.
-    public let store: LogStore
     /// Where workflows are recorded.
     public let storage: any WorkflowStore
     /// The identity recorded on what this client writes.
@@ -24,12 +22,15 @@ public final class DurableClient: WorkflowReading {
     let clock: any DurableClock
 
     /// Opens the data directory (created if missing, so a client may start before any executor).
-    public init(
-        directory: String = ".durable", clientID: String? = nil, clock: any DurableClock = SystemDurableClock(),
-        storage: LogStore.Options = LogStore.Options()
+    public convenience init(
+        directory: String = ".durable", clientID: String? = nil, clock: any DurableClock = SystemDurableClock()
     ) throws {
-        store = try LogStore.open(directory: directory, options: storage)
-        self.storage = FileWorkflowStore(store)
+        self.init(store: try FileWorkflowStore(directory: directory), clientID: clientID, clock: clock)
+    }
+
+    /// A client on `store`, any ``WorkflowStore`` backend.
+    public init(store: any WorkflowStore, clientID: String? = nil, clock: any DurableClock = SystemDurableClock()) {
+        storage = store
         self.clientID = clientID ?? "client-\(UUID().uuidString.lowercased().prefix(8))"
         self.clock = clock
     }

@@ -48,8 +48,6 @@ public final class DurableEngine: WorkflowReading {
         public var clock: any DurableClock = SystemDurableClock()
         /// Where the engine logs; workflow and step metadata are attached.
         public var logger = Logger(label: "swift-durable")
-        /// Storage options.
-        public var storage = LogStore.Options()
 
         /// A configuration for `applicationVersion`, with a generated executor ID.
         public init(applicationVersion: String = "1", executorID: String? = nil) {
@@ -60,8 +58,6 @@ public final class DurableEngine: WorkflowReading {
 
     /// The engine's configuration.
     public let configuration: Configuration
-    /// The storage engine underneath.
-    public let store: LogStore
     /// Where workflows are created, claimed and recorded.
     public let storage: any WorkflowStore
     let logger: Logger
@@ -79,11 +75,17 @@ public final class DurableEngine: WorkflowReading {
         var schedules: [String: (schedule: CronSchedule, workflowName: String)] = [:]
     }
 
-    /// Opens (creating if needed) the data directory and prepares an engine on it.
-    public init(directory: String = ".durable", configuration: Configuration = Configuration()) throws {
+    /// Opens (creating if needed) the data directory at `directory` and prepares an engine on
+    /// it: the embedded default, per-workflow logs on local disk (``FileWorkflowStore``).
+    public convenience init(directory: String = ".durable", configuration: Configuration = Configuration()) throws {
+        self.init(store: try FileWorkflowStore(directory: directory), configuration: configuration)
+    }
+
+    /// Prepares an engine on `store`, any ``WorkflowStore`` backend (a ``FileWorkflowStore``
+    /// opened with options of your own, say).
+    public init(store: any WorkflowStore, configuration: Configuration = Configuration()) {
         self.configuration = configuration
-        store = try LogStore.open(directory: directory, options: configuration.storage)
-        storage = FileWorkflowStore(store)
+        storage = store
         var logger = configuration.logger
         logger[metadataKey: "executor-id"] = "\(configuration.executorID)"
         self.logger = logger
@@ -119,15 +121,12 @@ public final class DurableEngine: WorkflowReading {
     public enum Health: Sendable, Equatable {
         /// Serving.
         case serving
-        /// Stopped for good by this storage error.
-        case stopped(StorageError)
+        /// Stopped for good by this storage failure (``WorkflowStoreError/Code/durabilityLost``).
+        case stopped(WorkflowStoreError)
     }
 
     /// The engine's health (see ``Health``).
-    public var health: Health {
-        guard let failure = storage.failure else { return .serving }
-        return .stopped(failure as? StorageError ?? StorageError(.durabilityLost, "\(failure)"))
-    }
+    public var health: Health { storage.failure.map(Health.stopped) ?? .serving }
 
     /// Throws the storage failure that stopped the engine, if one did.
     func checkServing() throws {

@@ -1,4 +1,4 @@
-// The vocabulary the engine's API speaks (statuses, fields, errors, workflow events).
+// The vocabulary the engine's API speaks (statuses, fields, errors, workflow events, the
+// storage protocol). The file storage engine underneath, DurableLog, is not re-exported: only
+// code that tunes or maintains the file backend imports it.
 @_exported import DurableStorage
-// The file storage engine, until the storage seam removes it from the engine's API.
-@_exported import DurableLog

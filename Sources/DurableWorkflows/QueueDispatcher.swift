@@ -1,3 +1,4 @@
+import DurableLog
 import DurableStorage
 import Logging
 import Synchronization

@@ -1,5 +1,3 @@
-import DurableLog
-
 /// Which ended workflows to delete, as DBOS's `garbage_collect` does: by age, by count, or both.
 /// Workflows that have not ended (pending, enqueued, delayed) and quarantined ones are never
 /// deleted.
@@ -16,32 +14,25 @@ public struct RetentionPolicy: Sendable, Equatable {
     }
 }
 
-extension LogStore {
+extension WorkflowStore {
     /// The ended workflows `policy` selects at `now` (Unix ms), oldest first.
     func garbage(_ policy: RetentionPolicy, now: Int64) async throws -> [String] {
-        try await refreshIndex()
-        var ended = index.compactMapEntries { entry -> (createdAt: Int64, endedAt: Int64, id: String)? in
-            guard entry.status.isTerminal, !entry.isQuarantined else { return nil }
-            return (entry.createdAt, entry.updatedAt, entry.workflowID)
-        }
-        ended.sort { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }  // newest first
+        var filter = WorkflowFilter()
+        filter.statuses = [.success, .error, .cancelled, .maxRecoveryAttemptsExceeded]
+        var ended = try await list(filter).filter { $0.corruption == nil }
+        ended.sort { ($0.createdAt, $0.workflowID) > ($1.createdAt, $1.workflowID) }  // newest first
         var selected = Set<String>()
-        if let maxCount = policy.maxCount { selected.formUnion(ended.dropFirst(max(0, maxCount)).map(\.id)) }
+        if let maxCount = policy.maxCount { selected.formUnion(ended.dropFirst(max(0, maxCount)).map(\.workflowID)) }
         if let maxAge = policy.maxAge {
             let cutoff = now - maxAge.milliseconds
-            selected.formUnion(ended.filter { $0.endedAt < cutoff }.map(\.id))
+            selected.formUnion(ended.filter { $0.updatedAt < cutoff }.map(\.workflowID))
         }
-        return ended.reversed().map(\.id).filter(selected.contains)
+        return ended.reversed().map(\.workflowID).filter(selected.contains)
     }
 
-    /// Deletes what ``garbage(_:now:)`` selects, then compacts the index; returns the IDs deleted.
+    /// Deletes what ``garbage(_:now:)`` selects; returns the IDs deleted.
     func collectGarbage(_ policy: RetentionPolicy, now: Int64) async throws -> [String] {
-        var deleted: [String] = []
-        for id in try await garbage(policy, now: now) where try await removeEndedWorkflow(name: id) {
-            deleted.append(id)
-        }
-        if !deleted.isEmpty { try await compactIndex() }
-        return deleted
+        try await delete(try await garbage(policy, now: now))
     }
 }
 
@@ -51,19 +42,19 @@ extension DurableEngine {
     /// periodically.)
     @discardableResult
     public func garbageCollect(_ policy: RetentionPolicy) async throws -> [String] {
-        try await store.collectGarbage(policy, now: configuration.clock.nowMilliseconds())
+        try await storage.collectGarbage(policy, now: configuration.clock.nowMilliseconds())
     }
 }
 
 extension DurableClient {
     /// The IDs ``garbageCollect(_:)`` would delete now, oldest first (deletes nothing).
     public func garbage(_ policy: RetentionPolicy) async throws -> [String] {
-        try await store.garbage(policy, now: clock.nowMilliseconds())
+        try await storage.garbage(policy, now: clock.nowMilliseconds())
     }
 
     /// Deletes the ended workflows `policy` selects (see ``DurableEngine/garbageCollect(_:)``).
     @discardableResult
     public func garbageCollect(_ policy: RetentionPolicy) async throws -> [String] {
-        try await store.collectGarbage(policy, now: clock.nowMilliseconds())
+        try await storage.collectGarbage(policy, now: clock.nowMilliseconds())
     }
 }

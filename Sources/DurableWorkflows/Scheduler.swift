@@ -1,62 +1,21 @@
-import DurableLog
 import FoundationEssentials
 import Logging
 
-/// What a schedule's state record holds: its definition (as the last executor to start declared
-/// it), when it last fired, and whether it is paused.
-public struct ScheduleState: Codable, Sendable, Equatable {
-    /// The schedule's name.
-    public var name: String
-    /// Its cron expression.
-    public var cron: String
-    /// Its IANA time zone.
-    public var timeZone: String
-    /// The workflow it starts.
-    public var workflowName: String
-    /// The queue it starts it on (`nil`: the internal queue).
-    public var queue: String?
-    /// The latest tick fired, Unix ms.
-    public var lastFiredAt: Int64?
-    /// Whether ticks are skipped.
-    public var paused = false
-}
-
-extension LogStore {
-    /// Every schedule with a readable state record, by name.
-    public func scheduleStates() throws -> [ScheduleState] {
-        try allScheduleRecords().compactMap { record in
-            guard case .present(let bytes) = record else { return nil }
-            return try? WorkflowJSON.decode(ScheduleState.self, from: bytes)
-        }.sorted { $0.name < $1.name }
-    }
-
-    /// The state of schedule `name`, if it has a readable record.
-    public func scheduleState(_ name: String) throws -> ScheduleState? {
-        guard case .present(let bytes) = try readScheduleRecord(name: name) else { return nil }
-        return try? WorkflowJSON.decode(ScheduleState.self, from: bytes)
-    }
-
+/// Operator actions on schedules, on any store.
+extension WorkflowStore {
     /// Pauses (ticks are skipped) or resumes schedule `name`, in every process.
-    public func setSchedulePaused(_ name: String, _ paused: Bool) async throws {
-        guard try scheduleState(name) != nil else {
-            throw WorkflowError(
-                "no schedule is named \"\(name)\" (an executor records it when it starts)", code: .notFound)
-        }
-        try await updateScheduleRecord(name: name) { record in
-            guard case .present(let bytes) = record,
-                var state = try? WorkflowJSON.decode(ScheduleState.self, from: bytes)
-            else { return nil }
+    func setSchedulePaused(_ name: String, _ paused: Bool) async throws {
+        guard try await schedule(named: name) != nil else { throw Self.noSchedule(name) }
+        try await updateSchedule(named: name) { state in
+            guard var state else { return nil }
             state.paused = paused
-            return try? WorkflowJSON.encode(state)
+            return state
         }
     }
 
     /// Starts schedule `name`'s workflow once now (ID `sched-<name>-trigger-<ISO time>`), paused or not.
-    public func triggerSchedule(_ name: String, executorID: String, at now: Int64) async throws -> String {
-        guard let state = try scheduleState(name) else {
-            throw WorkflowError(
-                "no schedule is named \"\(name)\" (an executor records it when it starts)", code: .notFound)
-        }
+    func triggerSchedule(_ name: String, executorID: String, at now: Int64) async throws -> String {
+        guard let state = try await schedule(named: name) else { throw Self.noSchedule(name) }
         let rules = try ZoneRules(state.timeZone)
         let seconds = Int(now.floorDivided(by: 1000))
         let iso = rules.civil(at: seconds).iso8601(offsetSeconds: rules.offset(at: seconds))
@@ -65,7 +24,11 @@ extension LogStore {
             workflowName: state.workflowName, inputs: try WorkflowJSON.inputs(run),
             queueName: state.queue ?? WorkflowQueue.internalQueueName,
             options: EnqueueOptions(id: "sched-\(name)-trigger-\(iso)"), executorID: executorID)
-        return try await FileWorkflowStore(self).enqueueWorkflow(request, now: now).id
+        return try await enqueueWorkflow(request, now: now).id
+    }
+
+    private static func noSchedule(_ name: String) -> WorkflowError {
+        WorkflowError("no schedule is named \"\(name)\" (an executor records it when it starts)", code: .notFound)
     }
 }
 
@@ -105,7 +68,7 @@ final class ScheduleRunner: Sendable {
             }
         }
         var cursor = start
-        if case .latest(let count) = schedule.catchUp, count > 0, let lastFired, !isPaused(engine) {
+        if case .latest(let count) = schedule.catchUp, count > 0, let lastFired, await !isPaused(engine) {
             let missed = schedule.ticks(after: max(lastFired, cursor - Self.catchUpWindow), through: cursor)
             if missed.count > count {
                 engine.logger.warning(
@@ -128,7 +91,7 @@ final class ScheduleRunner: Sendable {
             do {
                 // A paused schedule still moves its last fire time on, so a later catch-up does
                 // not replay the ticks it skipped.
-                if isPaused(engine) { try await recordFired(tick, engine) } else { try await fire(tick, engine) }
+                if await isPaused(engine) { try await recordFired(tick, engine) } else { try await fire(tick, engine) }
                 cursor = tick.milliseconds
             } catch {
                 engine.logger.error(
@@ -139,44 +102,44 @@ final class ScheduleRunner: Sendable {
         }
     }
 
-    private func isPaused(_ engine: DurableEngine) -> Bool {
-        (try? engine.store.scheduleState(schedule.name))??.paused == true
+    private func isPaused(_ engine: DurableEngine) async -> Bool {
+        (try? await engine.storage.schedule(named: schedule.name))??.paused == true
     }
 
     /// Records the schedule's definition (keeping its last fire time and pause flag, or deriving
-    /// the fire time from the logs if the record is damaged); returns the last fire time.
+    /// the fire time from the workflows if the state is damaged); returns the last fire time.
     private func publish(_ engine: DurableEngine) async throws -> Int64? {
         var state = ScheduleState(
             name: schedule.name, cron: schedule.expression.description, timeZone: schedule.timeZone,
-            workflowName: workflowName,
-            queue: schedule.queue, lastFiredAt: nil, paused: false)
-        if case .damaged = try engine.store.readScheduleRecord(name: schedule.name) {
+            workflowName: workflowName, queue: schedule.queue)
+        var old: ScheduleState?
+        do {
+            old = try await engine.storage.schedule(named: schedule.name)
+        } catch {
+            guard let damaged = error as? WorkflowStoreError, damaged.code == .damaged else { throw error }
             engine.logger.warning(
                 "the schedule's state record is damaged; rebuilding it from the logs (a pause is lost)",
                 metadata: ["schedule": "\(schedule.name)"])
         }
-        if let old = try engine.store.scheduleState(schedule.name) {
+        if let old {
             state.lastFiredAt = old.lastFiredAt
             state.paused = old.paused
         } else {
-            // No readable record: the latest tick's workflow says when it last fired.
+            // No readable state: the latest tick's workflow says when it last fired.
             let prefix = "sched-\(schedule.name)-"
-            try engine.store.index.refresh()
-            state.lastFiredAt = engine.store.index.entries {
-                $0.workflowID.hasPrefix(prefix) && !$0.workflowID.hasPrefix(prefix + "trigger-")
-            }
-            .compactMap(\.fields.createdAt).max()
+            var filter = WorkflowFilter()
+            filter.idPrefix = prefix
+            state.lastFiredAt = try await engine.storage.list(filter)
+                .filter { !$0.workflowID.hasPrefix(prefix + "trigger-") }.map(\.createdAt).max()
         }
         let published = state
-        try await engine.store.updateScheduleRecord(name: schedule.name) { record in
+        try await engine.storage.updateSchedule(named: schedule.name) { current in
             var merged = published
-            if case .present(let bytes) = record,
-                let current = try? WorkflowJSON.decode(ScheduleState.self, from: bytes)
-            {
+            if let current {
                 merged.lastFiredAt = current.lastFiredAt
                 merged.paused = current.paused
             }
-            return try? WorkflowJSON.encode(merged)
+            return merged
         }
         return state.lastFiredAt
     }
@@ -195,13 +158,10 @@ final class ScheduleRunner: Sendable {
     /// Moves the schedule's last fire time on to `tick` (never back).
     private func recordFired(_ tick: ScheduledTick, _ engine: DurableEngine) async throws {
         let firedAt = tick.milliseconds
-        try await engine.store.updateScheduleRecord(name: schedule.name) { record in
-            guard case .present(let bytes) = record,
-                var state = try? WorkflowJSON.decode(ScheduleState.self, from: bytes)
-            else { return nil }
-            if (state.lastFiredAt ?? .min) >= firedAt { return nil }
+        try await engine.storage.updateSchedule(named: schedule.name) { state in
+            guard var state, (state.lastFiredAt ?? .min) < firedAt else { return nil }
             state.lastFiredAt = firedAt
-            return try? WorkflowJSON.encode(state)
+            return state
         }
     }
 }
@@ -219,5 +179,36 @@ extension ScheduleState {
     /// seconds), the form of DBOS's `workflow_schedules.last_fired_at`.
     public var lastFiredAtISO8601: String? {
         lastFiredAt.map { CivilTime(secondsAsUTC: Int($0 / 1000)).iso8601(offsetSeconds: 0) }
+    }
+}
+
+extension WorkflowReading {
+    /// Every schedule an executor recorded, by name: its definition, when it last fired, and
+    /// whether it is paused.
+    public func schedules() async throws -> [ScheduleState] { try await storage.schedules() }
+
+    /// Skips schedule `name`'s ticks, in every process, until ``resumeSchedule(_:)``. A paused
+    /// schedule still moves its last fire time on, so resuming does not replay what it skipped.
+    public func pauseSchedule(_ name: String) async throws { try await storage.setSchedulePaused(name, true) }
+
+    /// Fires a paused schedule's ticks again.
+    public func resumeSchedule(_ name: String) async throws { try await storage.setSchedulePaused(name, false) }
+
+}
+
+extension DurableEngine {
+    /// Starts schedule `name`'s workflow once now, paused or not, and returns its ID
+    /// (`sched-<name>-trigger-<ISO time>`).
+    public func triggerSchedule(_ name: String) async throws -> String {
+        try await storage.triggerSchedule(
+            name, executorID: configuration.executorID, at: configuration.clock.nowMilliseconds())
+    }
+}
+
+extension DurableClient {
+    /// Starts schedule `name`'s workflow once now, paused or not, and returns its ID
+    /// (`sched-<name>-trigger-<ISO time>`).
+    public func triggerSchedule(_ name: String) async throws -> String {
+        try await storage.triggerSchedule(name, executorID: clientID, at: clock.nowMilliseconds())
     }
 }

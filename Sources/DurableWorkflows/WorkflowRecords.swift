@@ -109,8 +109,11 @@ public struct WorkflowHistory: Sendable {
         apply(events)
     }
 
-    /// An empty history, to be built up with ``apply(_:)`` as the log grows.
-    init(workflowID: String, outcome: LogScan.Outcome = .clean) {
+    /// An empty history, to be built up with ``apply(_:)-([WorkflowEvent])`` as it grows.
+    public init(workflowID: String) { self.init(workflowID: workflowID, outcome: .clean) }
+
+    /// An empty history of a log read with `outcome`.
+    init(workflowID: String, outcome: LogScan.Outcome) {
         self.workflowID = workflowID
         self.outcome = outcome
         fields = IndexFields()
@@ -121,8 +124,8 @@ public struct WorkflowHistory: Sendable {
         apply(try WorkflowEventCodec.events(from: records))
     }
 
-    /// Adds events that follow the ones applied so far (in order).
-    mutating func apply(_ events: [WorkflowEvent]) {
+    /// Adds events that follow the ones applied so far (in order), as a ``StoreFollower`` reads them.
+    public mutating func apply(_ events: [WorkflowEvent]) {
         for event in events {
             switch event {
             case .statusChanged(let delta): fields.apply(delta)

@@ -1,3 +1,4 @@
+import DurableLog
 // durable-bench: durable append throughput and latency of DurableLog, next to the raw
 // write+fdatasync limit of the same disk measured in the same run, and the peer's workflow
 // workloads (W1 one client, W2 32 clients, W3 queue drain, W4 recovery after SIGKILL, W5 messaging latency,

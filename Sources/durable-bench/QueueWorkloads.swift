@@ -45,12 +45,12 @@ enum QueueWorkloads {
         }
         for i in 0..<count { _ = try await client.handle(for: "w3-\(i)", as: ThreeSteps.Done.self).result() }
         let seconds = Double(nowNanos() - start) / 1e9
-        try client.store.index.refresh()
-        let latencies = (0..<count).compactMap { i -> Double? in
-            guard let fields = client.store.index.entry(forWorkflowID: "w3-\(i)")?.fields,
-                let started = fields.startedAt, let created = fields.createdAt
-            else { return nil }
-            return Double(started - created) * 1000
+        var latencies: [Double] = []
+        for i in 0..<count {
+            guard let fields = try await client.storage.fields(of: "w3-\(i)"), let started = fields.startedAt,
+                let created = fields.createdAt
+            else { continue }
+            latencies.append(Double(started - created) * 1000)
         }
         return Measurement(count: count, seconds: seconds, latenciesMicros: latencies)
     }
@@ -62,7 +62,6 @@ enum QueueWorkloads {
         defer { worker.kill() }
         guard worker.readLine() == "ready" else { throw WorkflowError("a W3 worker did not get ready") }
         let client = try DurableClient(directory: directory)
-        let watcher = client.store.watcher()
         var latencies: [Double] = []
         let start = nowNanos()
         for i in 0..<samples {
@@ -70,12 +69,13 @@ enum QueueWorkloads {
             let handle = try await client.enqueue(
                 ThreeSteps.name, i, on: queue, options: EnqueueOptions(id: id), as: ThreeSteps.Done.self)
             let enqueued = nowNanos()
-            // Started = its log gains the claim; watch the log rather than the index.
-            let path = try client.store.logPath(name: id)
+            // Started = its history gains the claim; follow it rather than poll the listing.
+            let follower = try await client.storage.follow(id)
+            var events: [WorkflowEvent] = []
             while true {
-                let version = try watcher.version(of: path)
-                if try WorkflowHistory(await client.store.read(name: id)).status != .enqueued { break }
-                await watcher.wait(for: path, after: version, until: FileWatcher.deadline(after: .milliseconds(100)))
+                events += try await follower.read().elements
+                if WorkflowHistory(workflowID: id, events: events).status != .enqueued { break }
+                await follower.waitForAppend(timeout: .milliseconds(100))
             }
             latencies.append(Double(nowNanos() - enqueued) / 1000)
             _ = try await handle.result()

@@ -1,3 +1,4 @@
+import DurableLog
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
@@ -52,8 +53,10 @@ enum WorkflowWorkloads {
     static func engine(_ directory: String, block: Bool = false, counter: Counter? = nil) throws -> DurableEngine {
         var configuration = DurableEngine.Configuration(applicationVersion: "bench-1")
         configuration.logger.logLevel = .error
-        configuration.storage.compress = true
-        let engine = try DurableEngine(directory: directory, configuration: configuration)
+        var options = LogStore.Options()
+        options.compress = true
+        let engine = DurableEngine(
+            store: try FileWorkflowStore(directory: directory, options: options), configuration: configuration)
         engine.register(ThreeSteps(blockInSecondStep: block, firstStepsDone: counter))
         return engine
     }

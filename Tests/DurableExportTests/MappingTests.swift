@@ -1,3 +1,4 @@
+import DurableLog
 import DurableExport
 import DurableTesting
 import DurableWorkflows

@@ -1,3 +1,4 @@
+import DurableLog
 import DurableTesting
 import Foundation
 import Synchronization
@@ -14,8 +15,10 @@ struct FsyncFailureTests {
         let failing = Atomic<Bool>(false)
         var configuration = DurableEngine.Configuration(applicationVersion: "1")
         configuration.recoveryInterval = .milliseconds(50)
-        configuration.storage.syncFunction = { fd, _ in failing.load(ordering: .relaxed) ? EIO : fdatasync(fd) }
-        let engine = try DurableEngine(directory: dir.data, configuration: configuration)
+        var options = LogStore.Options()
+        options.syncFunction = { fd, _ in failing.load(ordering: .relaxed) ? EIO : fdatasync(fd) }
+        let engine = DurableEngine(
+            store: try FileWorkflowStore(directory: dir.data, options: options), configuration: configuration)
         engine.register(name: "waits") { (_: Int, context: WorkflowContext) -> String in
             _ = try await context.step("first") { 1 }
             return try await context.recv(topic: "go", as: String.self, timeout: .seconds(60)) ?? "timed out"
@@ -32,9 +35,9 @@ struct FsyncFailureTests {
             return
         }
         #expect(error.code == .durabilityLost && error.message.contains("fdatasync failed"))
-        let ended = await #expect(throws: StorageError.self) { try await waiting.result() }
+        let ended = await #expect(throws: WorkflowStoreError.self) { try await waiting.result() }
         #expect(ended?.code == .durabilityLost)
-        let refused = await #expect(throws: StorageError.self) {
+        let refused = await #expect(throws: WorkflowStoreError.self) {
             try await engine.start(name: "waits", 1, id: "after", as: String.self)
         }
         #expect(refused?.code == .durabilityLost)
@@ -65,10 +68,12 @@ struct FullDiskTests {
         let counter = RunCounter()
         var configuration = DurableEngine.Configuration(applicationVersion: "1")
         configuration.recoveryInterval = .milliseconds(50)
-        configuration.storage.writeFault = { path, _ in
+        var options = LogStore.Options()
+        options.writeFault = { path, _ in
             full.load(ordering: .relaxed) && path.hasSuffix(".wlog") ? (0, ENOSPC) : nil
         }
-        let engine = try DurableEngine(directory: dir.data, configuration: configuration)
+        let engine = DurableEngine(
+            store: try FileWorkflowStore(directory: dir.data, options: options), configuration: configuration)
         engine.register(name: "two-steps") { (_: Int, context: WorkflowContext) -> Int in
             let one = try await context.step("one") { () -> Int in
                 counter.hit("one")

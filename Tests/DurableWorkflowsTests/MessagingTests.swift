@@ -1,3 +1,4 @@
+import DurableLog
 import DurableTesting
 import DurableWorkflows
 import Foundation

@@ -1,3 +1,4 @@
+import DurableLog
 import DurableTesting
 import DurableWorkflows
 import Foundation
@@ -35,8 +36,10 @@ struct PermissionTests {
     func groupReadableWhenConfigured() async throws {
         let dir = TemporaryDirectory()
         var configuration = DurableEngine.Configuration(applicationVersion: "1")
-        configuration.storage.permissions = .groupReadable
-        let engine = try DurableEngine(directory: dir.data, configuration: configuration)
+        var options = LogStore.Options()
+        options.permissions = .groupReadable
+        let engine = DurableEngine(
+            store: try FileWorkflowStore(directory: dir.data, options: options), configuration: configuration)
         engine.register(name: "hello") { (name: String, context: WorkflowContext) -> String in
             try await context.step("greet") { "hello \(name)" }
         }

@@ -1,3 +1,4 @@
+import DurableLog
 import DurableTesting
 import DurableWorkflows
 import Foundation
@@ -10,8 +11,10 @@ struct PollingFallbackTests {
     func pollingWatcher() async throws {
         let dir = TemporaryDirectory()
         var configuration = DurableEngine.Configuration(applicationVersion: "1")
-        configuration.storage.watchWithInotify = false
-        let engine = try DurableEngine(directory: dir.data, configuration: configuration)
+        var options = LogStore.Options()
+        options.watchWithInotify = false
+        let engine = DurableEngine(
+            store: try FileWorkflowStore(directory: dir.data, options: options), configuration: configuration)
         #expect(engine.store.watcher().usesInotify == false)
         engine.register(name: "waiter") { (_: String, context: WorkflowContext) -> String in
             try await context.recv(topic: "go", as: String.self, timeout: .seconds(60)) ?? "timeout"

@@ -1,3 +1,4 @@
+import DurableLog
 import DurableTesting
 import DurableWorkflows
 import Foundation
@@ -48,7 +49,7 @@ struct QueueAndScheduleCLITests {
         engine.schedule(
             workflowNamed: "report", try CronSchedule("nightly", cron: "0 2 * * *", timeZone: "Europe/Berlin"))
         try await engine.launch()
-        #expect(try await eventually { try engine.store.scheduleState("nightly") != nil })
+        #expect(try await eventually { try await engine.storage.schedule(named: "nightly") != nil })
         var result = try run(["schedules", "--dir", dir.data])
         #expect(
             result.status == 0 && result.output.contains("nightly") && result.output.contains("0 2 * * *")
@@ -56,7 +57,7 @@ struct QueueAndScheduleCLITests {
         #expect(result.output.contains("T02:00:00+0"), "the next tick, in Berlin time")
         result = try run(["schedules", "pause", "nightly", "--dir", dir.data])
         #expect(result.status == 0)
-        #expect(try engine.store.scheduleState("nightly")?.paused == true)
+        #expect(try await engine.storage.schedule(named: "nightly")?.paused == true)
         #expect(try run(["schedules", "list", "--json", "--dir", dir.data]).output.contains("\"paused\":true"))
         result = try run(["schedules", "trigger", "nightly", "--dir", dir.data])
         #expect(result.status == 0)
@@ -65,7 +66,7 @@ struct QueueAndScheduleCLITests {
         #expect(try await engine.handle(for: id, as: Bool.self).result() == true)
         result = try run(["schedules", "resume", "nightly", "--dir", dir.data])
         #expect(result.status == 0)
-        #expect(try engine.store.scheduleState("nightly")?.paused == false)
+        #expect(try await engine.storage.schedule(named: "nightly")?.paused == false)
         #expect(try run(["schedules", "pause", "nope", "--dir", dir.data]).status != 0)
         await engine.shutdown()
     }

@@ -1,3 +1,4 @@
+import DurableLog
 import DurableTesting
 import DurableWorkflows
 import Foundation
@@ -106,18 +107,18 @@ struct ScheduleTests {
         await engine.shutdown()
         #expect(try await ids(engine) == Set((1...10).map(id) + [68, 69, 70].map(id)))
         // Paused: ticks are skipped; a trigger runs it once anyway.
-        try await engine.store.setSchedulePaused("minutely", true)
+        try await engine.pauseSchedule("minutely")
         engine = try await scheduledEngine(dir, start: t0 + 80 * minute, horizon: t0 + 85 * minute, catchUp: .none)
         try await Task.sleep(for: .milliseconds(300))
-        let triggered = try await engine.store.triggerSchedule("minutely", executorID: "test", at: t0 + 85 * minute)
+        let triggered = try await engine.triggerSchedule("minutely")  // the manual clock reads t0 + 85 min
         #expect(triggered == "sched-minutely-trigger-2026-11-20T11:25:00+00:00")
         #expect(try await engine.handle(for: triggered, as: String.self).result() == "2026-11-20T11:25:00+00:00")
         #expect(try await ids(engine).count == 14)
         await engine.shutdown()
-        try await engine.store.setSchedulePaused("minutely", false)
-        #expect(try engine.store.scheduleState("minutely")?.paused == false)
+        try await engine.resumeSchedule("minutely")
+        #expect(try await engine.storage.schedule(named: "minutely")?.paused == false)
         // Ticks skipped while paused count as fired, so a later catch-up does not replay them.
-        #expect(try engine.store.scheduleState("minutely")?.lastFiredAt == t0 + 85 * minute)
+        #expect(try await engine.storage.schedule(named: "minutely")?.lastFiredAt == t0 + 85 * minute)
     }
 
     @Test("a damaged schedule state record is detected and rebuilt from the logs")
@@ -140,6 +141,6 @@ struct ScheduleTests {
         engine = try await scheduledEngine(dir, start: t0 + 8 * 60_000, horizon: t0 + 8 * 60_000, catchUp: .latest(100))
         #expect(try await eventually { try await ids(engine).count == 8 })
         await engine.shutdown()
-        #expect(try engine.store.scheduleState("minutely")?.lastFiredAt == t0 + 8 * 60_000)
+        #expect(try await engine.storage.schedule(named: "minutely")?.lastFiredAt == t0 + 8 * 60_000)
     }
 }

@@ -1,7 +1,20 @@
+import DurableLog
 import DurableTesting
-import DurableWorkflows
 import Foundation
 import Synchronization
+
+@testable import DurableWorkflows
+
+extension DurableEngine {
+    /// The file storage engine underneath: tests reach into the files on purpose (to damage
+    /// them, to read raw records), which the engine's API never does.
+    var store: LogStore { (storage as! FileWorkflowStore).log }
+}
+
+extension DurableClient {
+    /// The file storage engine underneath (see ``DurableEngine/store``).
+    var store: LogStore { (storage as! FileWorkflowStore).log }
+}
 
 /// Counts how often each step body really ran (in this process).
 final class RunCounter: Sendable {

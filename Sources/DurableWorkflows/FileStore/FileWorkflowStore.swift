@@ -13,9 +13,9 @@ public struct FileWorkflowStore: WorkflowStore {
     /// A store on `log`.
     init(_ log: LogStore) { self.log = log }
 
-    /// Opens (creating if needed) the data directory at `directory`.
-    public init(directory: String) throws {
-        self.init(try LogStore.open(directory: directory))
+    /// Opens the data directory at `directory` (created if missing, unless `options` say not).
+    public init(directory: String, options: LogStore.Options = LogStore.Options()) throws {
+        self.init(try LogStore.open(directory: directory, options: options))
     }
 
     public func create(
@@ -142,10 +142,14 @@ public struct FileWorkflowStore: WorkflowStore {
         try await log.quarantine(name: id, reason: reason)
     }
 
-    public var failure: (any Error)? { log.fatalError }
+    public var failure: WorkflowStoreError? { log.fatalError.map(Self.lost) }
 
-    public func onFailure(_ handler: @escaping @Sendable (any Error) -> Void) {
-        log.onDurabilityLost { handler($0) }
+    public func onFailure(_ handler: @escaping @Sendable (WorkflowStoreError) -> Void) {
+        log.onDurabilityLost { handler(Self.lost($0)) }
+    }
+
+    private static func lost(_ error: StorageError) -> WorkflowStoreError {
+        WorkflowStoreError(.durabilityLost, error.message)
     }
 
     public func repair(_ scope: RepairScope) async throws -> RepairReport {
@@ -159,6 +163,13 @@ public struct FileWorkflowStore: WorkflowStore {
             report.reconciled = try await log.reconcileIndex(sweepOrphans: true, skippingHeld: true)
         }
         return report
+    }
+
+    public func delete(_ ids: [String]) async throws -> [String] {
+        var deleted: [String] = []
+        for id in ids where try await log.removeEndedWorkflow(name: id) { deleted.append(id) }
+        if !deleted.isEmpty { try await log.compactIndex() }  // reclaim the index log at once
+        return deleted
     }
 
     /// Whether workflow `id` exists: in the index, or (created beside a lagging index) as a log.
