@@ -38,6 +38,7 @@ public enum ExitStatus: Int32, Sendable {
             case .ownershipLost: self = .conflict
             case .durabilityLost: self = .durabilityLost
             case .invalidArgument: self = .usage
+            case .unavailable: self = .failure
             default: self = .failure
             }
         case is ConflictingWorkflowError, is QueueDeduplicatedError: self = .conflict

@@ -117,6 +117,7 @@ extension JSONText {
             ("rateLimit", optional(c?.rateLimit)),
             ("rateLimitPeriodMs", optional(c?.rateLimitPeriodMilliseconds.map(Int.init))),
             ("ended", .number(q.ended)),
+            ("unserved", .object(q.unservedWorkflows.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) })),
             (
                 "partitions",
                 .array(

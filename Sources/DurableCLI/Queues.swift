@@ -69,6 +69,13 @@ extension DurableCommand {
                 TextTable.render(
                     header: ["QUEUE", "PARTITION", "LIMITS", "ENQUEUED", "DELAYED", "RUNNING", "SLOTS BUSY", "ENDED"],
                     rows: rows))
+            for summary in summaries {
+                for (name, count) in summary.unservedWorkflows.sorted(by: { $0.key < $1.key }) {
+                    print(
+                        "warning: \(count) workflow\(count == 1 ? "" : "s") in queue \"\(summary.name)\" named "
+                            + "\"\(name)\", which no executor serving the queue registered: they wait until one does")
+                }
+            }
         }
     }
 }

@@ -11,17 +11,22 @@ public struct QueueConfiguration: Codable, Sendable, Equatable {
     public var rateLimit: Int?
     /// The rate-limit window in ms.
     public var rateLimitPeriodMilliseconds: Int64?
+    /// The workflow names the executors serving the queue registered (a store keeps the union
+    /// of every executor's record), so a workflow enqueued under a name none of them knows is
+    /// visible in ``QueueSummary/unservedWorkflows`` instead of waiting unexplained.
+    public var workflowNames: [String]?
 
     /// Creates a configuration.
     public init(
         name: String, concurrency: Int? = nil, workerConcurrency: Int? = nil, rateLimit: Int? = nil,
-        rateLimitPeriodMilliseconds: Int64? = nil
+        rateLimitPeriodMilliseconds: Int64? = nil, workflowNames: [String]? = nil
     ) {
         self.name = name
         self.concurrency = concurrency
         self.workerConcurrency = workerConcurrency
         self.rateLimit = rateLimit
         self.rateLimitPeriodMilliseconds = rateLimitPeriodMilliseconds
+        self.workflowNames = workflowNames
     }
 }
 
@@ -113,6 +118,9 @@ public struct QueueSummary: Sendable, Equatable {
     public var partitions: [Partition]
     /// Workflows of the queue that ended.
     public var ended = 0
+    /// Name → waiting workflows of the queue under a name no executor serving it registered
+    /// (none while no executor recorded its names): nothing will run them until one does.
+    public var unservedWorkflows: [String: Int] = [:]
 
     /// Creates a summary.
     public init(name: String, configuration: QueueConfiguration?, partitions: [Partition]) {

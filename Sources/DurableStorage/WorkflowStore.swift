@@ -103,7 +103,8 @@ public protocol WorkflowStore: Sendable {
     /// equals). See ``DequeueResult`` for what a started workflow looks like.
     func dequeue(_ request: DequeueRequest) async throws -> DequeueResult
 
-    /// Records the limits an executor serves a queue with (for ``queues()``).
+    /// Records the limits an executor serves a queue with and the workflow names it registered
+    /// (kept as the union over executors, best effort), for ``queues()``.
     func recordQueue(_ configuration: QueueConfiguration) async throws
 
     /// Every queue that has workflows or a recorded configuration, with its counts, by name.
@@ -165,6 +166,9 @@ public struct WorkflowStoreError: Error, Sendable, Equatable, CustomStringConver
         /// The store stopped acknowledging writes for good (a failed `fsync`: what it wrote may
         /// not be durable). Restart the process: recovery reads what did reach the disk.
         public static let durabilityLost = Code("durabilityLost")
+        /// The store could not carry the request out (an I/O failure, a full disk, a read-only
+        /// store): nothing was recorded, and the same request may succeed later.
+        public static let unavailable = Code("unavailable")
         /// The lease was lost (a database backend saw another executor take the workflow over):
         /// the append did not happen, and the engine stops running the workflow.
         public static let ownershipLost = Code("ownershipLost")

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import DurableStorage
 import DurableLog
 import DurableWorkflows
 import Logging

@@ -1,3 +1,4 @@
+import DurableStorage
 import DurableLog
 // durable-bench: durable append throughput and latency of DurableLog, next to the raw
 // write+fdatasync limit of the same disk measured in the same run, and the peer's workflow

@@ -1,3 +1,4 @@
+import DurableStorage
 import DurableTesting
 import Foundation
 import Synchronization

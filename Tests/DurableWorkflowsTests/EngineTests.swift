@@ -202,7 +202,10 @@ struct EngineTests {
             _ = try await engine.start(name: "nope", 1, as: Int.self)
         }
         #expect(error?.message.contains("no workflow is registered as \"nope\"") == true)
-        await #expect(throws: StorageError.self) { _ = try await engine.start(name: "x", 1, id: "", as: Int.self) }
+        let empty = await #expect(throws: WorkflowError.self) {
+            _ = try await engine.start(name: "x", 1, id: "", as: Int.self)
+        }
+        #expect(empty?.code == .invalidArgument && empty?.message == "a workflow ID must not be empty")
         await engine.shutdown()
     }
 }

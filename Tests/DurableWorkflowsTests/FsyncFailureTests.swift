@@ -29,7 +29,10 @@ struct FsyncFailureTests {
         #expect(try await eventually { try await engine.steps(of: "waiting-1").count == 2 })
 
         failing.store(true, ordering: .relaxed)
-        await #expect(throws: StorageError.self) { try await engine.send(to: "waiting-1", topic: "go", "now") }
+        let sent = await #expect(throws: WorkflowStoreError.self) {
+            try await engine.send(to: "waiting-1", topic: "go", "now")
+        }
+        #expect(sent?.code == .durabilityLost)
         guard case .stopped(let error) = engine.health else {
             Issue.record("health is \(engine.health)")
             return
@@ -88,8 +91,9 @@ struct FullDiskTests {
         }
         try await engine.launch()
         let handle = try await engine.start(name: "two-steps", 0, id: "disk-1", as: Int.self)
-        let error = await #expect(throws: StorageError.self) { try await handle.result() }
-        #expect(error?.errno == ENOSPC)
+        let error = await #expect(throws: WorkflowStoreError.self) { try await handle.result() }
+        #expect(error?.code == .unavailable && error?.workflowID == "disk-1", "\(String(describing: error))")
+        #expect(error?.message.contains("No space left") == true, "\(String(describing: error))")
         #expect(try await engine.steps(of: "disk-1").map(\.name) == ["one"], "what was acknowledged is kept")
         full.store(false, ordering: .relaxed)  // space freed: the recovery sweep continues it
         #expect(try await eventually { try await engine.status(of: "disk-1") == .success })

@@ -126,8 +126,6 @@ struct MessagingTests {
                 return "accepted"
             } catch let error as WorkflowError {
                 return error.message
-            } catch let error as StorageError {
-                return error.message
             } catch {
                 return "\(error)"
             }

@@ -41,6 +41,28 @@ struct QueueAndScheduleCLITests {
         #expect(json.contains("{\"key\":null,\"enqueued\":0,\"delayed\":1,\"running\":0,\"busySlots\":0}"))
     }
 
+    @Test("a workflow enqueued under a name no executor of the queue registered is listed as unserved")
+    func unservedNamesAreVisible() async throws {
+        let dir = TemporaryDirectory()
+        let engine = try makeEngine(dir)
+        registerJob(engine, ActivityTracker())
+        engine.register(WorkflowQueue("mail"))
+        try await engine.launch()
+        await engine.shutdown()
+        let client = try DurableClient(directory: dir.data)
+        _ = try await client.enqueue("jbo", jsonInput: "1", on: "mail")  // a typo: no executor knows "jbo"
+        _ = try await client.enqueue("jbo", jsonInput: "2", on: "mail")
+        _ = try await client.enqueue("job", jsonInput: #"{"id":"fine"}"#, on: "mail")
+        let summary = try #require(try await client.storage.queues().first { $0.name == "mail" })
+        #expect(summary.unservedWorkflows == ["jbo": 2], "the known name is not listed")
+        #expect(summary.configuration?.workflowNames?.contains("job") == true)
+        let table = try run(["queues", "--dir", dir.data])
+        #expect(
+            table.output.contains("2 workflows in queue \"mail\" named \"jbo\", which no executor serving the queue"),
+            "\(table.output)")
+        #expect(try run(["queues", "--json", "--dir", dir.data]).output.contains(#""unserved":{"jbo":2}"#))
+    }
+
     @Test("schedules lists, pauses, resumes and triggers")
     func schedules() async throws {
         let dir = TemporaryDirectory()

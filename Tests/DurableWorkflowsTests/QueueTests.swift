@@ -1,3 +1,4 @@
+import DurableStorage
 import DurableLog
 import DurableTesting
 import DurableWorkflows
@@ -244,9 +245,10 @@ struct QueueTests {
         }
         let outside = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0 != "data" }
         #expect(outside.isEmpty, "files escaped the data directory: \(outside)")
-        await #expect(throws: StorageError.self) {
+        let empty = await #expect(throws: WorkflowError.self) {
             _ = try await engine.enqueue(name: "job", Job(id: "x"), on: "", as: String.self)
         }
+        #expect(empty?.code == .invalidArgument)
         await engine.shutdown()
     }
 

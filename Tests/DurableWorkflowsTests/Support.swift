@@ -1,3 +1,4 @@
+import DurableStorage
 import DurableLog
 import DurableTesting
 import Foundation

@@ -1,3 +1,5 @@
+import DurableStorage
+
 /// The fixed-length identity of a log: the first 16 bytes of SHA-256 of its name.
 ///
 /// Workflow IDs are arbitrary user strings (`../x`, `a/b`, unicode, 10 KB). They never become
@@ -14,7 +16,7 @@ public struct LogKey: Hashable, Sendable, Comparable, CustomStringConvertible {
     }
 
     /// The longest accepted name, in UTF-8 bytes.
-    public static let maxNameLength = 64 * 1024
+    public static let maxNameLength = StorageLimits.maxNameBytes
 
     /// Derives the key of a workflow ID (or other user-supplied name), validating it.
     ///

@@ -1,3 +1,4 @@
+import DurableStorage
 import Synchronization
 
 /// A first-come-first-served mutual exclusion for tasks, held across `await`s without blocking

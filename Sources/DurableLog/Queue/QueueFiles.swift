@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import DurableStorage
 import Glibc
 #elseif canImport(Musl)
 import Musl
@@ -37,7 +38,7 @@ public final class QueueFiles: Sendable {
     private let sequenceChecked = Locked(false)
 
     /// The largest concurrency limit a queue may have (slots of one partition are 16-bit offsets).
-    public static let maximumConcurrency = 65_535
+    public static let maximumConcurrency = StorageLimits.maxQueueConcurrency
     /// The mode of the files it creates.
     let fileMode: mode_t
 

@@ -1,3 +1,4 @@
+import DurableStorage
 import Synchronization
 
 /// Chooses how each payload is stored and turns stored bytes back into payloads.

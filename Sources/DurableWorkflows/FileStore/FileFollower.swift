@@ -44,6 +44,10 @@ final class FileFollower<Element: Sendable>: StoreFollower {
     }
 
     func read() async throws -> StoreBatch<Element> {
+        try await FileWorkflowStore.translating(workflowID) { try await readTranslated() }
+    }
+
+    private func readTranslated() async throws -> StoreBatch<Element> {
         let (log, path, directory, id) = (self.log, self.path, self.directory, workflowID)
         // Versions are read before the file, so an append in between ends the next wait at once.
         let (corruption, directoryVersion, version) = try await log.onIOThread {

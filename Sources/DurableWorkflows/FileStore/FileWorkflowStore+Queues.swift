@@ -8,147 +8,156 @@ import FoundationEssentials
 /// files rebuilt from the index when missing or damaged.
 extension FileWorkflowStore {
     public func enqueue(_ id: String, fields: WorkflowFields, events: [WorkflowEvent]) async throws -> EnqueueOutcome {
-        guard let queue = fields.queueName else {
-            throw WorkflowStoreError(
-                .invalidArgument, "workflow \"\(id)\" is enqueued without a queue name", workflowID: id)
-        }
-        if try await exists(id) { return .exists }
-        let files = try await queueFiles(queue)
-        let log = self.log
-        let index = log.index
-        func create(sequence: Int64) async throws -> Bool {
-            var fields = fields
-            fields.enqueueSequence = sequence
-            guard let lease = try await log.createWorkflow(id, fields: fields, events: events) else { return false }
-            lease.release()
-            return true
-        }
-        enum Decision: Sendable {
-            case deduplicated(holder: String)
-            case created(Bool)
-            case assigned(sequence: Int64)
-        }
-        let decision: Decision = try await files.withLock { lock in
-            try await log.refreshIndex()
-            if let deduplicationID = fields.deduplicationID,
-                let holder = index.deduplicationHolder(
-                    queue: queue, deduplicationID: deduplicationID,
-                    where: {
-                        !$0.isQuarantined && QueueSelection.holdsDeduplicationID($0)
-                    })
-            {
-                return .deduplicated(holder: holder.workflowID)
+        try await Self.translating(id) {
+            guard let queue = fields.queueName else {
+                throw WorkflowStoreError(
+                    .invalidArgument, "workflow \"\(id)\" is enqueued without a queue name", workflowID: id)
             }
-            let sequence = try await lock.nextSequence { QueueSelection.nextSequenceFloor(index, queue: queue) }
-            // With a deduplication ID the log is created under the lock, so the check above and
-            // the creation are one decision; otherwise creating after unlocking keeps enqueues
-            // from serialising on each other's fsyncs.
-            if fields.deduplicationID != nil { return .created(try await create(sequence: sequence)) }
-            return .assigned(sequence: sequence)
+            if try await exists(id) { return .exists }
+            let files = try await queueFiles(queue)
+            let log = self.log
+            let index = log.index
+            func create(sequence: Int64) async throws -> Bool {
+                var fields = fields
+                fields.enqueueSequence = sequence
+                guard let lease = try await log.createWorkflow(id, fields: fields, events: events) else { return false }
+                lease.release()
+                return true
+            }
+            enum Decision: Sendable {
+                case deduplicated(holder: String)
+                case created(Bool)
+                case assigned(sequence: Int64)
+            }
+            let decision: Decision = try await files.withLock { lock in
+                try await log.refreshIndex()
+                if let deduplicationID = fields.deduplicationID,
+                    let holder = index.deduplicationHolder(
+                        queue: queue, deduplicationID: deduplicationID,
+                        where: {
+                            !$0.isQuarantined && QueueSelection.holdsDeduplicationID($0)
+                        })
+                {
+                    return .deduplicated(holder: holder.workflowID)
+                }
+                let sequence = try await lock.nextSequence { QueueSelection.nextSequenceFloor(index, queue: queue) }
+                // With a deduplication ID the log is created under the lock, so the check above and
+                // the creation are one decision; otherwise creating after unlocking keeps enqueues
+                // from serialising on each other's fsyncs.
+                if fields.deduplicationID != nil { return .created(try await create(sequence: sequence)) }
+                return .assigned(sequence: sequence)
+            }
+            let created: Bool
+            switch decision {
+            case .deduplicated(let holder): return .deduplicated(holder: holder)
+            case .created(let value): created = value
+            case .assigned(let sequence): created = try await create(sequence: sequence)
+            }
+            guard created else { return .exists }
+            files.ring()
+            return .created
         }
-        let created: Bool
-        switch decision {
-        case .deduplicated(let holder): return .deduplicated(holder: holder)
-        case .created(let value): created = value
-        case .assigned(let sequence): created = try await create(sequence: sequence)
-        }
-        guard created else { return .exists }
-        files.ring()
-        return .created
     }
 
     public func dequeue(_ request: DequeueRequest) async throws -> DequeueResult {
-        let files = try await queueFiles(request.queue.name)
-        let log = self.log
-        try await log.refreshIndex()
-        let outside = plan(request, now: request.now())
-        guard !outside.groups.isEmpty else { return DequeueResult(started: [], wakeAt: outside.wake) }  // skip the lock
-        let queue = request.queue
-        return try await files.withLock { lock in
-            try await log.refreshIndex()  // authoritative: every claim is in the index before its claimer unlocks
-            let now = request.now()
-            let (groups, delayedWake) = plan(request, now: now)
-            var wake = delayedWake
-            var started: [WorkflowClaim] = []
-            var failed: [(workflowID: String, error: any Error)] = []
-            for (partition, entries) in groups {
-                var budget = entries.count
-                var starts: [Int64] = []
-                var recent: [Int64] = []
-                let rate = queue.rateLimit.flatMap { limit in queue.rateLimitPeriodMilliseconds.map { (limit, $0) } }
-                if let (limit, period) = rate {
-                    recent = try await lock.recentStarts(partition: partition, limit: limit, period: period, now: now) {
-                        QueueSelection.recentStarts(log.index, queue: queue.name, partition: partition, limit: limit)
+        try await Self.translating(nil) {
+            let files = try await queueFiles(request.queue.name)
+            let log = self.log
+            try await log.refreshIndex()
+            let outside = plan(request, now: request.now())
+            // Nothing to start: skip the lock.
+            guard !outside.groups.isEmpty else { return DequeueResult(started: [], wakeAt: outside.wake) }
+            let queue = request.queue
+            return try await files.withLock { lock in
+                try await log.refreshIndex()  // authoritative: every claim is in the index before its claimer unlocks
+                let now = request.now()
+                let (groups, delayedWake) = plan(request, now: now)
+                var wake = delayedWake
+                var started: [WorkflowClaim] = []
+                var failed: [(workflowID: String, error: any Error)] = []
+                for (partition, entries) in groups {
+                    var budget = entries.count
+                    var starts: [Int64] = []
+                    var recent: [Int64] = []
+                    let rate = queue.rateLimit.flatMap { limit in queue.rateLimitPeriodMilliseconds.map { (limit, $0) }
                     }
-                    budget = min(budget, limit - recent.count)
-                    if recent.count >= limit {
-                        let freed = recent[recent.count - limit] + period
-                        wake = min(wake ?? freed, freed)
-                    }
-                }
-                // Claims of one round run side by side (their log appends share the disk's
-                // flushes), which keeps the queue lock short; a claim that fails (another
-                // executor's lease, a moved start time) gives its slot to the next candidate.
-                var remaining = entries[...]
-                while budget > 0, !remaining.isEmpty {
-                    var batch: [(IndexEntry, QueueSlot?)] = []
-                    var slotsExhausted = false
-                    while batch.count < budget, let entry = remaining.first {
-                        var slot: QueueSlot?
-                        if let concurrency = queue.concurrency {
-                            guard let taken = try files.tryTakeSlot(partition: partition, limit: concurrency) else {
-                                slotsExhausted = true
-                                break
-                            }
-                            slot = taken
+                    if let (limit, period) = rate {
+                        recent = try await lock.recentStarts(
+                            partition: partition, limit: limit, period: period, now: now
+                        ) {
+                            QueueSelection.recentStarts(
+                                log.index, queue: queue.name, partition: partition, limit: limit)
                         }
-                        remaining = remaining.dropFirst()
-                        batch.append((entry, slot))
+                        budget = min(budget, limit - recent.count)
+                        if recent.count >= limit {
+                            let freed = recent[recent.count - limit] + period
+                            wake = min(wake ?? freed, freed)
+                        }
                     }
-                    if let (limit, period) = rate, !batch.isEmpty {
-                        // Counted before claiming: a crash mid-claim over-counts (safe), never under-counts.
-                        let planned = recent + starts + Array(repeating: now, count: batch.count)
-                        try await lock.writeStarts(
-                            planned, partition: partition, limit: limit, period: period, now: now)
-                    }
-                    let outcomes = await withTaskGroup(of: (Int, String, Result<WorkflowClaim?, any Error>).self) {
-                        group in
-                        for (position, (entry, slot)) in batch.enumerated() {
-                            group.addTask {
-                                let outcome: Result<WorkflowClaim?, any Error>
-                                do {
-                                    outcome = .success(
-                                        try await self.start(entry, slot: slot, files: files, request, now: now))
-                                } catch {
-                                    outcome = .failure(error)
+                    // Claims of one round run side by side (their log appends share the disk's
+                    // flushes), which keeps the queue lock short; a claim that fails (another
+                    // executor's lease, a moved start time) gives its slot to the next candidate.
+                    var remaining = entries[...]
+                    while budget > 0, !remaining.isEmpty {
+                        var batch: [(IndexEntry, QueueSlot?)] = []
+                        var slotsExhausted = false
+                        while batch.count < budget, let entry = remaining.first {
+                            var slot: QueueSlot?
+                            if let concurrency = queue.concurrency {
+                                guard let taken = try files.tryTakeSlot(partition: partition, limit: concurrency) else {
+                                    slotsExhausted = true
+                                    break
                                 }
-                                if let slot, (try? outcome.get()) == nil { files.release(slot) }
-                                return (position, entry.workflowID, outcome)
+                                slot = taken
+                            }
+                            remaining = remaining.dropFirst()
+                            batch.append((entry, slot))
+                        }
+                        if let (limit, period) = rate, !batch.isEmpty {
+                            // Counted before claiming: a crash mid-claim over-counts (safe), never under-counts.
+                            let planned = recent + starts + Array(repeating: now, count: batch.count)
+                            try await lock.writeStarts(
+                                planned, partition: partition, limit: limit, period: period, now: now)
+                        }
+                        let outcomes = await withTaskGroup(of: (Int, String, Result<WorkflowClaim?, any Error>).self) {
+                            group in
+                            for (position, (entry, slot)) in batch.enumerated() {
+                                group.addTask {
+                                    let outcome: Result<WorkflowClaim?, any Error>
+                                    do {
+                                        outcome = .success(
+                                            try await self.start(entry, slot: slot, files: files, request, now: now))
+                                    } catch {
+                                        outcome = .failure(error)
+                                    }
+                                    if let slot, (try? outcome.get()) == nil { files.release(slot) }
+                                    return (position, entry.workflowID, outcome)
+                                }
+                            }
+                            // Back in run order: the caller starts them in the order they are returned.
+                            return await group.reduce(into: []) { $0.append($1) }.sorted { $0.0 < $1.0 }
+                        }
+                        var claimed: [WorkflowClaim] = []
+                        for (_, id, outcome) in outcomes {
+                            switch outcome {
+                            case .success(let claim?): claimed.append(claim)
+                            case .success(nil): break  // not this executor's to start after all
+                            case .failure(let error): failed.append((id, error))
                             }
                         }
-                        // Back in run order: the caller starts them in the order they are returned.
-                        return await group.reduce(into: []) { $0.append($1) }.sorted { $0.0 < $1.0 }
+                        budget -= claimed.count
+                        starts += Array(repeating: now, count: claimed.count)
+                        started += claimed
+                        if slotsExhausted || batch.isEmpty { break }
                     }
-                    var claimed: [WorkflowClaim] = []
-                    for (_, id, outcome) in outcomes {
-                        switch outcome {
-                        case .success(let claim?): claimed.append(claim)
-                        case .success(nil): break  // not this executor's to start after all
-                        case .failure(let error): failed.append((id, error))
-                        }
+                    if let (limit, period) = rate {
+                        try await lock.writeStarts(
+                            recent + starts, partition: partition, limit: limit, period: period, now: now)
+                        if budget == 0 && !starts.isEmpty { wake = min(wake ?? now + period, now + period) }
                     }
-                    budget -= claimed.count
-                    starts += Array(repeating: now, count: claimed.count)
-                    started += claimed
-                    if slotsExhausted || batch.isEmpty { break }
                 }
-                if let (limit, period) = rate {
-                    try await lock.writeStarts(
-                        recent + starts, partition: partition, limit: limit, period: period, now: now)
-                    if budget == 0 && !starts.isEmpty { wake = min(wake ?? now + period, now + period) }
-                }
+                return DequeueResult(started: started, wakeAt: wake, failed: failed)
             }
-            return DequeueResult(started: started, wakeAt: wake, failed: failed)
         }
     }
 
@@ -225,14 +234,29 @@ extension FileWorkflowStore {
     }
 
     public func recordQueue(_ configuration: QueueConfiguration) async throws {
-        try await queueFiles(configuration.name).writeConfiguration(try WorkflowJSON.encode(configuration))
+        try await Self.translating(nil) {
+            let files = try await queueFiles(configuration.name)
+            // Merged without the queue's lock (a launch must not wait behind another process's
+            // dequeue): two executors launching at the same instant may drop one's names until it
+            // launches again. The names are a hint for `durable queues`, never a limit.
+            var merged = configuration
+            let recorded = try await log.onIOThread { () throws(StorageError) in try files.readConfiguration() }
+            if let recorded, let old = try? WorkflowJSON.decode(QueueConfiguration.self, from: recorded) {
+                merged.workflowNames = Array(Set(old.workflowNames ?? []).union(configuration.workflowNames ?? []))
+                    .sorted()
+            }
+            try await files.writeConfiguration(try WorkflowJSON.encode(merged))
+        }
     }
 
     public func queues() async throws -> [QueueSummary] {
-        let summaries = try await log.onIOThread { [log] () throws(StorageError) -> Result<[QueueSummary], any Error> in
-            Result { try log.queueSummaries() }
+        try await Self.translating(nil) {
+            let summaries = try await log.onIOThread {
+                [log] () throws(StorageError) -> Result<[QueueSummary], any Error> in
+                Result { try log.queueSummaries() }
+            }
+            return try summaries.get()
         }
-        return try summaries.get()
     }
 
     public func queueVersion(_ queue: String) async -> UInt64 {

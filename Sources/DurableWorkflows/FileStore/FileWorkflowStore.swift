@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import DurableLog
 import DurableStorage
 
@@ -23,123 +28,144 @@ public struct FileWorkflowStore: WorkflowStore {
     ) async throws
         -> (any WorkflowLease)?
     {
-        try await log.createWorkflow(id, fields: fields, events: events)
+        try await Self.translating(id) { try await log.createWorkflow(id, fields: fields, events: events) }
     }
 
     public func claim(_ id: String) async throws -> WorkflowClaim? {
-        let claimed: (lease: FileWorkflowLease, records: [LogRecord])
-        do throws(StorageError) {
-            claimed = try await log.claimWorkflow(id)
-        } catch {
-            switch error.code {
-            case .leaseHeld: return nil
-            case .corrupted:
-                throw WorkflowStoreError(.damaged, "workflow \"\(id)\" is damaged: \(error.message)", workflowID: id)
-            default: throw Self.named(error, id)
+        try await Self.translating(id) {
+            let claimed: (lease: FileWorkflowLease, records: [LogRecord])
+            do throws(StorageError) {
+                claimed = try await log.claimWorkflow(id)
+            } catch {
+                switch error.code {
+                case .leaseHeld: return nil
+                case .corrupted:
+                    throw WorkflowStoreError(
+                        .damaged, "workflow \"\(id)\" is damaged: \(error.message)", workflowID: id)
+                default: throw Self.named(error, id)
+                }
             }
-        }
-        // A quarantine is an index fact the log does not carry: a recovery sweep that listed the
-        // workflow before its execution here quarantined it must not run it into the same damage.
-        let corruption = try? await log.onIOThread { [log] () throws(StorageError) -> String? in
-            try log.index.refresh()  // a quarantine by another process, made while it held the lease
-            return log.index.entry(forWorkflowID: id)?.fields.corruption
-        }
-        if let corruption = corruption ?? nil {
-            claimed.lease.release()
-            throw WorkflowStoreError(.damaged, "workflow \"\(id)\" is quarantined: \(corruption)", workflowID: id)
-        }
-        do {
-            return WorkflowClaim(lease: claimed.lease, events: try WorkflowEventCodec.events(from: claimed.records))
-        } catch {
-            claimed.lease.release()
-            throw WorkflowStoreError(
-                .damaged, "a record of workflow \"\(id)\" does not decode: \(error)", workflowID: id)
+            // A quarantine is an index fact the log does not carry: a recovery sweep that listed the
+            // workflow before its execution here quarantined it must not run it into the same damage.
+            let corruption = try? await log.onIOThread { [log] () throws(StorageError) -> String? in
+                try log.index.refresh()  // a quarantine by another process, made while it held the lease
+                return log.index.entry(forWorkflowID: id)?.fields.corruption
+            }
+            if let corruption = corruption ?? nil {
+                claimed.lease.release()
+                throw WorkflowStoreError(.damaged, "workflow \"\(id)\" is quarantined: \(corruption)", workflowID: id)
+            }
+            do {
+                return WorkflowClaim(lease: claimed.lease, events: try WorkflowEventCodec.events(from: claimed.records))
+            } catch {
+                claimed.lease.release()
+                throw WorkflowStoreError(
+                    .damaged, "a record of workflow \"\(id)\" does not decode: \(error)", workflowID: id)
+            }
         }
     }
 
     public func history(of id: String) async throws -> [WorkflowEvent] {
-        let contents: LogContents
-        do throws(StorageError) {
-            contents = try await log.read(name: id)
-        } catch {
-            throw Self.named(error, id)
+        try await Self.translating(id) {
+            let contents: LogContents
+            do throws(StorageError) {
+                contents = try await log.read(name: id)
+            } catch {
+                throw Self.named(error, id)
+            }
+            return try WorkflowEventCodec.events(from: contents.records)
         }
-        return try WorkflowEventCodec.events(from: contents.records)
     }
 
     public func fields(of id: String) async throws -> WorkflowFields? {
-        try await log.onIOThread { [log] () throws(StorageError) -> WorkflowFields? in
-            try log.index.refresh()
-            let indexed = log.index.entry(forWorkflowID: id)?.fields
-            if let status = indexed?.status, status.isTerminal { return indexed }
-            // A writer appends to the index after its log, so the index can be one change behind
-            // (a workflow whose result() returned still PENDING): fields that may still change are
-            // read from the log, which is the truth.
-            do throws(StorageError) {
-                // (What only the index records, such as a quarantine, is kept.)
-                var fields = indexed ?? WorkflowFields()
-                fields.apply(try log.readLog(name: id).indexFields)
-                return fields.workflowID == nil ? indexed : fields
-            } catch {
-                if error.code == .notFound { return indexed }
-                throw error
+        try await Self.translating(id) {
+            try await log.onIOThread { [log] () throws(StorageError) -> WorkflowFields? in
+                try log.index.refresh()
+                let indexed = log.index.entry(forWorkflowID: id)?.fields
+                if let status = indexed?.status, status.isTerminal { return indexed }
+                // A writer appends to the index after its log, so the index can be one change behind
+                // (a workflow whose result() returned still PENDING): fields that may still change are
+                // read from the log, which is the truth.
+                do throws(StorageError) {
+                    // (What only the index records, such as a quarantine, is kept.)
+                    var fields = indexed ?? WorkflowFields()
+                    fields.apply(try log.readLog(name: id).indexFields)
+                    return fields.workflowID == nil ? indexed : fields
+                } catch {
+                    if error.code == .notFound { return indexed }
+                    throw error
+                }
             }
         }
     }
 
     public func list(_ filter: WorkflowFilter) async throws -> [WorkflowSummary] {
-        try await log.onIOThread { [log] () throws(StorageError) in
-            try log.index.refresh()
-            return log.index.workflows(matching: filter)
+        try await Self.translating(nil) {
+            try await log.onIOThread { [log] () throws(StorageError) in
+                try log.index.refresh()
+                return log.index.workflows(matching: filter)
+            }
         }
     }
 
     public func recoverable(applicationVersion: String) async throws -> [WorkflowSummary] {
-        try await log.onIOThread { [log] () throws(StorageError) in
-            try log.index.refresh()
-            // Only the matches are decoded; the rest is read field by field in place.
-            return log.index.compactMapEntries { entry -> WorkflowSummary? in
-                guard entry.status == .pending, !entry.isQuarantined,
-                    QueueSelection.versionMatches(entry, version: applicationVersion)
-                else { return nil }
-                return WorkflowSummary(entry.fields)
+        try await Self.translating(nil) {
+            try await log.onIOThread { [log] () throws(StorageError) in
+                try log.index.refresh()
+                // Only the matches are decoded; the rest is read field by field in place.
+                return log.index.compactMapEntries { entry -> WorkflowSummary? in
+                    guard entry.status == .pending, !entry.isQuarantined,
+                        QueueSelection.versionMatches(entry, version: applicationVersion)
+                    else { return nil }
+                    return WorkflowSummary(entry.fields)
+                }
+                .sorted { ($0.createdAt, $0.workflowID) < ($1.createdAt, $1.workflowID) }
             }
-            .sorted { ($0.createdAt, $0.workflowID) < ($1.createdAt, $1.workflowID) }
         }
     }
 
     @discardableResult
     public func deliver(_ item: InboxItem, to id: String) async throws -> Bool {
-        guard try await exists(id) else {
-            throw WorkflowStoreError(.notFound, "no workflow with ID \"\(id)\"", workflowID: id)
-        }
-        let (type, payload) = try InboxCodec.record(for: item)
-        let itemID = item.id
-        return try await log.appendToInbox(name: id, type: type, payload: payload) {
-            InboxCodec.itemID(of: $0) == itemID
+        try await Self.translating(id) {
+            guard try await exists(id) else {
+                throw WorkflowStoreError(.notFound, "no workflow with ID \"\(id)\"", workflowID: id)
+            }
+            let (type, payload) = try InboxCodec.record(for: item)
+            let itemID = item.id
+            return try await log.appendToInbox(name: id, type: type, payload: payload) {
+                InboxCodec.itemID(of: $0) == itemID
+            }
         }
     }
 
     public func inbox(of id: String) async throws -> [InboxItem] {
-        try await log.readInbox(name: id).compactMap(InboxCodec.item(from:))
+        try await Self.translating(id) {
+            try await log.readInbox(name: id).compactMap(InboxCodec.item(from:))
+        }
     }
 
     public func wake(queue: String) async throws {
-        try await log.onIOThread { [log] () throws(StorageError) in try log.queueFiles(named: queue).ring() }
+        try await Self.translating(nil) {
+            try await log.onIOThread { [log] () throws(StorageError) in try log.queueFiles(named: queue).ring() }
+        }
     }
 
     public func follow(_ id: String) async throws -> any StoreFollower<WorkflowEvent> {
-        try FileFollower(log: log, workflowID: id, kind: .history) { try WorkflowEventCodec.events(from: $0) }
+        try await Self.translating(id) {
+            try FileFollower(log: log, workflowID: id, kind: .history) { try WorkflowEventCodec.events(from: $0) }
+        }
     }
 
     public func followInbox(of id: String) async throws -> any StoreFollower<InboxItem> {
-        try FileFollower(log: log, workflowID: id, kind: .inbox) { records in
-            records.compactMap { (try? InboxCodec.item(from: $0)) ?? nil }
+        try await Self.translating(id) {
+            try FileFollower(log: log, workflowID: id, kind: .inbox) { records in
+                records.compactMap { (try? InboxCodec.item(from: $0)) ?? nil }
+            }
         }
     }
 
     public func quarantine(_ id: String, reason: String) async throws {
-        try await log.quarantine(name: id, reason: reason)
+        try await Self.translating(id) { try await log.quarantine(name: id, reason: reason) }
     }
 
     public var failure: WorkflowStoreError? { log.fatalError.map(Self.lost) }
@@ -153,23 +179,27 @@ public struct FileWorkflowStore: WorkflowStore {
     }
 
     public func repair(_ scope: RepairScope) async throws -> RepairReport {
-        var report = RepairReport()
-        switch scope {
-        case .launch:
-            report.rebuilt = log.index.repaired
-            report.reconciled = try await log.reconcileIndex()
-            report.removedLeftovers = (try? await log.sweepTemporaryFiles()) ?? 0
-        case .unowned:
-            report.reconciled = try await log.reconcileIndex(sweepOrphans: true, skippingHeld: true)
+        try await Self.translating(nil) {
+            var report = RepairReport()
+            switch scope {
+            case .launch:
+                report.rebuilt = log.index.repaired
+                report.reconciled = try await log.reconcileIndex()
+                report.removedLeftovers = (try? await log.sweepTemporaryFiles()) ?? 0
+            case .unowned:
+                report.reconciled = try await log.reconcileIndex(sweepOrphans: true, skippingHeld: true)
+            }
+            return report
         }
-        return report
     }
 
     public func delete(_ ids: [String]) async throws -> [String] {
-        var deleted: [String] = []
-        for id in ids where try await log.removeEndedWorkflow(name: id) { deleted.append(id) }
-        if !deleted.isEmpty { try await log.compactIndex() }  // reclaim the index log at once
-        return deleted
+        try await Self.translating(nil) {
+            var deleted: [String] = []
+            for id in ids where try await log.removeEndedWorkflow(name: id) { deleted.append(id) }
+            if !deleted.isEmpty { try await log.compactIndex() }  // reclaim the index log at once
+            return deleted
+        }
     }
 
     /// Whether workflow `id` exists: in the index, or (created beside a lagging index) as a log.
@@ -183,10 +213,32 @@ public struct FileWorkflowStore: WorkflowStore {
     }
 
     /// The protocol's error for a storage error that has one (an unknown ID), else `error`.
-    static func named(_ error: StorageError, _ id: String) -> any Error {
-        if error.code == .notFound {
-            return WorkflowStoreError(.notFound, "no workflow with ID \"\(id)\"", workflowID: id)
+    static func named(_ error: StorageError, _ id: String) -> any Error { translated(error, id) }
+
+    /// Runs `body`, turning the storage engine's errors into the protocol's: callers see
+    /// ``WorkflowStoreError`` codes, naming the workflow (never a file path).
+    static func translating<T>(_ id: String?, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            throw translated(error, id)
         }
-        return error
+    }
+
+    /// The ``WorkflowStoreError`` for a ``StorageError`` (any other error is returned as it is).
+    static func translated(_ error: any Error, _ id: String?) -> any Error {
+        guard let error = error as? StorageError else { return error }
+        let code: WorkflowStoreError.Code
+        switch error.code {
+        case .notFound where id != nil:
+            return WorkflowStoreError(.notFound, "no workflow with ID \"\(id!)\"", workflowID: id)
+        case .corrupted, .dictionaryMissing, .unsupportedVersion: code = .damaged
+        case .durabilityLost: code = .durabilityLost
+        case .invalidName, .payloadTooLarge: code = .invalidArgument
+        default: code = .unavailable
+        }
+        var message = (id.map { "workflow \"\($0)\": " } ?? "") + error.message
+        if let errno = error.errno { message += " (\(String(cString: strerror(errno))))" }
+        return WorkflowStoreError(code, message, workflowID: id)
     }
 }

@@ -23,6 +23,11 @@ extension LogStore {
                 summaries[name]!.ended += 1
                 continue
             }
+            if entry.status == .enqueued || entry.status == .delayed,
+                let known = configurations[name]?.workflowNames, let workflow = entry.name, !known.contains(workflow)
+            {
+                summaries[name]!.unservedWorkflows[workflow, default: 0] += 1
+            }
             let key = entry.fields.partitionKey
             var partition = partitions[name, default: [:]][key] ?? QueueSummary.Partition(key: key)
             switch entry.status {

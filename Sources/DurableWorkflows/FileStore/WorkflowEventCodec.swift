@@ -90,7 +90,8 @@ struct FileWorkflowLease: WorkflowLease {
 
     func append(_ events: [WorkflowEvent]) async throws {
         let records = try WorkflowEventCodec.records(for: events)
-        if !records.isEmpty { try await writer.append(records) }
+        if records.isEmpty { return }
+        try await FileWorkflowStore.translating(workflowID) { try await writer.append(records) }
     }
 
     func release() {

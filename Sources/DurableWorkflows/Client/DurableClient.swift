@@ -1,4 +1,4 @@
-import DurableLog
+import DurableStorage
 import FoundationEssentials
 
 /// Drives workflows from a process that does not run them: starts and enqueues them by name,

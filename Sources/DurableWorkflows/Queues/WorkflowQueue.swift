@@ -1,4 +1,4 @@
-import DurableLog
+import DurableStorage
 
 /// A queue of workflows, shared by every process on a data directory.
 ///
@@ -46,8 +46,8 @@ public struct WorkflowQueue: Sendable, Hashable {
     /// Declares a queue. Register it on each engine that should run its workflows.
     public init(_ name: String, concurrency: Int? = nil, workerConcurrency: Int? = nil, rateLimit: RateLimit? = nil) {
         precondition(
-            concurrency.map { $0 > 0 && $0 <= QueueFiles.maximumConcurrency } ?? true,
-            "queue concurrency must be 1...\(QueueFiles.maximumConcurrency)")
+            concurrency.map { $0 > 0 && $0 <= StorageLimits.maxQueueConcurrency } ?? true,
+            "queue concurrency must be 1...\(StorageLimits.maxQueueConcurrency)")
         precondition(workerConcurrency.map { $0 > 0 } ?? true, "worker concurrency must be positive")
         precondition(
             rateLimit.map { $0.limit > 0 && $0.period > .zero } ?? true,

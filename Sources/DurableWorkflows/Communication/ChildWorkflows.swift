@@ -1,4 +1,4 @@
-import DurableLog
+import DurableStorage
 
 /// A child workflow started from a workflow. Awaiting its result is itself a recorded
 /// operation (`DBOS.getResult`), so a replayed parent gets the same result without waiting.

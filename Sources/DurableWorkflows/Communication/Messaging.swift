@@ -1,4 +1,4 @@
-import DurableLog
+import DurableStorage
 import FoundationEssentials
 import Synchronization
 

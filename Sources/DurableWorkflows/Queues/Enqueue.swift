@@ -1,4 +1,3 @@
-import DurableLog
 import DurableStorage
 import FoundationEssentials
 
@@ -26,12 +25,10 @@ extension WorkflowStore {
     func enqueueWorkflow(_ request: EnqueueRequest, now: Int64) async throws -> (id: String, created: Bool) {
         let options = request.options
         let id = options.id ?? UUID().uuidString.lowercased()
-        try LogKey.validate(id)
-        try LogKey.validate(request.queueName, what: "a queue name")
-        if let partition = options.partitionKey { try LogKey.validate(partition, what: "a partition key") }
-        if let deduplicationID = options.deduplicationID {
-            try LogKey.validate(deduplicationID, what: "a deduplication ID")
-        }
+        try WorkflowJSON.checkedName(id, what: "a workflow ID", allowsEmpty: false)
+        try WorkflowJSON.checkedName(request.queueName, what: "a queue name", allowsEmpty: false)
+        try WorkflowJSON.checkedName(options.partitionKey, what: "a partition key", allowsEmpty: false)
+        try WorkflowJSON.checkedName(options.deduplicationID, what: "a deduplication ID", allowsEmpty: false)
         if let priority = options.priority, !(1...Int(Int32.max)).contains(priority) {
             throw WorkflowError(
                 "a queue priority must be between 1 and \(Int32.max) (got \(priority))", workflowID: id,

@@ -1,4 +1,4 @@
-import DurableLog
+import DurableStorage
 import FoundationEssentials
 
 /// JSON coding shared by the engine's records and payloads.
@@ -22,19 +22,25 @@ enum WorkflowJSON {
     }
 
     /// Throws a ``WorkflowError`` naming `what` if `name` (a topic, an event or stream key, an
-    /// idempotency key) cannot be stored and exported: PostgreSQL text holds no NUL.
+    /// idempotency key; a workflow ID, queue name, partition key or deduplication ID, which with
+    /// `allowsEmpty` false must not be empty) cannot be stored and exported: PostgreSQL text
+    /// holds no NUL.
     ///
     /// `text` if it is one JSON value that can be stored as it is (spliced into an input envelope,
     /// written to PostgreSQL); throws a ``WorkflowError`` saying why not. Foundation's decoder
     /// stops at a NUL, so `0\u{0}` would pass it and then break the envelope: NUL is refused first.
-    static func checkedName(_ name: String?, what: String) throws {
+    static func checkedName(_ name: String?, what: String, allowsEmpty: Bool = true) throws {
         guard let name else { return }
+        if name.isEmpty, !allowsEmpty {
+            throw WorkflowError("\(what) must not be empty", code: .invalidArgument)
+        }
         if name.utf8.contains(0) {
             throw WorkflowError("\(what) must not contain a NUL character", code: .invalidArgument)
         }
-        if name.utf8.count > LogKey.maxNameLength {
+        if name.utf8.count > StorageLimits.maxNameBytes {
             throw WorkflowError(
-                "\(what) must be at most \(LogKey.maxNameLength) bytes, got \(name.utf8.count)", code: .invalidArgument)
+                "\(what) must be at most \(StorageLimits.maxNameBytes) bytes, got \(name.utf8.count)",
+                code: .invalidArgument)
         }
     }
 
@@ -71,7 +77,7 @@ struct InputEnvelope<T: Decodable>: Decodable {
     var positionalArgs: [T]?
 }
 
-/// A workflow's log, decoded: what was started, which operations completed, how it ended.
+/// A workflow's history, decoded: what was started, which operations completed, how it ended.
 public struct WorkflowHistory: Sendable {
     /// The workflow ID.
     public var workflowID: String
@@ -89,39 +95,16 @@ public struct WorkflowHistory: Sendable {
     var replacedInputs: String?
     /// Control requests (cancellations) voided by a resume.
     var clearedControls: Set<String> = []
-    /// How the log file ends (clean, torn or corrupted).
-    public var outcome: LogScan.Outcome
-
-    /// Decodes a log read by the storage engine.
-    public init(_ contents: LogContents) throws {
-        try self.init(workflowID: contents.name ?? "", records: contents.records, outcome: contents.outcome)
-    }
-
-    /// Decodes verified records of a workflow's log.
-    init(workflowID: String, records: [LogRecord], outcome: LogScan.Outcome = .clean) throws {
-        self.init(workflowID: workflowID, outcome: outcome)
-        try apply(records)
-    }
-
     /// The history `events` (a store's record of workflow `workflowID`) tell.
     public init(workflowID: String, events: [WorkflowEvent]) {
         self.init(workflowID: workflowID)
         apply(events)
     }
 
-    /// An empty history, to be built up with ``apply(_:)-([WorkflowEvent])`` as it grows.
-    public init(workflowID: String) { self.init(workflowID: workflowID, outcome: .clean) }
-
-    /// An empty history of a log read with `outcome`.
-    init(workflowID: String, outcome: LogScan.Outcome) {
+    /// An empty history, to be built up with ``apply(_:)`` as it grows.
+    public init(workflowID: String) {
         self.workflowID = workflowID
-        self.outcome = outcome
-        fields = IndexFields()
-    }
-
-    /// Adds records that follow the ones applied so far (in log order).
-    mutating func apply(_ records: [LogRecord]) throws {
-        apply(try WorkflowEventCodec.events(from: records))
+        fields = WorkflowFields()
     }
 
     /// Adds events that follow the ones applied so far (in order), as a ``StoreFollower`` reads them.
@@ -188,41 +171,14 @@ public struct WorkflowHistory: Sendable {
     }
 
     /// The completed operations in order.
-    public var steps: [StepInfo] {
-        operations.keys.sorted().map { id in
-            let operation = operations[id]!
-            return StepInfo(
-                functionID: id, name: operation.name, kind: operation.kind, output: operation.output,
-                error: operation.error,
-                startedAt: operation.startedAt, completedAt: operation.completedAt, attempts: operation.attempts,
-                childWorkflowID: operation.childWorkflowID, key: operation.key)
-        }
-    }
+    public var steps: [StepInfo] { operations.keys.sorted().map { operations[$0]! } }
 }
 
-/// One completed operation of a workflow, as listed by ``DurableEngine/steps(of:)`` and `durable steps`.
-public struct StepInfo: Sendable, Equatable {
-    /// 1-based position (`function_id`).
-    public var functionID: Int
-    /// The step name.
-    public var name: String
-    /// `step`, `now`, `uuid`, `random`, ...
-    public var kind: String
-    /// The output as JSON text (nil if the step failed).
-    public var output: String?
-    /// The recorded error, if it failed.
-    public var error: PortableError?
-    /// Start and end, Unix ms.
-    public var startedAt: Int64
-    public var completedAt: Int64
-    /// Attempts taken (retries + 1).
-    public var attempts: Int
-    /// The child workflow, for child operations.
-    public var childWorkflowID: String?
-    /// What the operation was about: the event key (`setEvent`), the stream key (`writeStream`,
-    /// `closeStream`), the destination (`send`) or the received message's ID (`recv`).
-    public var key: String? = nil
+/// One completed operation of a workflow, as listed by ``DurableEngine/steps(of:)`` and
+/// `durable steps`: the operation record itself.
+public typealias StepInfo = OperationRecord
 
+extension OperationRecord {
     /// How long it took, in ms.
     public var durationMilliseconds: Int64 { completedAt - startedAt }
 }

@@ -1,13 +1,13 @@
-import DurableLog
 import DurableStorage
 import FoundationEssentials
 
 extension QueueConfiguration {
     /// The limits `queue` declares.
-    init(_ queue: WorkflowQueue) {
+    init(_ queue: WorkflowQueue, workflowNames: [String]) {
         self.init(
             name: queue.name, concurrency: queue.concurrency, workerConcurrency: queue.workerConcurrency,
-            rateLimit: queue.rateLimit?.limit, rateLimitPeriodMilliseconds: queue.rateLimit?.period.milliseconds)
+            rateLimit: queue.rateLimit?.limit, rateLimitPeriodMilliseconds: queue.rateLimit?.period.milliseconds,
+            workflowNames: workflowNames)
     }
 }
 

@@ -1,4 +1,4 @@
-import DurableLog
+import DurableStorage
 
 extension WorkflowContext {
     /// Appends `value` to the stream `key` of this workflow (recorded as `DBOS.writeStream`;

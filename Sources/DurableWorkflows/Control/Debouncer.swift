@@ -1,4 +1,4 @@
-import DurableLog
+import DurableStorage
 import FoundationEssentials
 
 /// Runs a workflow once a burst of calls has settled: each ``debounce(key:period:_:)`` pushes the
