@@ -8,7 +8,7 @@ import DurableLog
 // Build in release:
 //   swift run -c release durable-bench [--seconds S] [--dir D] [--record-bytes N]
 //                                      [--recovery-count N] [--export-count N] [--keep]
-//                                      [--only storage|workflows|queues|export|scale]
+//                                      [--only storage|workflows|w1|queues|export|scale]
 //                                      [--scale-count N] [--keep] [--reuse]
 // Prints a human summary and one JSON object (the last line) for scripts.
 #if canImport(Glibc)
@@ -43,6 +43,12 @@ struct Benchmark {
         defer { if !settings.keep { removeTree(root) } }
         var json: [String] = []
         if settings.only == "all" || settings.only == "storage" { json += try await storage(settings, root: root) }
+        if settings.only == "w1" {  // W1 alone, for syscall counts (`strace -f -c`)
+            let w1 = try await WorkflowWorkloads.closedLoop(
+                directory: root + "/w1", clients: 1, seconds: settings.seconds)
+            print(w1.line("W1 1 client (workflows)"))
+            json.append("\"W1\":\(w1.json)")
+        }
         if settings.only == "queues" {
             json += try await queues(root: root)
         } else if settings.only == "all" || settings.only == "workflows" {

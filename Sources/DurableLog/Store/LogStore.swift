@@ -120,6 +120,11 @@ public final class LogStore: Sendable {
         }
     }
 
+    /// The files of queue `name` if this store opened them already, from memory (no I/O).
+    public func openedQueueFiles(named name: String) -> QueueFiles? {
+        queues.withLock { $0[name] }
+    }
+
     /// The `config.json` contents of every queue directory that has one (for `durable queues`).
     public func recordedQueueConfigurations() throws(StorageError) -> [[UInt8]] {
         guard SystemCall.exists(layout.queuesDirectory) else { return [] }

@@ -131,14 +131,16 @@ extension DurableEngine {
         }
         if stopping {
             // Shut down between taking the lease and starting: leave the workflow for the next executor.
-            lease.release()
             onFinish?()
+            lease.release()
             return
         }
         let task = Task {
             let outcome = await self.execute(workflow, context: context, inputs: inputs)
-            lease.release()
+            // Counted out before the lease goes: releasing it wakes the queue's dispatchers, which
+            // must see this execution gone from the count, or the freed place waits for a later wake.
             onFinish?()
+            lease.release()
             self.state.withLock { s in
                 s.running[id] = nil
                 if case .failure(let error) = outcome, let error = error as? NonDeterminismError {

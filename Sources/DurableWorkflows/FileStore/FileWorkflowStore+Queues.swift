@@ -272,8 +272,9 @@ extension FileWorkflowStore {
         await log.watcher().wait(for: files.bellPath, after: version, until: FileWatcher.deadline(after: timeout))
     }
 
-    /// The files of `queue` (created on first use, on an I/O thread).
+    /// The files of `queue` (created on first use, on an I/O thread; then from memory).
     func queueFiles(_ queue: String) async throws(StorageError) -> QueueFiles {
-        try await log.onIOThread { [log] () throws(StorageError) in try log.queueFiles(named: queue) }
+        if let files = log.openedQueueFiles(named: queue) { return files }
+        return try await log.onIOThread { [log] () throws(StorageError) in try log.queueFiles(named: queue) }
     }
 }
