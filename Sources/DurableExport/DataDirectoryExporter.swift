@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import DurableLog
 import Glibc
 #endif
+import DurableLog
 import DurableWorkflows
 import FoundationEssentials
 

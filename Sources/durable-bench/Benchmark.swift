@@ -8,7 +8,7 @@ import DurableLog
 // Build in release:
 //   swift run -c release durable-bench [--seconds S] [--dir D] [--record-bytes N]
 //                                      [--recovery-count N] [--export-count N] [--keep]
-//                                      [--only storage|workflows|w1|queues|export|scale]
+//                                      [--only storage|workflows|w1|inbox|queues|export|scale]
 //                                      [--scale-count N] [--keep] [--reuse]
 // Prints a human summary and one JSON object (the last line) for scripts.
 #if canImport(Glibc)
@@ -48,6 +48,13 @@ struct Benchmark {
                 directory: root + "/w1", clients: 1, seconds: settings.seconds)
             print(w1.line("W1 1 client (workflows)"))
             json.append("\"W1\":\(w1.json)")
+        }
+        if settings.only == "inbox" {  // sends to one inbox: the first tenth against the last
+            let (first, last) = try await InboxWorkloads.run(
+                directory: root + "/inbox", count: settings.recoveryCount * 5)
+            print(first.line("inbox: first tenth of sends"))
+            print(last.line("inbox: last tenth of sends"))
+            json.append("\"inbox_first\":\(first.json),\"inbox_last\":\(last.json)")
         }
         if settings.only == "queues" {
             json += try await queues(root: root)

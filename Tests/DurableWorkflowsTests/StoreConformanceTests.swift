@@ -344,4 +344,29 @@ struct StoreConformanceTests {
         #expect(next.map(\.lease.workflowID) == ["p1"], "then ascending priority")
         for claim in next + [first[1]] { claim.lease.release() }
     }
+
+    @Test(
+        "delivery stays at most once per ID between stores that each remember what they read of the inbox",
+        arguments: backends)
+    func deliveryOncePerIDAcrossStores(backend: Backend) async throws {
+        let dir = TemporaryDirectory()
+        let one = try backend.open(dir.data)
+        let two = try backend.open(dir.data)
+        let lease = try #require(try await one.create("twice", fields: Self.fields(), events: [Self.started()]))
+        func message(_ id: String) -> InboxItem {
+            .message(InboxMessage(id: id, topic: nil, value: "\"\(id)\"", sentAt: 1))
+        }
+        #expect(try await one.deliver(message("a"), to: "twice"))
+        #expect(try await two.deliver(message("a"), to: "twice") == false, "the other store's delivery is seen")
+        #expect(try await one.deliver(message("b"), to: "twice"))
+        #expect(try await two.deliver(message("b"), to: "twice") == false, "and so is what it delivered since")
+        #expect(try await two.deliver(message("c"), to: "twice"))
+        #expect(try await one.deliver(message("c"), to: "twice") == false)
+        for i in 0..<300 { try await (i.isMultiple(of: 2) ? one : two).deliver(message("m\(i)"), to: "twice") }
+        #expect(try await one.deliver(message("m299"), to: "twice") == false)
+        #expect(try await two.deliver(message("m298"), to: "twice") == false)
+        let ids = try await one.inbox(of: "twice").map(\.id)
+        #expect(ids == ["a", "b", "c"] + (0..<300).map { "m\($0)" }, "each once, in delivery order")
+        lease.release()
+    }
 }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import DurableStorage
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import DurableStorage
 import Synchronization
 
 /// The fail-stop durability policy shared by everything one ``LogStore`` writes.

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import DurableStorage
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import DurableStorage
 import Dispatch
 import Synchronization
 

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import DurableStorage
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import DurableStorage
 import Synchronization
 
 /// Workflow ID → status, name, timestamps, queue and the other listing fields, for every log.

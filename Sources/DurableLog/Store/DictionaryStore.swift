@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import DurableStorage
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import DurableStorage
 import Synchronization
 
 /// Immutable zstd dictionaries in `dicts/<id>.zdict`, named by the records that use them.

@@ -74,23 +74,29 @@ extension LogStore {
         let start = cursor
         let (records, next) = try await io.run { [self] () throws(StorageError) -> ([LogRecord], LogCursor) in
             var cursor = start
-            let fd: Int32
-            do throws(StorageError) {
-                fd = try SystemCall.open(cursor.path, O_RDONLY_FLAG)
-            } catch {
-                if error.code == .notFound { return ([], cursor) }
-                throw error
-            }
-            defer { SystemCall.close(fd) }
-            let size = try SystemCall.fileSize(fd, path: cursor.path)
-            if size < cursor.offset { cursor.startOver() }
-            while true {
-                if let records = try readFrames(fd: fd, size: size, cursor: &cursor) { return (records, cursor) }
-                cursor.startOver()  // the last record returned is gone
-            }
+            let records = try readNewRecordsBlocking(&cursor)
+            return (records, cursor)
         }
         cursor = next
         return records
+    }
+
+    /// ``readNewRecords(_:)`` on the calling thread (an I/O thread).
+    func readNewRecordsBlocking(_ cursor: inout LogCursor) throws(StorageError) -> [LogRecord] {
+        let fd: Int32
+        do throws(StorageError) {
+            fd = try SystemCall.open(cursor.path, O_RDONLY_FLAG)
+        } catch {
+            if error.code == .notFound { return [] }
+            throw error
+        }
+        defer { SystemCall.close(fd) }
+        let size = try SystemCall.fileSize(fd, path: cursor.path)
+        if size < cursor.offset { cursor.startOver() }
+        while true {
+            if let records = try readFrames(fd: fd, size: size, cursor: &cursor) { return records }
+            cursor.startOver()  // the last record returned is gone
+        }
     }
 
     /// The stored checksum of the record framed at `offset` (the first four bytes of its header).

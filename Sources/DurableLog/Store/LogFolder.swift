@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import DurableStorage
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import DurableStorage
 
 /// The workflow logs of a data directory, read without a lock and without the index: what the
 /// store's readers use, and what an index is rebuilt from (the logs are the truth).

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Synchronization
 
 /// Inboxes: per-workflow files of messages, appended by any process.
 ///
@@ -15,13 +16,17 @@ extension LogStore {
     /// The inbox file of workflow `name`.
     public func inboxPath(name: String) throws(StorageError) -> String { layout.inboxPath(try LogKey(name: name)) }
 
-    /// Appends `payload` to the inbox of workflow `name` unless a record already there satisfies
-    /// `isDuplicate` (an idempotency check made under the inbox's lock). Durable on return.
+    /// Appends `payload` (an item whose ID is `itemID`) to the inbox of workflow `name` unless an
+    /// item with that ID is there (an idempotency check made under the inbox's lock; `idOf`
+    /// reads a record's item ID). Durable on return.
+    ///
+    /// The check reads only what was appended since this process last looked (``InboxIDs``).
     ///
     /// - Returns: whether the record was appended (false for a duplicate).
     @discardableResult
     public func appendToInbox(
-        name: String, type: RecordType, payload: [UInt8], isDuplicate: @escaping @Sendable (LogRecord) -> Bool
+        name: String, type: RecordType, payload: [UInt8], itemID: String,
+        idOf: @escaping @Sendable (LogRecord) -> String?
     ) async throws(StorageError) -> Bool {
         try checkWritable()
         let key = try LogKey(name: name)
@@ -38,39 +43,48 @@ extension LogStore {
             defer { SystemCall.close(fd) }
             try FileLock.exclusive(fd, path: path)
             defer { FileLock.unlock(fd) }
-            var file = try SystemCall.readAll(fd, path: path)
-            if file.count < LogFormat.fileHeaderSize {
+            if try SystemCall.fileSize(fd, path: path) < LogFormat.fileHeaderSize {
                 // New (or never completed) inbox: write its header under the lock.
                 let header = FileHeader(
                     kind: .inbox, salt: UInt64.random(in: 1...UInt64.max), key: key.bytes,
                     createdAt: SystemCall.nowMilliseconds())
-                file = header.encoded()
                 try SystemCall.truncate(fd, to: 0, path: path)
-                try SystemCall.write(fd, file, at: 0, path: path)
+                try SystemCall.write(fd, header.encoded(), at: 0, path: path)
                 try durability.dataSync(fd, path: path)
                 try durability.syncDirectory(directory)
             }
-            let scan = LogScanner.scan(file, expectedKind: .inbox)
-            if case .corrupted(let reason) = scan.outcome {
-                throw StorageError(.corrupted, "the inbox is damaged: \(reason)", path: path)
+            // What this process read before, caught up with what any process appended since.
+            var known =
+                inboxIDs.withLock { $0.take(key) } ?? InboxIDs(cursor: LogCursor(path: path, key: key, kind: .inbox))
+            let resets = known.cursor.resets
+            let records: [LogRecord]
+            do throws(StorageError) {
+                records = try readNewRecordsBlocking(&known.cursor)
+            } catch {
+                if error.code == .corrupted {
+                    throw StorageError(.corrupted, "the inbox is damaged: \(error.message)", path: path)
+                }
+                throw error
             }
-            let existing = try contents(of: scan, key: key, path: path).records
-            if existing.contains(where: isDuplicate) { return false }
-            if scan.outcome == .torn {
-                // The sender that left it died holding the lock it no longer holds.
-                try SystemCall.truncate(fd, to: scan.validEnd, path: path)
-            }
+            if known.cursor.resets != resets { known.ids = [] }  // read again from the start
+            for record in records { if let id = idOf(record) { known.ids.insert(id) } }
+            defer { inboxIDs.withLock { [known] in $0.put(key, known) } }
+            if known.ids.contains(itemID) { return false }
+            // After the last whole record: a torn tail that a sender which died left is cut off.
+            let end = known.cursor.offset
+            if try SystemCall.fileSize(fd, path: path) > end { try SystemCall.truncate(fd, to: end, path: path) }
             var bytes: [UInt8] = []
             RecordFrame.encode(
-                into: &bytes, salt: scan.header!.salt, seq: scan.lastSeq + 1, type: type.rawValue, codec: stored.codec,
-                dictionaryID: stored.dictionaryID, rawLength: payload.count, stored: stored.stored)
+                into: &bytes, salt: known.cursor.salt, seq: known.cursor.lastSeq + 1, type: type.rawValue,
+                codec: stored.codec, dictionaryID: stored.dictionaryID, rawLength: payload.count, stored: stored.stored)
             do throws(StorageError) {
-                try durability.write(fd, bytes, at: scan.validEnd, path: path)
+                try durability.write(fd, bytes, at: end, path: path)
             } catch {
-                try? SystemCall.truncate(fd, to: scan.validEnd, path: path)
+                try? SystemCall.truncate(fd, to: end, path: path)
                 throw error
             }
             try durability.dataSync(fd, path: path)
+            known.ids.insert(itemID)
             return true
         }
     }

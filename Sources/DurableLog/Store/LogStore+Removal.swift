@@ -1,9 +1,10 @@
 #if canImport(Glibc)
-import DurableStorage
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import DurableStorage
+import Synchronization
 
 extension LogStore {
     /// Deletes workflow `name` (its log, its inbox and its index entry) if it has ended and no
@@ -44,6 +45,7 @@ extension LogStore {
             try SystemCall.unlink(path)
             if SystemCall.exists(inbox) { try SystemCall.unlink(inbox) }
         }
+        inboxIDs.withLock { $0.forget(key) }
         return true
     }
 

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import DurableStorage
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import DurableStorage
 import Synchronization
 
 /// A data directory of per-workflow logs plus their index: the storage engine's front door.
@@ -57,6 +57,8 @@ public final class LogStore: Sendable {
     public let index: WorkflowIndex
     private let lazyWatcher = Locked<FileWatcher?>(nil)
     private let queues = Locked<[String: QueueFiles]>([:])
+    /// What this process read of the inboxes it sent to (see ``InboxIDs``).
+    let inboxIDs = Locked(InboxIDs.Cache())
     /// Threads that only wait for contended cross-process locks (never needed by a lock holder).
     private let lockWaiters = IOThreads(threadCount: 2)
 

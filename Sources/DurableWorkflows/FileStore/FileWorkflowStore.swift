@@ -132,9 +132,8 @@ public struct FileWorkflowStore: WorkflowStore {
             }
             let (type, payload) = try InboxCodec.record(for: item)
             let itemID = item.id
-            return try await log.appendToInbox(name: id, type: type, payload: payload) {
-                InboxCodec.itemID(of: $0) == itemID
-            }
+            return try await log.appendToInbox(
+                name: id, type: type, payload: payload, itemID: itemID, idOf: InboxCodec.itemID(of:))
         }
     }
 
