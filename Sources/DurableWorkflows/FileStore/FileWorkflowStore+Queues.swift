@@ -13,7 +13,9 @@ extension FileWorkflowStore {
                 throw WorkflowStoreError(
                     .invalidArgument, "workflow \"\(id)\" is enqueued without a queue name", workflowID: id)
             }
-            if try await exists(id) { return .exists }
+            // Known here: nothing to do. (Otherwise the creation below finds an existing log, so
+            // a lagging index costs a sequence number, not an I/O-thread hop on every enqueue.)
+            if log.index.entry(forWorkflowID: id) != nil { return .exists }
             let files = try await queueFiles(queue)
             let log = self.log
             let index = log.index
