@@ -21,6 +21,10 @@ struct ClientTests {
         let greeting = try await client.start("greet", "ada", id: "greet-1", as: String.self)
         #expect(try await greeting.result() == "hello ada")
         #expect(try await client.status(of: "greet-1") == .success)
+        let unknown = await #expect(throws: WorkflowError.self) {
+            try await client.handle(for: "no-such-workflow", as: String.self).result()
+        }
+        #expect(unknown?.code == .notFound, "an unknown ID is named at once, not waited for")
         let queued = try await client.enqueue("greet", "bob", on: "client-q", as: String.self)
         #expect(try await queued.result() == "hello bob")
         // A conversation: the client's message wakes the workflow's recv in the executor.

@@ -10,10 +10,13 @@ extension WorkflowStore {
     /// Follows workflow `id`'s history until `decide` is done (returning its value) or
     /// `timeout` passes (returning nil).
     ///
+    /// - Parameter mustExist: throw ``WorkflowError/Code/notFound`` if the first read finds no
+    ///   history and the store knows no such workflow (rather than wait for one to appear).
     /// - Throws: ``QuarantinedWorkflowError`` once the workflow is known to be damaged: its
     ///   history never heals, so the wait would never end.
     func waitForHistory<T: Sendable>(
-        of id: String, timeout: Duration? = nil, _ decide: (WorkflowHistory) throws -> WaitDecision<T?>
+        of id: String, timeout: Duration? = nil, mustExist: Bool = false,
+        _ decide: (WorkflowHistory) throws -> WaitDecision<T?>
     ) async throws -> T? {
         let deadline = timeout.map { ContinuousClock.now + $0 }
         let follower = try await follow(id)
@@ -32,6 +35,9 @@ extension WorkflowStore {
             }
             if batch.restarted { history = WorkflowHistory(workflowID: id) }
             history.apply(batch.elements)
+            if mustExist, !seen, batch.elements.isEmpty, try await fields(of: id) == nil {
+                throw WorkflowError("no workflow has this ID", workflowID: id, code: .notFound)
+            }
             seen = seen || !batch.elements.isEmpty
             if seen, case .done(let value) = try decide(history) { return value }
             // The store wakes the wait at once; waking at least every second bounds the damage
@@ -50,10 +56,7 @@ extension WorkflowStore {
     /// `blocked` reports an error that the caller knows keeps the workflow from progressing
     /// (checked on each look), which is then thrown.
     func outputJSON(of id: String, blocked: () -> (any Error)? = { nil }) async throws -> String {
-        guard try await fields(of: id) != nil else {
-            throw WorkflowError("no workflow has this ID", workflowID: id, code: .notFound)
-        }
-        let outcome: Result<String, PortableError>? = try await waitForHistory(of: id) { history in
+        let outcome: Result<String, PortableError>? = try await waitForHistory(of: id, mustExist: true) { history in
             if let error = blocked() { throw error }
             guard history.status.isTerminal else { return .keepWaiting }
             if history.status == .success { return .done(.success(history.output ?? "null")) }

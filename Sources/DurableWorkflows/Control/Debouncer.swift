@@ -39,26 +39,31 @@ public struct Debouncer<Input: Codable & Sendable, Output: Codable & Sendable>: 
     public init(
         name: String, engine: DurableEngine, maxWait: Duration? = nil, queue: String = WorkflowQueue.internalQueueName
     ) {
-        workflowName = name
-        self.maxWait = maxWait
-        queueName = queue
-        storage = engine.storage
-        clock = engine.configuration.clock
-        executorID = engine.configuration.executorID
-        self.engine = engine
+        self.init(
+            name: name, storage: engine.storage, clock: engine.configuration.clock,
+            executorID: engine.configuration.executorID, engine: engine, maxWait: maxWait, queue: queue)
     }
 
     /// Debounces the workflow registered (by some executor) as `name`, from a client.
     public init(
         name: String, client: DurableClient, maxWait: Duration? = nil, queue: String = WorkflowQueue.internalQueueName
     ) {
+        self.init(
+            name: name, storage: client.storage, clock: client.clock, executorID: client.clientID, engine: nil,
+            maxWait: maxWait, queue: queue)
+    }
+
+    private init(
+        name: String, storage: any WorkflowStore, clock: any DurableClock, executorID: String, engine: DurableEngine?,
+        maxWait: Duration?, queue: String
+    ) {
         workflowName = name
         self.maxWait = maxWait
         queueName = queue
-        storage = client.storage
-        clock = client.clock
-        executorID = client.clientID
-        engine = nil
+        self.storage = storage
+        self.clock = clock
+        self.executorID = executorID
+        self.engine = engine
     }
 
     /// Schedules a run for `key` `period` from now with `input`, replacing the input and start

@@ -42,7 +42,7 @@ public struct FileWorkflowStore: WorkflowStore {
                 case .corrupted:
                     throw WorkflowStoreError(
                         .damaged, "workflow \"\(id)\" is damaged: \(error.message)", workflowID: id)
-                default: throw Self.named(error, id)
+                default: throw error  // translated by `translating`
                 }
             }
             // A quarantine is an index fact the log does not carry: a recovery sweep that listed the
@@ -67,13 +67,7 @@ public struct FileWorkflowStore: WorkflowStore {
 
     public func history(of id: String) async throws -> [WorkflowEvent] {
         try await Self.translating(id) {
-            let contents: LogContents
-            do throws(StorageError) {
-                contents = try await log.read(name: id)
-            } catch {
-                throw Self.named(error, id)
-            }
-            return try WorkflowEventCodec.events(from: contents.records)
+            try WorkflowEventCodec.events(from: try await log.read(name: id).records)
         }
     }
 
@@ -210,9 +204,6 @@ public struct FileWorkflowStore: WorkflowStore {
             return try log.logExists(name: id)
         }
     }
-
-    /// The protocol's error for a storage error that has one (an unknown ID), else `error`.
-    static func named(_ error: StorageError, _ id: String) -> any Error { translated(error, id) }
 
     /// Runs `body`, turning the storage engine's errors into the protocol's: callers see
     /// ``WorkflowStoreError`` codes, naming the workflow (never a file path).

@@ -3,7 +3,7 @@ import FoundationEssentials
 
 extension QueueConfiguration {
     /// The limits `queue` declares.
-    init(_ queue: WorkflowQueue, workflowNames: [String]) {
+    init(_ queue: WorkflowQueue, workflowNames: [String]? = nil) {
         self.init(
             name: queue.name, concurrency: queue.concurrency, workerConcurrency: queue.workerConcurrency,
             rateLimit: queue.rateLimit?.limit, rateLimitPeriodMilliseconds: queue.rateLimit?.period.milliseconds,

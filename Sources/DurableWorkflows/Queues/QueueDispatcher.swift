@@ -39,7 +39,7 @@ final class QueueDispatcher: Sendable {
     private func dispatch(_ engine: DurableEngine) async throws -> Int64? {
         let clock = engine.configuration.clock
         let request = DequeueRequest(
-            queue: QueueConfiguration(queue, workflowNames: []), executorID: engine.configuration.executorID,
+            queue: QueueConfiguration(queue), executorID: engine.configuration.executorID,
             applicationVersion: engine.configuration.applicationVersion,
             canRun: { [weak engine] in engine?.registeredWorkflow(named: $0) != nil },
             runningHere: running.withLock { $0 }, now: { clock.nowMilliseconds() })
