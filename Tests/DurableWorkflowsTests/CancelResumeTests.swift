@@ -96,6 +96,29 @@ struct CancelResumeTests {
         await engine.shutdown()
     }
 
+    @Test("a resume right after a cancel waits for the cancelled run's owner to let go; a running one is refused")
+    func resumeWaitsForTheCancelledOwner() async throws {
+        let dir = TemporaryDirectory()
+        let counter = RunCounter()
+        try await leavePending(dir, id: "w", counter: counter)
+        let client = try DurableClient(directory: dir.data)
+        // Another store (its own open file descriptions, so its lease excludes the client's).
+        let owner = try FileWorkflowStore(directory: dir.data)
+        let running = try #require(try await owner.claim("w"))
+        let refused = await #expect(throws: WorkflowError.self) { try await client.resume("w") }
+        #expect(refused?.message.contains("running") == true)
+        running.lease.release()
+
+        #expect(try await client.cancel("w") == .cancelled)
+        let letting = try #require(try await owner.claim("w"))
+        let resume = Task { try await client.resume("w") }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await client.status(of: "w") == .cancelled, "the resume waits while the owner holds it")
+        letting.lease.release()
+        try await resume.value
+        #expect(try await client.status(of: "w") == .enqueued)
+    }
+
     @Test("resume gives a workflow that exceeded its recovery attempts another run")
     func resumeAfterMaxRecoveryAttempts() async throws {
         let dir = TemporaryDirectory()

@@ -73,9 +73,7 @@ extension WorkflowStore {
     func resumeWorkflow(
         _ id: String, executorID: String, at time: Int64, enqueue: Bool = false
     ) async throws -> (lease: any WorkflowLease, history: WorkflowHistory) {
-        guard let claim = try await claim(id) else {
-            throw WorkflowError("cannot resume: the workflow is running", workflowID: id, code: .invalidState)
-        }
+        let claim = try await claimForResume(id)
         var history = WorkflowHistory(workflowID: id, events: claim.events)
         guard history.status == .cancelled || history.status == .maxRecoveryAttemptsExceeded else {
             claim.lease.release()
@@ -107,6 +105,30 @@ extension WorkflowStore {
         }
         history.apply(events)
         return (claim.lease, history)
+    }
+
+    /// Takes the lease on workflow `id` to resume it. An owner that has already recorded the
+    /// cancellation (or the exhausted recovery attempts) is only letting go of the lease, which
+    /// can take a moment on a busy machine: wait for it, up to `patience`, instead of failing a
+    /// resume that follows a cancel (found by CI: `durable resume` right after `durable cancel`).
+    private func claimForResume(_ id: String, patience: Duration = .seconds(10)) async throws -> WorkflowClaim {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: patience)
+        var pause = Duration.milliseconds(2)
+        while true {
+            if let claim = try await claim(id) { return claim }
+            let status = WorkflowHistory(workflowID: id, events: try await history(of: id)).status
+            guard status == .cancelled || status == .maxRecoveryAttemptsExceeded else {
+                throw WorkflowError("cannot resume: the workflow is running", workflowID: id, code: .invalidState)
+            }
+            guard clock.now < deadline else {
+                throw WorkflowError(
+                    "cannot resume yet: the executor that ran it recorded \(status) but has not let go of it; try again",
+                    workflowID: id, code: .invalidState)
+            }
+            try await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(100))
+        }
     }
 
     /// Resumes workflow `id` for an executor to run (the `durable resume` command and clients):
