@@ -10,7 +10,7 @@ struct PollingFallbackTests {
         "recv wakes on a message from another process, and a queue serves a client's enqueue, with the watcher polling")
     func pollingWatcher() async throws {
         let dir = TemporaryDirectory()
-        var configuration = DurableEngine.Configuration(applicationVersion: "1")
+        let configuration = DurableEngine.Configuration(applicationVersion: "1")
         var options = LogStore.Options()
         options.watchWithInotify = false
         let engine = DurableEngine(

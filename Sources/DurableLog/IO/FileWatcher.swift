@@ -44,8 +44,13 @@ public final class FileWatcher: Sendable {
     /// Whether inotify serves this watcher (false: every path is polled).
     public var usesInotify: Bool { inotify >= 0 }
 
-    /// A watcher on inotify, or polling if inotify (or the pipe that stops its thread) is unavailable.
-    init(useInotify: Bool = true) {
+    /// Where a polled path's metadata is read (`stat` must not run on the cooperative pool).
+    private let io: IOThreads
+
+    /// A watcher on inotify, or polling (its `stat` calls on `io`) if inotify (or the pipe that
+    /// stops its thread) is unavailable.
+    init(useInotify: Bool = true, io: IOThreads) {
+        self.io = io
         var fds: [Int32] = [-1, -1]
         var descriptor = useInotify ? inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK)) : -1
         if descriptor >= 0 && durable_pipe_cloexec(&fds) != 0 {
@@ -82,7 +87,9 @@ public final class FileWatcher: Sendable {
     }
 
     /// A counter that grows every time `path` is modified (0 before it is first watched); for a
-    /// directory, every time an entry is created or moved into it.
+    /// directory, every time an entry is created or moved into it. Call it on an I/O thread: the
+    /// first call adds a watch (a path lookup), and a polled path is read with `stat`. From async
+    /// code, ``watchedVersion(of:)`` answers from memory once the path is watched.
     public func version(of path: String) throws(StorageError) -> UInt64 {
         let polled = try state.withLock { (s) throws(StorageError) -> Bool in
             if s.polled.contains(path) { return true }
@@ -141,7 +148,9 @@ public final class FileWatcher: Sendable {
     public func wait(for path: String, after version: UInt64, until deadline: UInt64?) async {
         if state.withLock({ $0.polled.contains(path) }) {
             var interval = Self.pollIntervals.first
-            while !Task.isCancelled, (try? Self.signature(of: path)) == version {
+            while !Task.isCancelled,
+                (try? await io.run({ () throws(StorageError) in try Self.signature(of: path) })) == version
+            {
                 let now = SystemCall.monotonicNanoseconds()
                 if let deadline, now >= deadline { return }
                 let untilDeadline = deadline.map { Duration.nanoseconds(Int64($0 - now)) } ?? interval

@@ -92,22 +92,27 @@ public final class QueueFiles: Sendable {
         }
     }
 
-    /// Waits for the queue lock on a descriptor of its own, on a waiter thread, and returns it
-    /// holding the lock. A cancelled task stops waiting at once (a shutdown never hangs behind
-    /// another process's lock); the thread, once it gets the lock, lets it go by closing it.
+    /// Waits for the queue lock on a descriptor of its own (opened and locked on a waiter thread)
+    /// and returns it holding the lock. A cancelled task stops waiting at once (a shutdown never
+    /// hangs behind another process's lock); the thread, once it gets the lock, lets it go by
+    /// closing its descriptor.
     private func waitForLock(path: String) async throws -> Int32 {
-        let fd = try SystemCall.open(path, O_RDWR_FLAG)
-        let wait = AbandonableWait(fd: fd)
+        let wait = AbandonableWait()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, any Error>) in
                 guard wait.begin(continuation) else { return }
                 lockWaiters.submit {
-                    do throws(StorageError) {
-                        try FileLock.exclusive(fd, path: path)
-                        wait.finish(nil)
-                    } catch {
-                        wait.finish(error)
-                    }
+                    wait.finish(
+                        Result { () throws(StorageError) -> Int32 in
+                            let fd = try SystemCall.open(path, O_RDWR_FLAG)
+                            do throws(StorageError) {
+                                try FileLock.exclusive(fd, path: path)
+                            } catch {
+                                SystemCall.close(fd)
+                                throw error
+                            }
+                            return fd
+                        })
                 }
             }
         } onCancel: {
@@ -302,15 +307,12 @@ public struct QueueLock: Sendable {
 
 /// A blocking lock wait that its task may stop waiting for: whichever of ``finish(_:)`` (the
 /// waiter thread) and ``abandon()`` (the task's cancellation) comes first decides; when the task
-/// has gone, the descriptor (and any lock it got) is closed.
+/// has gone, the descriptor the thread got (and its lock) is closed.
 private final class AbandonableWait: Sendable {
     private enum Phase {
         case created, waiting(CheckedContinuation<Int32, any Error>), abandoned, done
     }
-    private let fd: Int32
     private let phase = Locked(Phase.created)
-
-    init(fd: Int32) { self.fd = fd }
 
     /// Stores the continuation; false (after resuming it with `CancellationError`) if already abandoned.
     func begin(_ continuation: CheckedContinuation<Int32, any Error>) -> Bool {
@@ -319,30 +321,22 @@ private final class AbandonableWait: Sendable {
             p = .waiting(continuation)
             return false
         }
-        if abandoned {
-            SystemCall.close(fd)
-            continuation.resume(throwing: CancellationError())
-        }
+        if abandoned { continuation.resume(throwing: CancellationError()) }
         return !abandoned
     }
 
-    /// The waiter thread got the lock (`error` nil) or failed.
-    func finish(_ error: StorageError?) {
+    /// The waiter thread got the lock on a descriptor of its own, or failed.
+    func finish(_ outcome: Result<Int32, StorageError>) {
         let waiting = phase.withLock { p -> CheckedContinuation<Int32, any Error>? in
             defer { p = .done }
             if case .waiting(let continuation) = p { return continuation }
             return nil
         }
         guard let waiting else {
-            SystemCall.close(fd)  // nobody waits any more: let the lock go
+            if case .success(let fd) = outcome { SystemCall.close(fd) }  // nobody waits any more: let the lock go
             return
         }
-        if let error {
-            SystemCall.close(fd)
-            waiting.resume(throwing: error)
-        } else {
-            waiting.resume(returning: fd)
-        }
+        waiting.resume(with: outcome.mapError { $0 as any Error })
     }
 
     /// The task was cancelled: it stops waiting now; the thread closes the descriptor later.

@@ -102,7 +102,7 @@ public final class LogStore: Sendable {
     public func watcher() -> FileWatcher {
         lazyWatcher.withLock { watcher -> FileWatcher in
             if let watcher { return watcher }
-            let created = FileWatcher(useInotify: options.watchWithInotify)
+            let created = FileWatcher(useInotify: options.watchWithInotify, io: io)
             watcher = created
             return created
         }

@@ -263,7 +263,10 @@ extension FileWorkflowStore {
 
     public func queueVersion(_ queue: String) async -> UInt64 {
         guard let files = try? await queueFiles(queue) else { return 0 }
-        return (try? log.watcher().version(of: files.bellPath)) ?? 0
+        let (watcher, bell) = (log.watcher(), files.bellPath)
+        if let version = watcher.watchedVersion(of: bell) { return version }
+        // Not watched yet (or polled): adding the watch or reading the file's metadata is file I/O.
+        return (try? await log.onIOThread { () throws(StorageError) in try watcher.version(of: bell) }) ?? 0
     }
 
     public func waitForQueue(_ queue: String, after version: UInt64, timeout: Duration) async {
