@@ -61,13 +61,14 @@ let package = Package(
                 "DurableLog",
                 "DurableExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
         .executableTarget(name: "durable", dependencies: ["DurableCLI"], swiftSettings: strict),
         .executableTarget(
             name: "DurableDemo",
-            dependencies: ["DurableWorkflows", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["DurableWorkflows", "DurableCLI", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -80,7 +81,10 @@ let package = Package(
         // Child process driven by the crash and lock tests (appends in a loop, holds leases).
         .executableTarget(
             name: "DurableTestHelper",
-            dependencies: ["DurableWorkflows", "DurableLog", "DurableTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "DurableWorkflows", "DurableLog", "DurableTesting", "DurableCLI",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         // libFuzzer targets for the decoders (tools/fuzz); built normally, it replays inputs.

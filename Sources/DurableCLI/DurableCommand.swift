@@ -20,12 +20,31 @@ public struct DurableCommand: AsyncParsableCommand {
             """,
         subcommands: [
             List.self, Inspect.self, Steps.self, Export.self, Enqueue.self, Queues.self, Schedules.self, Send.self,
-            Cancel.self, Resume.self, Fork.self, Stream.self, Events.self, Tail.self, Check.self, IndexCommand.self,
-            Dump.self, GarbageCollect.self,
+            Cancel.self, Resume.self, Fork.self, Stream.self, Events.self, Tail.self, ReplayVerify.self, Check.self,
+            IndexCommand.self, Dump.self, GarbageCollect.self,
         ]
     )
 
     public init() {}
+
+    /// Registers the workflows of the binary running the commands on an engine (bound by
+    /// ``runAsMain(registering:)``; nil in the plain `durable` tool, which knows none).
+    @TaskLocal static var registration: (@Sendable (DurableEngine) -> Void)?
+
+    /// Runs the commands as ``runAsMain()`` does, with the application's workflows registered by
+    /// `register`: an application's own binary offers `replay-verify` (and every other command)
+    /// in a few lines.
+    ///
+    /// ```swift
+    /// // main.swift of `my-app-durable`
+    /// import DurableCLI
+    /// await DurableCommand.runAsMain { engine in
+    ///     engine.register(Checkout.self)
+    /// }
+    /// ```
+    public static func runAsMain(registering register: @escaping @Sendable (DurableEngine) -> Void) async {
+        await $registration.withValue(register) { await runAsMain() }
+    }
 
     /// Parses the process's arguments, runs the chosen command and exits with its status (see
     /// ``ExitStatus``).
@@ -71,10 +90,15 @@ struct DirectoryOptions: ParsableArguments {
     /// A client on the directory (never creating it), for the commands on workflows: they go
     /// through the storage protocol, as an application would. Read-only unless `writing`.
     func openClient(writing: Bool = true) throws -> DurableClient {
+        DurableClient(store: try openWorkflowStore(writing: writing), clientID: "durable-cli")
+    }
+
+    /// The directory as a storage backend (never creating it), read-only unless `writing`.
+    func openWorkflowStore(writing: Bool) throws -> FileWorkflowStore {
         var options = LogStore.Options()
         options.createIfMissing = false
         options.readOnly = !writing
         options.ioThreadCount = 2
-        return DurableClient(store: try FileWorkflowStore(directory: path, options: options), clientID: "durable-cli")
+        return try FileWorkflowStore(directory: path, options: options)
     }
 }

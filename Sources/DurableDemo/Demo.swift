@@ -4,6 +4,7 @@
 // directory `.durable/` (the embedded default), kills it with SIGKILL right after step 3 is
 // checkpointed, shows what the log holds, then starts a second worker that recovers the
 // workflow: steps 1-3 come back from the log, steps 4-5 run.
+import DurableCLI
 import DurableWorkflows
 import Foundation
 import Logging
@@ -18,7 +19,18 @@ struct Demo {
             try await worker(id: arguments[2])
             return
         }
+        if arguments.count >= 2 {
+            // `durable-demo replay-verify [--dir D] [--json]`, and every other `durable` command,
+            // with the demo's workflow registered.
+            await DurableCommand.runAsMain(registering: register)
+            return
+        }
         try await orchestrate()
+    }
+
+    /// The demo's workflows, registered on an engine (quiet: a replay prints nothing of its own).
+    @Sendable static func register(_ engine: DurableEngine) {
+        engine.register(ProcessOrder(say: { _ in }))
     }
 
     /// The process that gets killed, and the one that recovers: the same code, started twice.
@@ -92,6 +104,18 @@ struct Demo {
             4. Result: workflow \(id) is \(final.status); steps 1-3 ran once (in the killed process) and were
                replayed from the log, steps 4-5 ran in the new process. Output: \(final.output ?? "-")
                Inspect it: swift run durable inspect \(id)
+            """)
+
+        // The same log is the test of the next version of the code: replayed against it, with
+        // every step answered from the log, nothing run and nothing written.
+        let replayEngine = try DurableEngine(directory: directory)
+        register(replayEngine)
+        let replay = try await WorkflowReplayer(engine: replayEngine).replay(id)
+        print(
+            """
+
+            5. Replayed against the code: \(replay)
+               Before deploying a change, check every recorded workflow: swift run durable-demo replay-verify
             """)
     }
 

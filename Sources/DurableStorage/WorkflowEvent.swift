@@ -71,12 +71,16 @@ public struct OperationRecord: Codable, Sendable, Equatable {
     public var childWorkflowID: String?
     /// What the operation was about: an event or stream key, a destination, a message ID.
     public var key: String?
+    /// The topic a `send` or `recv` used (empty for none); nil in records written before it was
+    /// recorded. Replay checks it, so a changed topic is reported instead of replayed silently.
+    public var topic: String?
 
     /// Creates an operation record.
     public init(
         functionID: Int, name: String, kind: String, output: String?, error: PortableError?, startedAt: Int64,
-        completedAt: Int64, attempts: Int, childWorkflowID: String? = nil, key: String? = nil
+        completedAt: Int64, attempts: Int, childWorkflowID: String? = nil, key: String? = nil, topic: String? = nil
     ) {
+        self.topic = topic
         self.functionID = functionID
         self.name = name
         self.kind = kind

@@ -24,31 +24,29 @@ extension TestHelper {
         configuration.recoveryInterval = .milliseconds(50)
         configuration.logger.logLevel = .warning
         let engine = try DurableEngine(directory: directory, configuration: configuration)
-        engine.register(name: "ledger-job") { (id: String, context: WorkflowContext) -> String in
-            try await context.step("work") { () -> String in
-                note("B \(id) \(pid)")
-                if begun.add(1, ordering: .relaxed).newValue == killAfter {
-                    note("K \(pid)")
-                    kill(pid, SIGKILL)
-                }
-                if awaitOtherGroup {
-                    // Hold this step until a workflow of another group (ID prefix) has begun: it
-                    // can only finish if the groups' limits are independent.
-                    let group = id.split(separator: "-").first.map(String.init) ?? ""
-                    for _ in 0..<3000 {
-                        let text = (try? String(contentsOfFile: ledgerPath)) ?? ""
-                        if text.split(separator: "\n").contains(where: {
-                            $0.hasPrefix("B ") && !$0.hasPrefix("B \(group)-")
-                        }) {
-                            break
-                        }
-                        try await Task.sleep(for: .milliseconds(10))
-                    }
-                }
-                if sleep > 0 { try await Task.sleep(for: .milliseconds(sleep)) }
-                note("E \(id) \(pid)")
-                return "done-\(id)"
+        registerLedgerJob(on: engine) { id in
+            note("B \(id) \(pid)")
+            if begun.add(1, ordering: .relaxed).newValue == killAfter {
+                note("K \(pid)")
+                kill(pid, SIGKILL)
             }
+            if awaitOtherGroup {
+                // Hold this step until a workflow of another group (ID prefix) has begun: it
+                // can only finish if the groups' limits are independent.
+                let group = id.split(separator: "-").first.map(String.init) ?? ""
+                for _ in 0..<3000 {
+                    let text = (try? String(contentsOfFile: ledgerPath)) ?? ""
+                    if text.split(separator: "\n").contains(where: {
+                        $0.hasPrefix("B ") && !$0.hasPrefix("B \(group)-")
+                    }) {
+                        break
+                    }
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+            }
+            if sleep > 0 { try await Task.sleep(for: .milliseconds(sleep)) }
+            note("E \(id) \(pid)")
+            return "done-\(id)"
         }
         // 0 means "no limit"; RATE_LIMIT="<starts>/<ms>" adds a rate limit.
         let rate = environment("RATE_LIMIT").flatMap { text -> WorkflowQueue.RateLimit? in
@@ -62,5 +60,14 @@ extension TestHelper {
                 rateLimit: rate))
         try await engine.launch()
         try await serveUntilParentGoes(engine)
+    }
+
+    /// The queue tests' workflow: one step, `work`, given the workflow's ID.
+    static func registerLedgerJob(
+        on engine: DurableEngine, work: @escaping @Sendable (String) async throws -> String
+    ) {
+        engine.register(name: "ledger-job") { (id: String, context: WorkflowContext) -> String in
+            try await context.step("work") { try await work(id) }
+        }
     }
 }

@@ -57,6 +57,10 @@ struct TestHelper {
             try await Torture.worker(directory: arguments[2], ledgerPath: arguments[3])
             return
         }
+        if arguments.count >= 2, arguments[1] == "replay-verify" {
+            await runDurableCommand()
+            return
+        }
         if arguments.count == 3, arguments[1] == "features" {
             try await runFeatures(directory: arguments[2])
             return

@@ -46,7 +46,7 @@ struct DBOSInteropTests {
         #expect(try pg.query("resume", "SELECT count(*) FROM dbos.operation_outputs") == ["5"])
 
         let ledger = temp.path + "/dbos-ledger"
-        FileManager.default.createFile(atPath: ledger, contents: nil)
+        _ = FileManager.default.createFile(atPath: ledger, contents: nil)
         let (status, out, err) = try Interop.run(
             Interop.python!,
             [

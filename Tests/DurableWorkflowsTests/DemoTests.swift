@@ -19,7 +19,35 @@ struct DemoTests {
             output.contains("step 4 ship: done and checkpointed")
                 && output.contains("step 5 email-receipt: done and checkpointed"))
         #expect(output.contains("is SUCCESS"))
+        #expect(output.contains("replays cleanly, 5 operations"), "the demo replays its log at the end")
         let workflows = try LogStore.open(directory: dir.data).index.allEntries()
         #expect(workflows.count == 1 && workflows.first?.status == .success)
+    }
+
+    @Test("`durable-demo replay-verify` exits 0 on the demo's logs and 1 on workflows it does not know")
+    func demoReplayVerify() async throws {
+        let dir = TemporaryDirectory()
+        #expect(try ChildProcess("durable-demo", [], environment: ["DURABLE_DIR": dir.data]).wait().status == 0)
+        let clean = try ChildProcess("durable-demo", ["replay-verify", "--dir", dir.data])
+        let cleanOutput = clean.allOutput()
+        #expect(clean.wait().status == 0, "\(cleanOutput)")
+        #expect(cleanOutput.contains("1 workflows replayed") && cleanOutput.contains("1 clean"), "\(cleanOutput)")
+
+        let engine = try makeEngine(dir)  // a workflow the demo's binary does not register
+        engine.register(name: "other") { (_: Int, context: WorkflowContext) -> Int in try await context.step("s") { 1 }
+        }
+        try await engine.launch()
+        #expect(try await engine.start(name: "other", 0, id: "foreign", as: Int.self).result() == 1)
+        await engine.shutdown()
+        let json = try ChildProcess("durable-demo", ["replay-verify", "--dir", dir.data, "--json"])
+        let lines = json.allOutput().split(separator: "\n")
+        #expect(json.wait().status == 1)
+        #expect(lines.count == 3, "\(lines)")
+        #expect(
+            lines.contains { $0.contains(#""workflowID":"foreign""#) && $0.contains(#""outcome":"notReplayable""#) })
+        #expect(lines.last?.contains(#""clean":1"#) == true && lines.last?.contains(#""not_replayable":1"#) == true)
+
+        let plain = try ChildProcess("durable", ["replay-verify", "--dir", dir.data])
+        #expect(plain.wait().status == 64, "the plain tool knows no workflows: a usage error")
     }
 }

@@ -70,7 +70,9 @@ struct TemporaryFileTests {
             "wf/3a/3a0011.wlog.torn-1700000000000",
         ]
         try FileManager.default.createDirectory(atPath: dir.data + "/dicts", withIntermediateDirectories: true)
-        for file in files { FileManager.default.createFile(atPath: dir.data + "/" + file, contents: Data([1, 2, 3])) }
+        for file in files {
+            _ = FileManager.default.createFile(atPath: dir.data + "/" + file, contents: Data([1, 2, 3]))
+        }
         let engine = try makeEngine(dir)
         try await engine.launch()
         await engine.shutdown()

@@ -35,7 +35,7 @@ struct PermissionTests {
     @Test("group-readable permissions apply to what the engine creates")
     func groupReadableWhenConfigured() async throws {
         let dir = TemporaryDirectory()
-        var configuration = DurableEngine.Configuration(applicationVersion: "1")
+        let configuration = DurableEngine.Configuration(applicationVersion: "1")
         var options = LogStore.Options()
         options.permissions = .groupReadable
         let engine = DurableEngine(

@@ -3,6 +3,7 @@ import DurableLog
 import DurableTesting
 import Foundation
 import Synchronization
+import Testing
 
 @testable import DurableWorkflows
 
@@ -81,4 +82,14 @@ final class RecordingClock: DurableClock {
         recorded.withLock { $0.append(duration) }
         try await system.sleep(for: duration)
     }
+}
+
+/// Replays every workflow in `dir` with the test helper's workflows registered (its
+/// `replay-verify`, as an application's binary offers it) and expects all to replay cleanly.
+func expectHelperLogsReplayCleanly(_ dir: TemporaryDirectory, sourceLocation: SourceLocation = #_sourceLocation) throws
+{
+    let replay = try ChildProcess("DurableTestHelper", ["replay-verify", "--dir", dir.data])
+    let output = replay.allOutput()
+    #expect(replay.wait().status == 0, "the recorded logs replay cleanly: \(output)", sourceLocation: sourceLocation)
+    #expect(output.contains(" 0 diverged, 0 not replayable"), "\(output)", sourceLocation: sourceLocation)
 }

@@ -174,6 +174,14 @@ public struct IndexEntry: Sendable, Equatable {
     public var parentWorkflowID: String? { text(of: .parentWorkflowID) }
     /// The deduplication ID it was enqueued with, if any.
     public var deduplicationID: String? { text(of: .deduplicationID) }
+    /// The partition key it was enqueued with, if any.
+    public var partitionKey: String? { text(of: .partitionKey) }
+    /// Its queue priority, if one was given.
+    public var priority: Int64? { number(of: .priority) }
+    /// Its enqueue sequence number, if it was enqueued.
+    public var enqueueSequence: Int64? { number(of: .enqueueSequence) }
+    /// When a delayed enqueue becomes runnable, Unix ms, if it was delayed.
+    public var delayUntil: Int64? { number(of: .delayUntil) }
 
     private func text(of tag: IndexFields.Tag) -> String? {
         IndexFields.find(tag, in: encoded).map { String(decoding: $0, as: UTF8.self) }

@@ -32,6 +32,14 @@ extension WorkflowContext {
     public func startChild<W: Workflow>(
         _ type: W.Type, _ input: W.Input, id: String? = nil, timeout: Duration? = nil
     ) async throws -> ChildWorkflowHandle<W.Output> {
+        try await startChild(name: W.name, input, id: id, timeout: timeout, as: W.Output.self)
+    }
+
+    /// Starts the workflow registered under `name` (a closure, say) as a child of this
+    /// workflow; see ``startChild(_:_:id:timeout:)``.
+    public func startChild<Input: Codable & Sendable, Output: Codable & Sendable>(
+        name: String, _ input: Input, id: String? = nil, timeout: Duration? = nil, as output: Output.Type = Output.self
+    ) async throws -> ChildWorkflowHandle<Output> {
         guard let engine else {
             throw WorkflowError("this context has no engine", workflowID: workflowID, code: .notServing)
         }
@@ -39,9 +47,9 @@ extension WorkflowContext {
         let parentID = workflowID
         let own = timeout.map { clock.nowMilliseconds() + $0.milliseconds }
         let inherited = [deadline, own].compactMap { $0 }.min()
-        _ = try await operation(kind: "child", name: W.name, retry: .none, childWorkflowID: childID) {
-            let _: WorkflowHandle<W.Output> = try await engine.start(
-                name: W.name, input, id: childID, parent: parentID, timeout: timeout, deadline: inherited)
+        _ = try await operation(kind: "child", name: name, retry: .none, childWorkflowID: childID) {
+            let _: WorkflowHandle<Output> = try await engine.start(
+                name: name, input, id: childID, parent: parentID, timeout: timeout, deadline: inherited)
             return "null"
         }
         return ChildWorkflowHandle(workflowID: childID, parent: self)
@@ -52,6 +60,13 @@ extension WorkflowContext {
         _ type: W.Type, _ input: W.Input, id: String? = nil, timeout: Duration? = nil
     ) async throws -> W.Output {
         try await startChild(type, input, id: id, timeout: timeout).result()
+    }
+
+    /// Starts the workflow registered under `name` as a child and waits for its result.
+    public func runChild<Input: Codable & Sendable, Output: Codable & Sendable>(
+        name: String, _ input: Input, id: String? = nil, timeout: Duration? = nil, as output: Output.Type = Output.self
+    ) async throws -> Output {
+        try await startChild(name: name, input, id: id, timeout: timeout, as: output).result()
     }
 }
 

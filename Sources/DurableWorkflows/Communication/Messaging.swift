@@ -38,7 +38,7 @@ extension WorkflowContext {
         let json = try WorkflowJSON.encodeText(value)
         let messageID = "\(workflowID)-\(nextPosition)"
         let clock = clock
-        _ = try await operation(kind: "send", name: "DBOS.send", retry: .none, key: destination) {
+        _ = try await operation(kind: "send", name: "DBOS.send", retry: .none, key: destination, topic: topic ?? "") {
             try await engine.deliver(
                 InboxMessage(id: messageID, topic: topic, value: json, sentAt: clock.nowMilliseconds()),
                 to: destination)
@@ -59,7 +59,7 @@ extension WorkflowContext {
         try await checkCancellation()
         let recvID = takePositions(2)
         let sleepID = recvID + 1
-        if let recorded = try replayed(recvID, kind: "recv", name: "DBOS.recv") {
+        if let recorded = try replayed(recvID, kind: "recv", name: "DBOS.recv", topic: topic ?? "") {
             return try decodeMessage(recorded.output, as: type)
         }
         guard let engine, let inbox else {
@@ -75,7 +75,8 @@ extension WorkflowContext {
         try await record(
             OperationRecord(
                 functionID: recvID, name: "DBOS.recv", kind: "recv", output: message?.value ?? "null", error: nil,
-                startedAt: startedAt, completedAt: clock.nowMilliseconds(), attempts: 1, key: message?.id))
+                startedAt: startedAt, completedAt: clock.nowMilliseconds(), attempts: 1, key: message?.id,
+                topic: topic ?? ""))
         return try decodeMessage(message?.value, as: type)
     }
 

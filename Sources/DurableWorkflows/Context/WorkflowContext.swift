@@ -26,6 +26,10 @@ public final class WorkflowContext: Sendable {
     weak let engine: DurableEngine?
     /// What this workflow has read of its inbox so far (messages for `recv`, cancel requests).
     let inbox: InboxReader?
+    /// Whether this is a ``WorkflowReplayer`` run: every operation must come from the log (the
+    /// first one that does not ends the replay, before anything runs), waits end at once, and
+    /// nothing is read from the inbox or written anywhere.
+    let replaying: Bool
     private let state: Locked<State>
 
     struct State {
@@ -38,16 +42,19 @@ public final class WorkflowContext: Sendable {
         /// Cancel requests voided by a resume.
         var clearedControls: Set<String> = []
         var cancelRequested = false
+        /// Where a replay found the end of the log (the first operation the log does not hold).
+        var logEnd: ReplayLogEnd?
     }
 
     init(
         workflowID: String, workflowName: String, lease: any WorkflowLease, recorded: [Int: OperationRecord],
         pendingPrefix: [WorkflowEvent], clock: any DurableClock, logger: Logger, engine: DurableEngine?,
-        clearedControls: Set<String> = [], deadline: Int64? = nil
+        clearedControls: Set<String> = [], deadline: Int64? = nil, replaying: Bool = false
     ) {
         self.deadline = deadline
         self.engine = engine
-        inbox = engine.map { InboxReader(storage: $0.storage, workflowID: workflowID) }
+        self.replaying = replaying
+        inbox = replaying ? nil : engine.map { InboxReader(storage: $0.storage, workflowID: workflowID) }
         self.workflowID = workflowID
         self.workflowName = workflowName
         self.lease = lease
@@ -130,6 +137,7 @@ public final class WorkflowContext: Sendable {
     /// Waits on the clock until `time`, or until the deadline, whichever is first; past the
     /// deadline the workflow is cancelled.
     func wait(until time: Int64) async throws {
+        if replaying { return }  // a replay does not wait: what the wait led to is in the log
         let end = min(time, deadline ?? Int64.max)
         let remaining = end - clock.nowMilliseconds()
         if remaining > 0 { try await clock.sleep(for: .milliseconds(remaining)) }
@@ -157,7 +165,7 @@ public final class WorkflowContext: Sendable {
         try await checkCancellation()
         let getID = takePositions(2)
         let sleepID = getID + 1
-        if let recorded = try replayed(getID, kind: "getEvent", name: "DBOS.getEvent") {
+        if let recorded = try replayed(getID, kind: "getEvent", name: "DBOS.getEvent", key: key) {
             return try recorded.output.flatMap {
                 $0 == "null" ? nil : try WorkflowJSON.decode(Value.self, fromText: $0)
             }
@@ -199,12 +207,12 @@ public final class WorkflowContext: Sendable {
 
     /// Takes the next position; returns the recorded output or runs `execute` and records it.
     func operation(
-        kind: String, name: String, retry: StepRetryPolicy, key: String? = nil, childWorkflowID: String? = nil,
-        _ execute: () async throws -> String
+        kind: String, name: String, retry: StepRetryPolicy, key: String? = nil, topic: String? = nil,
+        childWorkflowID: String? = nil, _ execute: () async throws -> String
     ) async throws -> String {
         try await checkCancellation()
         let functionID = takePositions(1)
-        if let recorded = try replayed(functionID, kind: kind, name: name) {
+        if let recorded = try replayed(functionID, kind: kind, name: name, key: key, topic: topic) {
             if let error = recorded.error { throw error }
             return recorded.output ?? "null"
         }
@@ -240,7 +248,8 @@ public final class WorkflowContext: Sendable {
         }
         var completed = OperationRecord(
             functionID: functionID, name: name, kind: kind, output: nil, error: nil, startedAt: startedAt,
-            completedAt: clock.nowMilliseconds(), attempts: attempt, childWorkflowID: childWorkflowID, key: key)
+            completedAt: clock.nowMilliseconds(), attempts: attempt, childWorkflowID: childWorkflowID, key: key,
+            topic: topic)
         switch result {
         case .success(let output): completed.output = output
         case .failure(let error): completed.error = error
@@ -261,6 +270,7 @@ public final class WorkflowContext: Sendable {
     /// Throws ``WorkflowCancelledError`` if someone (any process) asked to cancel this workflow.
     /// Cheap when nothing happened: the inbox is read only when the store tells it may have changed.
     func checkCancellation() async throws {
+        if replaying { return }  // a replay takes the recorded path, cancelled or not
         if isCancelRequested { throw WorkflowCancelledError(workflowID: workflowID) }
         if let deadline, clock.nowMilliseconds() >= deadline {
             requestCancel()
@@ -277,7 +287,7 @@ public final class WorkflowContext: Sendable {
     /// Runs `body` (a long wait: a sleep, a child's result) so that a cancel request from any
     /// process ends it at once, instead of at the next operation: the inbox is watched meanwhile.
     func interruptibleByCancel<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        guard let engine else { return try await body() }
+        guard let engine, !replaying else { return try await body() }
         // A reader of its own: the context's may be read by the operation that waits.
         let watcher = InboxReader(storage: engine.storage, workflowID: workflowID)
         return try await withThrowingTaskGroup(of: T?.self) { group in
@@ -313,18 +323,45 @@ public final class WorkflowContext: Sendable {
         }
     }
 
-    /// The recorded operation at `functionID`, checked against the code's kind and name.
-    func replayed(_ functionID: Int, kind: String, name: String) throws -> OperationRecord? {
-        guard let recorded = state.withLock({ $0.recorded[functionID] }) else { return nil }
-        guard recorded.kind == kind, recorded.name == name else {
+    /// The recorded operation at `functionID`, checked against the code's kind and name, and,
+    /// where both the code and the record have one, its key (a destination, an event or stream
+    /// key) and topic. Nil if nothing is recorded there (in a replay: the log ends here, thrown).
+    func replayed(
+        _ functionID: Int, kind: String, name: String, key: String? = nil, topic: String? = nil
+    ) throws -> OperationRecord? {
+        guard let recorded = state.withLock({ $0.recorded[functionID] }) else {
+            guard replaying else { return nil }
+            let end = ReplayLogEnd(
+                position: functionID, operation: Self.describe(kind, name, key: key, topic: topic))
+            state.withLock { s in if s.logEnd == nil { s.logEnd = end } }
+            throw end
+        }
+        let keyDiffers = key != nil && recorded.key != nil && key != recorded.key
+        let topicDiffers = topic != nil && recorded.topic != nil && topic != recorded.topic
+        guard recorded.kind == kind, recorded.name == name, !keyDiffers, !topicDiffers else {
             throw NonDeterminismError(
                 workflowID: workflowID, workflowName: workflowName, functionID: functionID,
-                recorded: "\(recorded.kind) \"\(recorded.name)\"", current: "\(kind) \"\(name)\"")
+                recorded: Self.describe(
+                    recorded.kind, recorded.name, key: keyDiffers ? recorded.key : nil,
+                    topic: topicDiffers ? recorded.topic : nil),
+                current: Self.describe(
+                    kind, name, key: keyDiffers ? key : nil, topic: topicDiffers ? topic : nil))
         }
         state.withLock { $0.replayedCount += 1 }
         logger.debug("replayed", metadata: ["step": "\(name)", "function-id": "\(functionID)"])
         return recorded
     }
+
+    /// An operation as reports name it: `step "charge"`, `send "DBOS.send" (key "b")`.
+    static func describe(_ kind: String, _ name: String, key: String? = nil, topic: String? = nil) -> String {
+        var text = "\(kind) \"\(name)\""
+        if let key { text += " (key \"\(key)\")" }
+        if let topic { text += topic.isEmpty ? " (no topic)" : " (topic \"\(topic)\")" }
+        return text
+    }
+
+    /// Where a replay found the end of the log, if it did.
+    var logEnd: ReplayLogEnd? { state.withLock { $0.logEnd } }
 
     /// Appends an operation's record durably (after any pending recovery-attempt records).
     func record(_ operation: OperationRecord) async throws {

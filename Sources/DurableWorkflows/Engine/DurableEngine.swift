@@ -48,6 +48,11 @@ public final class DurableEngine: WorkflowReading {
         public var clock: any DurableClock = SystemDurableClock()
         /// Where the engine logs; workflow and step metadata are attached.
         public var logger = Logger(label: "swift-durable")
+        /// The least severe level the engine logs at (the ``logger``'s own; `.info` by default).
+        public var logLevel: Logger.Level {
+            get { logger.logLevel }
+            set { logger.logLevel = newValue }
+        }
 
         /// A configuration for `applicationVersion`, with a generated executor ID.
         public init(applicationVersion: String = "1", executorID: String? = nil) {

@@ -174,11 +174,12 @@ extension FileWorkflowStore {
         where !entry.isQuarantined && QueueSelection.versionMatches(entry, version: request.applicationVersion)
             && request.canRun(entry.name ?? "")  // else another executor's to run
         {
-            if let due = entry.fields.delayUntil, due > now {
+            // (Fields read in place: a round looks at every waiting entry, decoding none.)
+            if let due = entry.delayUntil, due > now {
                 wake = min(wake ?? due, due)
                 continue
             }
-            byPartition[entry.fields.partitionKey, default: []].append(entry)
+            byPartition[entry.partitionKey, default: []].append(entry)
         }
         var groups: [(String?, [IndexEntry])] = []
         for (partition, entries) in byPartition {

@@ -4,11 +4,11 @@ import DurableLog
 enum QueueSelection {
     /// `entries` in DBOS's run order: unprioritised (0) first, then ascending priority;
     /// first-in-first-out (by enqueue sequence, then creation time, then ID) among equals. Each
-    /// entry is decoded once, not once per comparison (a backlog is sorted on every dequeue).
+    /// entry's sort key is read once, in place, not once per comparison (a backlog is sorted on
+    /// every dequeue round).
     static func inRunOrder(_ entries: [IndexEntry]) -> [IndexEntry] {
         entries.map { entry -> (key: (Int64, Int64, Int64), id: String, entry: IndexEntry) in
-            let fields = entry.fields
-            return ((fields.priority ?? 0, fields.enqueueSequence ?? 0, fields.createdAt ?? 0), entry.workflowID, entry)
+            ((entry.priority ?? 0, entry.enqueueSequence ?? 0, entry.createdAt), entry.workflowID, entry)
         }
         .sorted { $0.key != $1.key ? $0.key < $1.key : $0.id < $1.id }
         .map(\.entry)

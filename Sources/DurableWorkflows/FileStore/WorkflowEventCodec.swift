@@ -91,7 +91,7 @@ struct FileWorkflowLease: WorkflowLease {
     func append(_ events: [WorkflowEvent]) async throws {
         let records = try WorkflowEventCodec.records(for: events)
         if records.isEmpty { return }
-        try await FileWorkflowStore.translating(workflowID) { try await writer.append(records) }
+        _ = try await FileWorkflowStore.translating(workflowID) { try await writer.append(records) }
     }
 
     func release() {
