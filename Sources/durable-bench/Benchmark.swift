@@ -8,7 +8,7 @@ import DurableLog
 // Build in release:
 //   swift run -c release durable-bench [--seconds S] [--dir D] [--record-bytes N]
 //                                      [--recovery-count N] [--export-count N] [--keep]
-//                                      [--only storage|workflows|w1|inbox|queues|export|scale]
+//                                      [--only storage|workflows|w1|inbox|queues|export|replay|scale] [--replay-count N]
 //                                      [--scale-count N] [--keep] [--reuse]
 // Prints a human summary and one JSON object (the last line) for scripts.
 #if canImport(Glibc)
@@ -63,6 +63,9 @@ struct Benchmark {
         }
         if settings.only == "all" || settings.only == "export" {
             json += try await ExportWorkloads.run(directory: root + "/export", count: settings.exportCount).report()
+        }
+        if settings.only == "all" || settings.only == "replay" {
+            json += try await ReplayWorkloads.run(directory: root + "/replay", count: settings.replayCount)
         }
         if settings.only == "scale" {  // minutes to hours: never part of "all"
             json += try await ScaleWorkloads.run(
@@ -164,6 +167,7 @@ struct Settings {
     var recoveryCount = 1000
     var exportCount = 100_000
     var scaleCount = 1_000_000
+    var replayCount = 10_000
     /// Measure the scale workload on the directory a `--keep` run left, without populating it.
     var reuse = false
     var only = "all"
@@ -186,6 +190,7 @@ struct Settings {
             case "--recovery-count": recoveryCount = Int(arguments[i + 1]) ?? recoveryCount
             case "--export-count": exportCount = Int(arguments[i + 1]) ?? exportCount
             case "--scale-count": scaleCount = Int(arguments[i + 1]) ?? scaleCount
+            case "--replay-count": replayCount = Int(arguments[i + 1]) ?? replayCount
             case "--only": only = arguments[i + 1]
             default: break
             }
