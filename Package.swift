@@ -10,6 +10,11 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("InferIsolatedConformances"),
 ]
 
+/// Set by `tools/build-static` only: libzstd linked from its static archive, so that with
+/// `--static-swift-stdlib` the binaries need nothing but libc, libm, libstdc++ and libgcc_s.
+/// (With pkg-config the linker keeps asking for libzstd.so.) The normal build ignores it.
+let staticZstd = Context.environment["DURABLE_STATIC_ZSTD"] == "1"
+
 let package = Package(
     name: "swift-durable",
     platforms: [.macOS(.v15)],
@@ -32,7 +37,8 @@ let package = Package(
     targets: [
         .systemLibrary(
             name: "CZstd",
-            pkgConfig: "libzstd",
+            path: staticZstd ? "Sources/CZstd/static" : nil,
+            pkgConfig: staticZstd ? nil : "libzstd",
             providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]
         ),
         .target(name: "CDurableLinux", cSettings: [.define("_GNU_SOURCE")]),
@@ -42,7 +48,8 @@ let package = Package(
         .target(
             name: "DurableLog",
             dependencies: ["CZstd", "CDurableLinux", "DurableStorage"],
-            swiftSettings: strict
+            swiftSettings: strict,
+            linkerSettings: staticZstd ? [.linkedLibrary(":libzstd.a")] : []
         ),
         .target(
             name: "DurableWorkflows",

@@ -20,7 +20,8 @@ public struct DurableCommand: AsyncParsableCommand {
             """,
         subcommands: [
             List.self, Inspect.self, Steps.self, Export.self, Enqueue.self, Queues.self, Schedules.self, Send.self,
-            Cancel.self, Resume.self, Fork.self, Stream.self, Events.self, Tail.self, ReplayVerify.self, Check.self,
+            Cancel.self, Resume.self, Fork.self, Stream.self, Events.self, Tail.self, Diff.self, ReplayVerify.self,
+            Patches.self, Check.self,
             IndexCommand.self, Dump.self, GarbageCollect.self,
         ]
     )

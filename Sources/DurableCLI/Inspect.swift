@@ -9,12 +9,19 @@ extension DurableCommand {
 
         @OptionGroup var directory: DirectoryOptions
         @Argument(help: "The workflow ID.") var workflowID: String
+        @Option(help: "Show it as of operation N: what it had done, received, set and written, and what came next.")
+        var at: Int?
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
             let client = try directory.openClient(writing: false)
             let history = WorkflowHistory(
                 workflowID: workflowID, events: try await client.storage.history(of: workflowID))
+            if let at {
+                guard at >= 0 else { throw ValidationError("--at takes an operation position, 0 or more") }
+                print(TimeTravel.render(history, at: at, json: json))
+                return
+            }
             // The store's fields: the history's, and what only the store records (a quarantine).
             let f = try await client.storage.fields(of: workflowID) ?? history.fields
             if json {

@@ -277,7 +277,9 @@ public final class LogStore: Sendable {
     /// - Throws: ``StorageError/Code/leaseHeld`` if another executor holds it,
     ///   ``StorageError/Code/notFound``, or ``StorageError/Code/corrupted`` (the log is then
     ///   quarantined in the index and left byte for byte as it was).
-    public func openLog(name: String) async throws(StorageError) -> (writer: LogWriter, records: [LogRecord]) {
+    public func openLog(
+        name: String, refusingQuarantined: Bool = false
+    ) async throws(StorageError) -> (writer: LogWriter, records: [LogRecord]) {
         try checkWritable()
         let key = try LogKey(name: name)
         let path = layout.logPath(key)
@@ -285,6 +287,7 @@ public final class LogStore: Sendable {
         enum Opened: Sendable {
             case ready(fd: Int32, contents: LogContents, salt: UInt64)
             case corrupted(reason: String)
+            case quarantined(reason: String)
         }
         let opened = try await io.run { [self] () throws(StorageError) -> Opened in
             try durability.checkHealthy()
@@ -298,6 +301,15 @@ public final class LogStore: Sendable {
                 guard try FileLock.tryExclusive(fd, path: path) else {
                     throw StorageError(
                         .leaseHeld, "workflow \(quoted(name)) is held by another live executor", path: path)
+                }
+                if refusingQuarantined {
+                    // A quarantine is an index fact the log does not carry; one made by another
+                    // process while it held the lease is seen once the index is read again.
+                    try index.refresh()
+                    if let reason = index.entry(for: key)?.fields.corruption {
+                        SystemCall.close(fd)
+                        return .quarantined(reason: reason)
+                    }
                 }
                 let file = try SystemCall.readAll(fd, path: path)
                 let scan = LogScanner.scan(file, expectedKind: .workflowLog, acknowledgedSeq: acknowledged)
@@ -333,6 +345,8 @@ public final class LogStore: Sendable {
                 name: name, key: key, path: path, fd: fd, salt: salt, store: self,
                 lastSeq: contents.records.last?.seq ?? 0, end: contents.validEnd)
             return (writer, contents.records)
+        case .quarantined(let reason):
+            throw StorageError(.corrupted, "workflow \(quoted(name)) is quarantined: \(reason)", path: path)
         case .corrupted(let reason):
             try await quarantine(key: key, reason: reason)
             throw StorageError(

@@ -30,6 +30,8 @@ public final class WorkflowContext: Sendable {
     /// first one that does not ends the replay, before anything runs), waits end at once, and
     /// nothing is read from the inbox or written anywhere.
     let replaying: Bool
+    /// In a replay, whether the recorded run ended (then a patch point past its log is the old path).
+    let replayedRunEnded: Bool
     private let state: Locked<State>
 
     struct State {
@@ -49,11 +51,13 @@ public final class WorkflowContext: Sendable {
     init(
         workflowID: String, workflowName: String, lease: any WorkflowLease, recorded: [Int: OperationRecord],
         pendingPrefix: [WorkflowEvent], clock: any DurableClock, logger: Logger, engine: DurableEngine?,
-        clearedControls: Set<String> = [], deadline: Int64? = nil, replaying: Bool = false
+        clearedControls: Set<String> = [], deadline: Int64? = nil, replaying: Bool = false,
+        replayedRunEnded: Bool = false
     ) {
         self.deadline = deadline
         self.engine = engine
         self.replaying = replaying
+        self.replayedRunEnded = replayedRunEnded
         inbox = replaying ? nil : engine.map { InboxReader(storage: $0.storage, workflowID: workflowID) }
         self.workflowID = workflowID
         self.workflowName = workflowName
@@ -359,6 +363,9 @@ public final class WorkflowContext: Sendable {
         if let topic { text += topic.isEmpty ? " (no topic)" : " (topic \"\(topic)\")" }
         return text
     }
+
+    /// What the log holds at `position`, unchecked.
+    func recordedOperation(at position: Int) -> OperationRecord? { state.withLock { $0.recorded[position] } }
 
     /// Where a replay found the end of the log, if it did.
     var logEnd: ReplayLogEnd? { state.withLock { $0.logEnd } }

@@ -198,7 +198,9 @@ extension FileWorkflowStore {
         _ entry: IndexEntry, slot: QueueSlot?, files: QueueFiles, _ request: DequeueRequest, now: Int64
     ) async throws -> WorkflowClaim? {
         let id = entry.workflowID
-        guard let claimed = try? await log.claimWorkflow(id) else { return nil }  // held or quarantined
+        // Held, or damaged. (The round planned from the index read under the queue lock, which
+        // leaves quarantined entries out: no second index read per start.)
+        guard let claimed = try? await log.claimWorkflow(id, refusingQuarantined: false) else { return nil }
         let lease = FileWorkflowLease(claimed.lease.writer) {
             if let slot { files.release(slot) }
             files.ring()  // a slot or a partition's worker budget is free

@@ -45,16 +45,9 @@ public struct FileWorkflowStore: WorkflowStore {
                 default: throw error  // translated by `translating`
                 }
             }
-            // A quarantine is an index fact the log does not carry: a recovery sweep that listed the
-            // workflow before its execution here quarantined it must not run it into the same damage.
-            let corruption = try? await log.onIOThread { [log] () throws(StorageError) -> String? in
-                try log.index.refresh()  // a quarantine by another process, made while it held the lease
-                return log.index.entry(forWorkflowID: id)?.fields.corruption
-            }
-            if let corruption = corruption ?? nil {
-                claimed.lease.release()
-                throw WorkflowStoreError(.damaged, "workflow \"\(id)\" is quarantined: \(corruption)", workflowID: id)
-            }
+            // (A quarantined workflow is refused once the lease is taken, checked in the same I/O
+            // call: a recovery sweep that listed it before its execution here quarantined it must
+            // not run it into the same damage.)
             do {
                 return WorkflowClaim(lease: claimed.lease, events: try WorkflowEventCodec.events(from: claimed.records))
             } catch {

@@ -19,9 +19,11 @@ extension LogStore {
     }
 
     /// Takes workflow `id`'s lease and reads its history (throws `leaseHeld` if a live executor
-    /// holds it, `quarantined` if its log is damaged).
-    func claimWorkflow(_ id: String) async throws(StorageError) -> (lease: FileWorkflowLease, records: [LogRecord]) {
-        let opened = try await openLog(name: id)
+    /// holds it, `corrupted` if its log is damaged or, `refusingQuarantined`, quarantined).
+    func claimWorkflow(
+        _ id: String, refusingQuarantined: Bool = true
+    ) async throws(StorageError) -> (lease: FileWorkflowLease, records: [LogRecord]) {
+        let opened = try await openLog(name: id, refusingQuarantined: refusingQuarantined)
         return (FileWorkflowLease(opened.writer), opened.records)
     }
 }

@@ -85,7 +85,8 @@ public struct WorkflowReplayer: Sendable {
         let context = WorkflowContext(
             workflowID: id, workflowName: start.name, lease: ReplayLease(workflowID: id),
             recorded: history.operations, pendingPrefix: [], clock: engine.configuration.clock, logger: engine.logger,
-            engine: engine, clearedControls: history.clearedControls, deadline: nil, replaying: true)
+            engine: engine, clearedControls: history.clearedControls, deadline: nil, replaying: true,
+            replayedRunEnded: history.end != nil)
         let outcome: Result<String, any Error>
         do {
             outcome = .success(try await workflow.body(input, context))
