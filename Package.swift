@@ -66,7 +66,7 @@ let package = Package(
             dependencies: [
                 "DurableWorkflows",
                 "DurableLog",
-                "DurableExport",
+                "DurableExport", "CDurableLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -127,3 +127,22 @@ uint32_t durable_crc32c(uint32_t crc, const void *buf, size_t len) {
 #endif
 
 int durable_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+// The process's arguments, as the C runtime hands them to constructors (a glibc extension).
+// Swift's own CommandLine.arguments come from /proc/self/cmdline in a statically linked binary,
+// which an empty root or a minimal container may not mount; these are written once, before
+// main, and only read after.
+static int captured_argc = 0;
+static char **captured_argv = 0;
+
+__attribute__((constructor)) static void durable_capture_arguments(int argc, char **argv, char **envp) {
+    (void)envp;
+    captured_argc = argc;
+    captured_argv = argv;
+}
+
+int durable_argument_count(void) { return captured_argc; }
+
+const char *durable_argument(int index) {
+    return index >= 0 && index < captured_argc ? captured_argv[index] : 0;
+}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CDurableLinux
 import DurableWorkflows
 import DurableLog
 
@@ -52,7 +53,7 @@ public struct DurableCommand: AsyncParsableCommand {
     public static func runAsMain() async {
         var command: any ParsableCommand
         do {
-            command = try parseAsRoot()
+            command = try parseAsRoot(processArguments())
         } catch {
             exit(withError: error)  // usage and help: ArgumentParser's own messages and statuses
         }
@@ -67,6 +68,17 @@ public struct DurableCommand: AsyncParsableCommand {
             printError("Error: \(error)")
             exit(withError: ExitCode(status.rawValue))
         }
+    }
+}
+
+extension DurableCommand {
+    /// The process's arguments after its name. From what the C runtime handed the process: a
+    /// statically linked binary would otherwise read them from `/proc/self/cmdline`, which an
+    /// empty root or a minimal container does not have (it then sees none).
+    static func processArguments() -> [String] {
+        let count = durable_argument_count()
+        guard count > 0 else { return Array(CommandLine.arguments.dropFirst()) }
+        return (1..<Int(count)).compactMap { durable_argument(Int32($0)).map { String(cString: $0) } }
     }
 }
 

@@ -35,4 +35,10 @@ int durable_crc32c_is_hardware(void);
 /// pipe2(fds, O_CLOEXEC): both ends close-on-exec from the start (no window before a fork).
 int durable_pipe_cloexec(int fds[2]);
 
+/// How many arguments the process was started with (argv as main saw it; 0 if unknown).
+int durable_argument_count(void);
+
+/// Argument `index` of the process (NULL past the end).
+const char *durable_argument(int index);
+
 #endif
