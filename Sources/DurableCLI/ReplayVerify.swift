@@ -41,37 +41,36 @@ extension DurableCommand {
             register(engine)
             let replayer = WorkflowReplayer(engine: engine)
             let started = ContinuousClock.now
-            var results: [ReplayResult]
+            var summary: ReplaySummary
             if workflowIDs.isEmpty {
                 var filter = WorkflowFilter()
                 filter.name = name
-                results = try await replayer.replay(filter).results
+                summary = try await replayer.replay(filter)
             } else {
-                results = []
-                for id in workflowIDs { results.append(try await replayer.replay(id)) }
+                summary = ReplaySummary(results: [])
+                for id in workflowIDs { summary.results.append(try await replayer.replay(id)) }
             }
             let elapsed = ContinuousClock.now - started
-            let failed = results.filter { $0.outcome != .clean }
+            let (total, diverged, notReplayable) = (
+                summary.results.count, summary.diverged.count, summary.notReplayable.count
+            )
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                for result in results { print(String(decoding: try encoder.encode(result), as: UTF8.self)) }
-                let summary: [String: Int] = [
-                    "workflows": results.count, "clean": results.count - failed.count,
-                    "diverged": results.count { $0.outcome == .diverged },
-                    "not_replayable": results.count { $0.outcome == .notReplayable },
+                for result in summary.results { print(String(decoding: try encoder.encode(result), as: UTF8.self)) }
+                let counts = [
+                    "workflows": total, "clean": summary.clean, "diverged": diverged, "not_replayable": notReplayable,
                 ]
-                print(String(decoding: try encoder.encode(["summary": summary]), as: UTF8.self))
+                print(String(decoding: try encoder.encode(["summary": counts]), as: UTF8.self))
             } else {
-                for result in results where verbose || result.outcome != .clean { print(result) }
+                for result in summary.results where verbose || result.outcome != .clean { print(result) }
                 let centiseconds =
                     elapsed.components.seconds * 100 + elapsed.components.attoseconds / 10_000_000_000_000_000
                 print(
-                    "\(results.count) workflows replayed in \(Double(centiseconds) / 100) s: "
-                        + "\(results.count - failed.count) clean, \(results.count { $0.outcome == .diverged }) diverged, "
-                        + "\(results.count { $0.outcome == .notReplayable }) not replayable")
+                    "\(total) workflows replayed in \(Double(centiseconds) / 100) s: \(summary.clean) clean, "
+                        + "\(diverged) diverged, \(notReplayable) not replayable")
             }
-            if !failed.isEmpty { throw ExitCode(1) }
+            if summary.clean < total { throw ExitCode(1) }
         }
     }
 }

@@ -35,6 +35,23 @@ public final class ChildProcess {
         return (process.terminationStatus, process.terminationReason == .uncaughtSignal)
     }
 
+    /// Waits for the process to exit and returns its status and everything it printed, without
+    /// blocking a Swift concurrency thread: the blocking read and wait run on a thread of their
+    /// own. (An async test that waits with ``wait()`` holds one of the cooperative pool's threads,
+    /// two on this machine, for as long as the child runs, and stalls every other test.)
+    public func finish() async -> (status: Int32, killedBySignal: Bool, output: String) {
+        // The object is not Sendable; it is handed to the thread and not touched by the awaiting
+        // task until the thread has resumed it, so no two threads use it at once.
+        nonisolated(unsafe) let child = self
+        return await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                let output = child.allOutput()
+                let (status, killed) = child.wait()
+                continuation.resume(returning: (status, killed, output))
+            }
+        }
+    }
+
     /// Reads the first line the child prints.
     public func firstLine() -> String {
         var bytes: [UInt8] = []

@@ -7,11 +7,12 @@ import Testing
 @Suite("The demo", .timeLimit(.minutes(2)))
 struct DemoTests {
     @Test("the README's demo kills a worker mid-run and a new process resumes the workflow")
-    func demoResumesAfterSIGKILL() throws {
+    func demoResumesAfterSIGKILL() async throws {
         let dir = TemporaryDirectory()
-        let demo = try ChildProcess("durable-demo", [], environment: ["DURABLE_DIR": dir.data])
-        let output = demo.allOutput()
-        #expect(demo.wait().status == 0, "\(output)")
+        let (status, _, output) = try await ChildProcess(
+            "durable-demo", [], environment: ["DURABLE_DIR": dir.data]
+        ).finish()
+        #expect(status == 0, "\(output)")
         #expect(output.contains("sent SIGKILL to worker"))
         #expect(output.contains("status PENDING, 3 checkpointed steps"))
         #expect(output.components(separatedBy: "REPLAYED from the log").count - 1 == 3)
@@ -27,10 +28,10 @@ struct DemoTests {
     @Test("`durable-demo replay-verify` exits 0 on the demo's logs and 1 on workflows it does not know")
     func demoReplayVerify() async throws {
         let dir = TemporaryDirectory()
-        #expect(try ChildProcess("durable-demo", [], environment: ["DURABLE_DIR": dir.data]).wait().status == 0)
-        let clean = try ChildProcess("durable-demo", ["replay-verify", "--dir", dir.data])
-        let cleanOutput = clean.allOutput()
-        #expect(clean.wait().status == 0, "\(cleanOutput)")
+        #expect(try await ChildProcess("durable-demo", [], environment: ["DURABLE_DIR": dir.data]).finish().status == 0)
+        let clean = try await ChildProcess("durable-demo", ["replay-verify", "--dir", dir.data]).finish()
+        let cleanOutput = clean.output
+        #expect(clean.status == 0, "\(cleanOutput)")
         #expect(cleanOutput.contains("1 workflows replayed") && cleanOutput.contains("1 clean"), "\(cleanOutput)")
 
         let engine = try makeEngine(dir)  // a workflow the demo's binary does not register
@@ -39,15 +40,15 @@ struct DemoTests {
         try await engine.launch()
         #expect(try await engine.start(name: "other", 0, id: "foreign", as: Int.self).result() == 1)
         await engine.shutdown()
-        let json = try ChildProcess("durable-demo", ["replay-verify", "--dir", dir.data, "--json"])
-        let lines = json.allOutput().split(separator: "\n")
-        #expect(json.wait().status == 1)
+        let json = try await ChildProcess("durable-demo", ["replay-verify", "--dir", dir.data, "--json"]).finish()
+        let lines = json.output.split(separator: "\n")
+        #expect(json.status == 1)
         #expect(lines.count == 3, "\(lines)")
         #expect(
             lines.contains { $0.contains(#""workflowID":"foreign""#) && $0.contains(#""outcome":"notReplayable""#) })
         #expect(lines.last?.contains(#""clean":1"#) == true && lines.last?.contains(#""not_replayable":1"#) == true)
 
-        let plain = try ChildProcess("durable", ["replay-verify", "--dir", dir.data])
-        #expect(plain.wait().status == 64, "the plain tool knows no workflows: a usage error")
+        let plain = try await ChildProcess("durable", ["replay-verify", "--dir", dir.data]).finish()
+        #expect(plain.status == 64, "the plain tool knows no workflows: a usage error")
     }
 }

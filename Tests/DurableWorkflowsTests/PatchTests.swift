@@ -69,9 +69,9 @@ struct PatchTests {
         #expect(usage.withMarker == ["new-blocked", "old-mid"])
         #expect(usage.onOldPath == ["old-past"])
         #expect(usage.verdict.hasPrefix("keep the old path"))
-        let report = try ChildProcess("durable", ["patches", "--dir", dir.data])
-        let text = report.allOutput()
-        #expect(report.wait().status == 0)
+        let report = try await ChildProcess("durable", ["patches", "--dir", dir.data]).finish()
+        let text = report.output
+        #expect(report.status == 0)
         #expect(text.contains("extra") && text.contains("keep the old path"), "\(text)")
         await v2.shutdown()
 

@@ -74,7 +74,7 @@ struct PrimitiveCrashTests {
         }.count
         #expect(childRuns == 2, "killed inside its step once, run again once")
         #expect(try store.check().hasProblems == false)
-        try expectHelperLogsReplayCleanly(dir)  // sleep, recv, events, a stream and a child, after five kills
+        try await expectHelperLogsReplayCleanly(dir)  // sleep, recv, events, a stream and a child, after five kills
     }
 
     @Test(

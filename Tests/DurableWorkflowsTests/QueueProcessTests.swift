@@ -113,7 +113,7 @@ struct QueueProcessTests {
         let rerun = result.begins.filter { $0.value > 1 }.count
         #expect(rerun >= 1, "the killed worker's workflows in progress should have run again elsewhere")
         await client.shutdown()
-        try expectHelperLogsReplayCleanly(dir)
+        try await expectHelperLogsReplayCleanly(dir)
     }
 
     /// Two worker processes serving queue `name` with the given limits (0: none).

@@ -86,10 +86,11 @@ final class RecordingClock: DurableClock {
 
 /// Replays every workflow in `dir` with the test helper's workflows registered (its
 /// `replay-verify`, as an application's binary offers it) and expects all to replay cleanly.
-func expectHelperLogsReplayCleanly(_ dir: TemporaryDirectory, sourceLocation: SourceLocation = #_sourceLocation) throws
-{
-    let replay = try ChildProcess("DurableTestHelper", ["replay-verify", "--dir", dir.data])
-    let output = replay.allOutput()
-    #expect(replay.wait().status == 0, "the recorded logs replay cleanly: \(output)", sourceLocation: sourceLocation)
+func expectHelperLogsReplayCleanly(
+    _ dir: TemporaryDirectory, sourceLocation: SourceLocation = #_sourceLocation
+) async throws {
+    let (status, _, output) = try await ChildProcess("DurableTestHelper", ["replay-verify", "--dir", dir.data])
+        .finish()
+    #expect(status == 0, "the recorded logs replay cleanly: \(output)", sourceLocation: sourceLocation)
     #expect(output.contains(" 0 diverged, 0 not replayable"), "\(output)", sourceLocation: sourceLocation)
 }

@@ -40,11 +40,11 @@ struct TimeTravelTests {
         return engine
     }
 
-    private func inspect(_ dir: TemporaryDirectory, at position: Int) throws -> [String: Any] {
-        let process = try ChildProcess(
-            "durable", ["inspect", "all", "--at", "\(position)", "--json", "--dir", dir.data])
-        let output = process.allOutput()
-        #expect(process.wait().status == 0, "\(output)")
+    private func inspect(_ dir: TemporaryDirectory, at position: Int) async throws -> [String: Any] {
+        let (status, _, output) = try await ChildProcess(
+            "durable", ["inspect", "all", "--at", "\(position)", "--json", "--dir", dir.data]
+        ).finish()
+        #expect(status == 0, "\(output)")
         return try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any] ?? [:]
     }
 
@@ -54,11 +54,11 @@ struct TimeTravelTests {
         let engine = try await record(dir)
         await engine.shutdown()
 
-        let start = try inspect(dir, at: 0)
+        let start = try await inspect(dir, at: 0)
         #expect((start["steps"] as? [Any])?.isEmpty == true && start["status"] as? String == "PENDING")
         #expect((start["next"] as? [String: Any])?["name"] as? String == "a")
 
-        let three = try inspect(dir, at: 3)
+        let three = try await inspect(dir, at: 3)
         #expect((three["steps"] as? [Any])?.count == 3)
         #expect((three["events"] as? [String: Any])?["phase"] as? String == "started")
         #expect(((three["streams"] as? [String: Any])?["items"] as? [String: Any])?["items"] as? [Int] == [1])
@@ -66,7 +66,7 @@ struct TimeTravelTests {
         #expect((three["messagesReceived"] as? [Any])?.isEmpty == true)
         #expect((three["next"] as? [String: Any])?["name"] as? String == "DBOS.recv", "waiting for a message next")
 
-        let eight = try inspect(dir, at: 8)
+        let eight = try await inspect(dir, at: 8)
         let received = try #require(eight["messagesReceived"] as? [[String: Any]])
         #expect(received.count == 1 && received.first?["value"] as? String == "hello")
         #expect(((eight["streams"] as? [String: Any])?["items"] as? [String: Any])?["items"] as? [Int] == [1, 2])
@@ -74,14 +74,14 @@ struct TimeTravelTests {
         #expect((eight["events"] as? [String: Any])?["phase"] as? String == "started")
         #expect(eight["output"] is NSNull && eight["status"] as? String == "PENDING")
 
-        let end = try inspect(dir, at: 12)
+        let end = try await inspect(dir, at: 12)
         #expect((end["events"] as? [String: Any])?["phase"] as? String == "done")
         #expect(end["status"] as? String == "SUCCESS" && end["output"] as? String == #""A hello 42 first""#)
         #expect(end["next"] is NSNull)
 
-        let text = try ChildProcess("durable", ["inspect", "all", "--at", "5", "--dir", dir.data])
-        let lines = text.allOutput()
-        #expect(text.wait().status == 0)
+        let text = try await ChildProcess("durable", ["inspect", "all", "--at", "5", "--dir", dir.data]).finish()
+        let lines = text.output
+        #expect(text.status == 0)
         #expect(
             lines.contains("as of operation 5 of 12: PENDING") && lines.contains("next      6: sleep \"DBOS.sleep\""))
         #expect(lines.contains("received  4: \"hello\""), "\(lines)")
@@ -99,12 +99,12 @@ struct TimeTravelTests {
         #expect(origin.firstDifference(from: origin) == nil)
         await engine.shutdown()
 
-        let diff = try ChildProcess("durable", ["diff", "all", "fork", "--dir", dir.data])
-        let output = diff.allOutput()
-        #expect(diff.wait().status == 1)
+        let diff = try await ChildProcess("durable", ["diff", "all", "fork", "--dir", dir.data]).finish()
+        let output = diff.output
+        #expect(diff.status == 1)
         #expect(output.contains("they first differ at operation 12"), "\(output)")
         #expect(output.contains("≠  12"), "\(output)")
-        let same = try ChildProcess("durable", ["diff", "all", "all", "--dir", dir.data])
-        #expect(same.allOutput().contains("the runs do not differ") && same.wait().status == 0)
+        let same = try await ChildProcess("durable", ["diff", "all", "all", "--dir", dir.data]).finish()
+        #expect(same.output.contains("the runs do not differ") && same.status == 0)
     }
 }

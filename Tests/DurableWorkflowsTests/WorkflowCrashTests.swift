@@ -121,7 +121,7 @@ struct WorkflowCrashTests {
         print("random kills: \(ids.count) workflows started, \(recovered.count) finished by a later process")
         // A hundred rounds are killed after a step ran, so far more than a handful finish in a later process.
         #expect(recovered.count >= 5, "workflows should have been finished by a later process (\(recovered.count))")
-        try expectHelperLogsReplayCleanly(dir)
+        try await expectHelperLogsReplayCleanly(dir)
     }
 
     @Test("two processes starting the same workflow ID run its body once")

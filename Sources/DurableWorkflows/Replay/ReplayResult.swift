@@ -99,6 +99,11 @@ public struct ReplaySummary: Sendable, Codable {
     /// Every workflow's result, in the order they were listed (oldest first).
     public var results: [ReplayResult]
 
+    /// A summary of `results`.
+    public init(results: [ReplayResult]) {
+        self.results = results
+    }
+
     /// The workflows that replayed cleanly.
     public var clean: Int { results.count { $0.outcome == .clean } }
     /// The workflows whose code diverges from their log.

@@ -14,7 +14,7 @@ struct ReplayVerdict {
                 current: mismatch.current, remaining: unreached(from: mismatch.functionID + 1), input: input)
         }
         if let end = context.logEnd { return divergence(atLogEnd: end) }
-        if let first = history.operations.keys.filter({ $0 >= context.nextPosition }).min() {
+        if let first = context.unreplayedOperation()?.functionID {
             let current: String
             switch outcome {
             case .success: current = "returned"
