@@ -7,7 +7,7 @@ import Testing
 
 /// The mapping, row by row, on a real directory the helper's `features` fixture wrote (no
 /// PostgreSQL needed: these run under a bare `swift test`).
-@Suite("DBOS mapping", .serialized, .timeLimit(.minutes(2)))
+@Suite("DBOS mapping", .serialized, .timeLimit(.minutes(3)))
 struct MappingTests {
     /// The fixture's directory and every row its export produces, by workflow ID.
     final class Exported: Sendable {

@@ -21,7 +21,7 @@ func runDurable(_ arguments: [String], environment: [String: String] = [:]) thro
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
-@Suite("The durable command", .timeLimit(.minutes(2)))
+@Suite("The durable command", .timeLimit(.minutes(3)))
 struct CLITests {
     @Test("check passes on a healthy directory, reports torn tails, and fails on corruption")
     func checkExitCodes() async throws {
@@ -84,7 +84,7 @@ struct CLITests {
 
     @Test(
         "an unknown workflow is named by its ID, never a file path, with exit status 3; usage is 64",
-        .timeLimit(.minutes(1)))
+        .timeLimit(.minutes(3)))
     func unknownWorkflowsAreNamed() throws {
         let dir = TemporaryDirectory()
         _ = try LogStore.open(directory: dir.data)

@@ -4,7 +4,7 @@ import DurableTesting
 import Foundation
 import Testing
 
-@Suite("Following a log with a cursor", .timeLimit(.minutes(2)))
+@Suite("Following a log with a cursor", .timeLimit(.minutes(3)))
 struct CursorTests {
     func draft(_ text: String) -> RecordDraft {
         RecordDraft(type: RecordType(rawValue: 0x10), payload: Array(text.utf8))

@@ -4,7 +4,7 @@ import Testing
 
 @testable import DurableLog
 
-@Suite("Torn tails and corruption", .timeLimit(.minutes(2)))
+@Suite("Torn tails and corruption", .timeLimit(.minutes(3)))
 struct DamageTests {
     /// Writes a log with a few records and returns its path and the records' offsets.
     static func makeLog(

@@ -5,7 +5,7 @@ import Testing
 
 @testable import DurableLog
 
-@Suite("Durability: fsync failures and group commit", .timeLimit(.minutes(2)))
+@Suite("Durability: fsync failures and group commit", .timeLimit(.minutes(3)))
 struct DurabilityTests {
     @Test("an injected fdatasync failure stops all acknowledgements with a clear error")
     func fdatasyncFailureIsFatal() async throws {

@@ -8,7 +8,7 @@ import Testing
 
 /// Faults injected below the log (``Durability``'s write and open seams), and a data directory
 /// pulled from under a running store.
-@Suite("Faults below the log", .timeLimit(.minutes(1)))
+@Suite("Faults below the log", .timeLimit(.minutes(3)))
 struct FaultTests {
     /// A store whose writes to `.wlog` files fail as `fault` says while it is set.
     final class Faults: Sendable {

@@ -10,7 +10,7 @@ import Testing
 /// `Fixtures/log-format-v1/` was written by format version 1. To write it again (only ever
 /// for a *new* version directory, never over an old one):
 /// `DURABLE_WRITE_FIXTURES=1 swift test --filter FixtureTests`.
-@Suite("Golden fixtures", .timeLimit(.minutes(2)))
+@Suite("Golden fixtures", .timeLimit(.minutes(3)))
 struct FixtureTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures/log-format-v1").path
@@ -97,7 +97,7 @@ struct FixtureTests {
     }
 }
 
-@Suite("Fuzz regressions", .timeLimit(.minutes(2)))
+@Suite("Fuzz regressions", .timeLimit(.minutes(3)))
 struct FuzzRegressionTests {
     @Test(
         "every fuzz seed and saved crash under Fixtures/fuzz replays through its decoder without a trap",

@@ -5,7 +5,7 @@ import Testing
 
 @testable import DurableLog
 
-@Suite("The index", .timeLimit(.minutes(2)))
+@Suite("The index", .timeLimit(.minutes(3)))
 struct IndexTests {
     /// A directory with workflows in assorted states, some updated several times.
     static func populate(_ dir: TemporaryDirectory, count: Int = 60) async throws -> LogStore {
@@ -64,7 +64,7 @@ struct IndexTests {
 
     @Test(
         "a lost or damaged index never keeps the directory closed: opening rebuilds it from the logs, identically",
-        .timeLimit(.minutes(1)), arguments: IndexDamage.allCases)
+        .timeLimit(.minutes(3)), arguments: IndexDamage.allCases)
     func damagedIndexIsRebuiltAtOpen(_ damage: IndexDamage) async throws {
         let dir = TemporaryDirectory()
         let store = try await Self.populate(dir)
@@ -92,7 +92,7 @@ struct IndexTests {
     }
 
     @Test(
-        "durable index rebuild works in every damaged state", .timeLimit(.minutes(1)), arguments: IndexDamage.allCases)
+        "durable index rebuild works in every damaged state", .timeLimit(.minutes(3)), arguments: IndexDamage.allCases)
     func rebuildCommandWorksOnADamagedIndex(_ damage: IndexDamage) async throws {
         let dir = TemporaryDirectory()
         let before = try await Self.populate(dir, count: 5).index.allEntries()
@@ -104,7 +104,7 @@ struct IndexTests {
     }
 
     @Test(
-        "an index damaged under a running store is rebuilt by its next append, which is kept", .timeLimit(.minutes(1)))
+        "an index damaged under a running store is rebuilt by its next append, which is kept", .timeLimit(.minutes(3)))
     func damageUnderARunningStoreHealsOnAppend() async throws {
         let dir = TemporaryDirectory()
         let store = try await Self.populate(dir, count: 10)
@@ -121,7 +121,7 @@ struct IndexTests {
 
     @Test(
         "the index log is compacted into a snapshot once it outgrows it, and other processes follow",
-        .timeLimit(.minutes(2)))
+        .timeLimit(.minutes(3)))
     func indexLogIsCompacted() async throws {
         let dir = TemporaryDirectory()
         let store = try LogStore.open(directory: dir.data)
@@ -310,7 +310,7 @@ struct IndexTests {
     }
 }
 
-@Suite("The index beside live writers", .timeLimit(.minutes(1)))
+@Suite("The index beside live writers", .timeLimit(.minutes(3)))
 struct IndexLagTests {
     @Test("check reports an entry behind a log nobody holds, and passes one whose writer is alive")
     func checkTellsALiveWriterFromADeadOne() async throws {
@@ -332,7 +332,7 @@ struct IndexLagTests {
         #expect(store.index.count == entries.count)
     }
 
-    @Test("read-only commands create and change nothing, even with a damaged index", .timeLimit(.minutes(1)))
+    @Test("read-only commands create and change nothing, even with a damaged index", .timeLimit(.minutes(3)))
     func readOnlyCommandsWriteNothing() async throws {
         let dir = TemporaryDirectory()
         let helper = try ChildProcess("DurableTestHelper", ["features", dir.data])

@@ -5,7 +5,7 @@ import Testing
 
 @testable import DurableLog
 
-@Suite("Hostile workflow IDs", .timeLimit(.minutes(2)))
+@Suite("Hostile workflow IDs", .timeLimit(.minutes(3)))
 struct NameTests {
     static let hostile = [
         "../x", "a/b", "..", ".", "/", "/etc/passwd", "~", "con", "a\\b", "日本語のワークフロー", "emoji-🚀",
@@ -66,7 +66,7 @@ struct NameTests {
     }
 }
 
-@Suite("Data directory initialisation", .timeLimit(.minutes(2)))
+@Suite("Data directory initialisation", .timeLimit(.minutes(3)))
 struct InitialisationTests {
     @Test("many processes initialising one new directory at once all succeed")
     func concurrentInitialisation() throws {

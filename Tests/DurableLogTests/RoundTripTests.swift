@@ -4,7 +4,7 @@ import Testing
 
 @testable import DurableLog
 
-@Suite("Record round trips", .timeLimit(.minutes(2)))
+@Suite("Record round trips", .timeLimit(.minutes(3)))
 struct RoundTripTests {
     static let sizes = [0, 1, 63, 64, 65, 1000, 4096, 65_536, 1 << 20, 16 << 20]
 

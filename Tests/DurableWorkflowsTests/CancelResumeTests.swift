@@ -18,7 +18,7 @@ func fiveSlowSteps(counter: RunCounter, delay: Int) -> @Sendable (Int, WorkflowC
     }
 }
 
-@Suite("Cancel and resume", .timeLimit(.minutes(2)))
+@Suite("Cancel and resume", .timeLimit(.minutes(3)))
 struct CancelResumeTests {
     @Test("cancelling a running workflow stops it at its next operation and records CANCELLED")
     func cancelRunning() async throws {
@@ -135,7 +135,7 @@ struct CancelResumeTests {
 
     @Test(
         "a cancel accepted while the workflow runs its last step is never lost: the workflow ends CANCELLED",
-        .timeLimit(.minutes(1)))
+        .timeLimit(.minutes(3)))
     func cancelDuringTheLastStepWins() async throws {
         let dir = TemporaryDirectory()
         let counter = RunCounter()

@@ -30,7 +30,7 @@ struct Parent: Workflow {
     }
 }
 
-@Suite("Child workflows", .timeLimit(.minutes(2)))
+@Suite("Child workflows", .timeLimit(.minutes(3)))
 struct ChildWorkflowTests {
     @Test("a parent starts children as recorded operations, awaits their results, and the index links them")
     func parentAndChildren() async throws {

@@ -3,7 +3,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("DurableClient against an executor in another process", .timeLimit(.minutes(2)))
+@Suite("DurableClient against an executor in another process", .timeLimit(.minutes(3)))
 struct ClientTests {
     func executor(_ dir: TemporaryDirectory, queues: [String] = []) throws -> ChildProcess {
         let process = try ChildProcess("DurableTestHelper", ["executor", dir.data] + queues)

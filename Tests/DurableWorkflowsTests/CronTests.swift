@@ -12,7 +12,7 @@ func ticks(_ cron: String, _ zone: String = "UTC", from: String, to: String) thr
     try CronSchedule("s", cron: cron, timeZone: zone).ticks(after: utc(from), through: utc(to)).map(\.iso8601)
 }
 
-@Suite("Cron expressions and time zones", .timeLimit(.minutes(2)))
+@Suite("Cron expressions and time zones", .timeLimit(.minutes(3)))
 struct CronTests {
     @Test("fields, steps, lists, names, seconds, L, #n and last-weekday")
     func syntax() throws {

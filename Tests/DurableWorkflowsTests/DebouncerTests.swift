@@ -14,7 +14,7 @@ func eventually(_ timeout: Duration = .seconds(20), _ condition: () async throws
     return try await condition()
 }
 
-@Suite("Debouncing", .timeLimit(.minutes(2)))
+@Suite("Debouncing", .timeLimit(.minutes(3)))
 struct DebouncerTests {
     /// An engine on a manual clock with a `reindex` workflow that records its inputs.
     func setUp(_ dir: TemporaryDirectory, _ clock: ManualClock, _ runs: RunCounter) async throws -> DurableEngine {

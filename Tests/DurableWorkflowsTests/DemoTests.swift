@@ -4,7 +4,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("The demo", .timeLimit(.minutes(2)))
+@Suite("The demo", .timeLimit(.minutes(3)))
 struct DemoTests {
     @Test("the README's demo kills a worker mid-run and a new process resumes the workflow")
     func demoResumesAfterSIGKILL() async throws {

@@ -4,7 +4,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("Workflows, steps and handles", .timeLimit(.minutes(2)))
+@Suite("Workflows, steps and handles", .timeLimit(.minutes(3)))
 struct EngineTests {
     @Test("a three-step workflow runs once, records function IDs 1-3 and its result")
     func threeStepWorkflow() async throws {
@@ -210,7 +210,7 @@ struct EngineTests {
     }
 }
 
-@Suite("Payload limits", .timeLimit(.minutes(1)))
+@Suite("Payload limits", .timeLimit(.minutes(3)))
 struct PayloadLimitTests {
     @Test(
         "a step output over the limit fails the step with PayloadTooLarge (recorded); a larger input or message is refused"

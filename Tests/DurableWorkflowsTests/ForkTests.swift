@@ -4,7 +4,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("Fork", .timeLimit(.minutes(2)))
+@Suite("Fork", .timeLimit(.minutes(3)))
 struct ForkTests {
     @Test("forking a 5-step workflow from every step reuses the steps before it and runs the rest", arguments: 1...6)
     func forkFromEveryStep(fromStep: Int) async throws {

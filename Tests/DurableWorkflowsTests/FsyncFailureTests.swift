@@ -7,7 +7,7 @@ import Testing
 @testable import DurableLog
 @testable import DurableWorkflows
 
-@Suite("A failed fsync stops the engine", .timeLimit(.minutes(1)))
+@Suite("A failed fsync stops the engine", .timeLimit(.minutes(3)))
 struct FsyncFailureTests {
     @Test("after an fsync fails the engine stops: health says why, waiting and new work fail with that error")
     func fsyncFailureStopsTheEngine() async throws {
@@ -60,7 +60,7 @@ struct FsyncFailureTests {
     }
 }
 
-@Suite("A full disk under the engine", .timeLimit(.minutes(1)))
+@Suite("A full disk under the engine", .timeLimit(.minutes(3)))
 struct FullDiskTests {
     @Test(
         "a step whose checkpoint hits a full disk fails clearly; once space is freed the workflow continues from its last checkpoint"

@@ -5,7 +5,7 @@ import Testing
 @testable import DurableLog
 @testable import DurableWorkflows
 
-@Suite("The index catches up while executors live", .timeLimit(.minutes(1)))
+@Suite("The index catches up while executors live", .timeLimit(.minutes(3)))
 struct IndexCatchUpTests {
     @Test(
         "a running executor repairs what a dead one left half-recorded: a log the index never saw, a finished workflow still listed as running"
@@ -53,7 +53,7 @@ struct IndexCatchUpTests {
     }
 }
 
-@Suite("Temporary files", .timeLimit(.minutes(1)))
+@Suite("Temporary files", .timeLimit(.minutes(3)))
 struct TemporaryFileTests {
     @Test("temporary files of writers that died are swept at launch; those of live processes are kept")
     func deadWritersTemporaryFilesAreSwept() async throws {

@@ -3,7 +3,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("Listing workflows and steps", .timeLimit(.minutes(2)))
+@Suite("Listing workflows and steps", .timeLimit(.minutes(3)))
 struct ListingTests {
     @Test("list filters by status, name, ID prefix, time and version, with limit, offset and order")
     func listFilters() async throws {
@@ -78,7 +78,7 @@ struct ListingTests {
     }
 }
 
-@Suite("durable events and tail", .timeLimit(.minutes(2)))
+@Suite("durable events and tail", .timeLimit(.minutes(3)))
 struct EventsAndTailCLITests {
     @Test("`durable tail` follows a live workflow to its end; `durable events` shows latest values and history")
     func tailAndEvents() async throws {

@@ -3,7 +3,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("Managing workflows from a workflow", .timeLimit(.minutes(1)))
+@Suite("Managing workflows from a workflow", .timeLimit(.minutes(3)))
 struct ManagementTests {
     @Test(
         "status, cancel, resume and fork from inside a workflow are recorded under DBOS's names and not repeated on replay"
@@ -63,7 +63,7 @@ struct ManagementTests {
     }
 }
 
-@Suite("Workflow IDs are idempotency keys for one workflow", .timeLimit(.minutes(1)))
+@Suite("Workflow IDs are idempotency keys for one workflow", .timeLimit(.minutes(3)))
 struct ConflictingIDTests {
     @Test("starting or enqueueing an existing ID under another workflow name is refused, naming both")
     func anIDBelongsToOneWorkflow() async throws {
@@ -93,7 +93,7 @@ struct ConflictingIDTests {
     }
 }
 
-@Suite("JSON given as text", .timeLimit(.minutes(1)))
+@Suite("JSON given as text", .timeLimit(.minutes(3)))
 struct JSONTextTests {
     @Test("enqueue and send refuse text that is not one storable JSON value (found by fuzzing: a NUL after a number)")
     func malformedJSONIsRefused() async throws {
@@ -116,7 +116,7 @@ struct JSONTextTests {
     }
 }
 
-@Suite("Error codes", .timeLimit(.minutes(1)))
+@Suite("Error codes", .timeLimit(.minutes(3)))
 struct ErrorCodeTests {
     @Test("engine errors carry codes callers can switch on")
     func engineErrorsHaveCodes() async throws {

@@ -9,7 +9,7 @@ struct Approval: Codable, Sendable, Equatable {
     var by: String
 }
 
-@Suite("send and recv", .timeLimit(.minutes(2)))
+@Suite("send and recv", .timeLimit(.minutes(3)))
 struct MessagingTests {
     @Test("messages sent before recv are kept and received in order, per topic")
     func messagesArriveInOrder() async throws {

@@ -28,7 +28,7 @@ private func version(_ number: Int, blocking: Bool) -> @Sendable (Int, WorkflowC
     }
 }
 
-@Suite("Patching a workflow while old executions run", .timeLimit(.minutes(2)))
+@Suite("Patching a workflow while old executions run", .timeLimit(.minutes(3)))
 struct PatchTests {
     private func engine(_ dir: TemporaryDirectory, _ number: Int, blocking: Bool) throws -> DurableEngine {
         let engine = try makeEngine(dir)

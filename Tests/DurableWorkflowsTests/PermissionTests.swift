@@ -4,7 +4,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("File permissions", .timeLimit(.minutes(1)))
+@Suite("File permissions", .timeLimit(.minutes(3)))
 struct PermissionTests {
     /// The mode of every file and directory under `root` (the root included), by relative path.
     func modes(under root: String) throws -> [String: Int] {
@@ -54,7 +54,7 @@ struct PermissionTests {
     }
 }
 
-@Suite("Descriptors", .timeLimit(.minutes(1)))
+@Suite("Descriptors", .timeLimit(.minutes(3)))
 struct DescriptorTests {
     @Test("every descriptor the engine holds is close-on-exec, so a child process inherits none of its files or locks")
     func everyDescriptorIsCloseOnExec() async throws {

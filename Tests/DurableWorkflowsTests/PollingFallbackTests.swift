@@ -4,7 +4,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("Without inotify (its per-user limits reached): waits fall back to polling", .timeLimit(.minutes(2)))
+@Suite("Without inotify (its per-user limits reached): waits fall back to polling", .timeLimit(.minutes(3)))
 struct PollingFallbackTests {
     @Test(
         "recv wakes on a message from another process, and a queue serves a client's enqueue, with the watcher polling")

@@ -4,7 +4,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("Damaged workflows end waits", .timeLimit(.minutes(1)))
+@Suite("Damaged workflows end waits", .timeLimit(.minutes(3)))
 struct QuarantineTests {
     /// A PENDING workflow (waiting in recv when its engine shut down) whose log is then damaged
     /// in the middle, as a disk error would.

@@ -4,7 +4,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("`durable queues`, `durable enqueue` and `durable schedules`", .timeLimit(.minutes(2)))
+@Suite("`durable queues`, `durable enqueue` and `durable schedules`", .timeLimit(.minutes(3)))
 struct QueueAndScheduleCLITests {
     func run(_ arguments: [String]) throws -> (output: String, status: Int32) {
         let process = try ChildProcess("durable", arguments)
@@ -94,7 +94,7 @@ struct QueueAndScheduleCLITests {
     }
 }
 
-@Suite("Many queues", .timeLimit(.minutes(2)))
+@Suite("Many queues", .timeLimit(.minutes(3)))
 struct ManyQueuesTests {
     @Test("thirty queues served by one engine: every queue's workflows start (no queue starves another)")
     func noStarvation() async throws {

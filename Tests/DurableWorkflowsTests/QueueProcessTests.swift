@@ -265,7 +265,7 @@ struct QueueProcessTests {
         #expect(other.store.index.waitingEntries(inQueue: "state").count == 2)
     }
 
-    @Test("shutdown does not wait for another process to release the queue lock", .timeLimit(.minutes(1)))
+    @Test("shutdown does not wait for another process to release the queue lock", .timeLimit(.minutes(3)))
     func shutdownDoesNotHangBehindAQueueLock() async throws {
         let dir = TemporaryDirectory()
         let client = try DurableClient(directory: dir.data)

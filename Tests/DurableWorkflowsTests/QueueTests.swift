@@ -54,7 +54,7 @@ func initialStatus(_ store: LogStore, _ id: String) throws -> WorkflowStatus? {
     return first.flatMap { IndexDelta(decoding: $0.payload) }?.status
 }
 
-@Suite("Queues in one process", .timeLimit(.minutes(2)))
+@Suite("Queues in one process", .timeLimit(.minutes(3)))
 struct QueueTests {
     @Test("global concurrency: never more than the limit run at once, and every workflow finishes once")
     func concurrencyLimit() async throws {

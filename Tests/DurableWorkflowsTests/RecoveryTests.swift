@@ -38,7 +38,7 @@ func leavePending(_ dir: TemporaryDirectory, id: String, counter: RunCounter, ve
     await engine.shutdown()
 }
 
-@Suite("Recovery and non-determinism", .timeLimit(.minutes(2)))
+@Suite("Recovery and non-determinism", .timeLimit(.minutes(3)))
 struct RecoveryTests {
     @Test("a pending workflow is resumed by a new engine; recorded steps are not run again")
     func recoveryReplaysRecordedSteps() async throws {
@@ -102,7 +102,7 @@ struct RecoveryTests {
 
     @Test(
         "a workflow whose replay crashes the process uses up its attempts and ends MAX_RECOVERY_ATTEMPTS_EXCEEDED",
-        .timeLimit(.minutes(1)))
+        .timeLimit(.minutes(3)))
     func poisonPillEndsInMaxRecoveryAttemptsExceeded() async throws {
         let dir = TemporaryDirectory()
         let ledger = dir.path + "/ledger", fired = dir.path + "/fired"
@@ -127,7 +127,7 @@ struct RecoveryTests {
     }
 
     @Test(
-        "a graceful shutdown never records the error a step throws because it was interrupted", .timeLimit(.minutes(1)))
+        "a graceful shutdown never records the error a step throws because it was interrupted", .timeLimit(.minutes(3)))
     func shutdownDoesNotRecordAnInterruptedStepsError() async throws {
         struct Interrupted: Error {}
         let dir = TemporaryDirectory()

@@ -37,7 +37,7 @@ private func snapshot(_ path: String) throws -> [String: Data] {
     return files
 }
 
-@Suite("Replaying recorded workflows against new code", .timeLimit(.minutes(2)))
+@Suite("Replaying recorded workflows against new code", .timeLimit(.minutes(3)))
 struct ReplayTests {
     /// Records: "done" (steps a, b, c, finished), "waiting" (a, then a recv on "approve": left
     /// pending), "approved" (a, recv "approve", b: finished), "parent" (a child "child-a", finished).

@@ -4,7 +4,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("Retention", .timeLimit(.minutes(1)))
+@Suite("Retention", .timeLimit(.minutes(3)))
 struct RetentionTests {
     @Test("gc deletes ended workflows by age and by count, with their inboxes and index entries, never pending work")
     func garbageCollectionDeletesOnlyEndedWorkflows() async throws {
@@ -42,7 +42,7 @@ struct RetentionTests {
         await engine.shutdown()
     }
 
-    @Test("durable gc --dry-run lists without deleting; durable gc deletes", .timeLimit(.minutes(1)))
+    @Test("durable gc --dry-run lists without deleting; durable gc deletes", .timeLimit(.minutes(3)))
     func gcCommand() async throws {
         let dir = TemporaryDirectory()
         let engine = try makeEngine(dir)

@@ -5,7 +5,7 @@ import Logging
 import ServiceLifecycle
 import Testing
 
-@Suite("The engine as a service-lifecycle Service", .timeLimit(.minutes(1)))
+@Suite("The engine as a service-lifecycle Service", .timeLimit(.minutes(3)))
 struct ServiceTests {
     @Test(
         "a ServiceGroup runs the engine; graceful shutdown interrupts a step without recording it, and a later engine finishes the workflow"

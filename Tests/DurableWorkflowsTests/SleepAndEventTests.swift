@@ -4,7 +4,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("Durable sleep and events", .timeLimit(.minutes(2)))
+@Suite("Durable sleep and events", .timeLimit(.minutes(3)))
 struct SleepAndEventTests {
     @Test("a durable sleep records its wake-up time and waits on the injected clock")
     func sleepRecordsWakeUpTime() async throws {
@@ -53,7 +53,7 @@ struct SleepAndEventTests {
 
     @Test(
         "a workflow's getEvent is recorded: a replay returns the value it read, though the event changed since",
-        .timeLimit(.minutes(1)))
+        .timeLimit(.minutes(3)))
     func workflowGetEventIsRecorded() async throws {
         let dir = TemporaryDirectory()
         let engine = try makeEngine(dir)

@@ -6,7 +6,7 @@ import Testing
 
 /// The semantics every ``WorkflowStore`` backend keeps, stated as tests and run against each
 /// backend (today the file backend; a new backend adds itself to `backends`).
-@Suite("Storage protocol conformance", .timeLimit(.minutes(2)))
+@Suite("Storage protocol conformance", .timeLimit(.minutes(3)))
 struct StoreConformanceTests {
     /// A backend under test: its name, and how to open a store on a fresh location (and the
     /// location, for helper processes of the same backend).

@@ -3,7 +3,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("Streams", .timeLimit(.minutes(2)))
+@Suite("Streams", .timeLimit(.minutes(3)))
 struct StreamTests {
     static func register(_ engine: DurableEngine, close: Bool) {
         engine.register(name: "producer") { (count: Int, context: WorkflowContext) -> Int in

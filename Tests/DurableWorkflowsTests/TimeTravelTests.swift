@@ -5,7 +5,7 @@ import Foundation
 import Synchronization
 import Testing
 
-@Suite("Time travel: a workflow as of an operation, and where two runs differ", .timeLimit(.minutes(2)))
+@Suite("Time travel: a workflow as of an operation, and where two runs differ", .timeLimit(.minutes(3)))
 struct TimeTravelTests {
     /// A workflow using every primitive: 1 step, 2 setEvent, 3 writeStream, 4-5 recv (and its
     /// deadline), 6 sleep, 7 writeStream, 8 closeStream, 9 setEvent, 10-11 a child and its result,

@@ -4,7 +4,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("Timeouts and deadlines", .timeLimit(.minutes(2)))
+@Suite("Timeouts and deadlines", .timeLimit(.minutes(3)))
 struct TimeoutTests {
     @Test("a workflow past its deadline is cancelled at its next wait or operation (injected clock)")
     func deadlineCancels() async throws {

@@ -3,7 +3,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("Waiting for the first of several workflows", .timeLimit(.minutes(1)))
+@Suite("Waiting for the first of several workflows", .timeLimit(.minutes(3)))
 struct WaitFirstTests {
     @Test("waitFirst returns the child that ends first, records it, and a recovered parent gets the same one")
     func firstChildIsRecorded() async throws {
