@@ -255,27 +255,44 @@ final class Execution: Sendable {
         context.withLock { $0 }?.requestCancel()
         task.withLock { $0 }?.cancel()
     }
-    private let state = Locked<
-        (outcome: Result<String, any Error>?, waiters: [CheckedContinuation<Result<String, any Error>, Never>])
-    >((nil, []))
+    private let state = Locked<ExecutionWaiters>(ExecutionWaiters())
 
     func finish(_ outcome: Result<String, any Error>) {
         let waiters = state.withLock { s in
             s.outcome = outcome
-            defer { s.waiters = [] }
-            return s.waiters
+            defer { s.waiters = [:] }
+            return s.waiters.values
         }
         for waiter in waiters { waiter.resume(returning: outcome) }
     }
 
+    /// The execution's outcome, once it has one. A cancelled caller stops waiting at once with
+    /// `CancellationError` in the result (the execution itself goes on).
     func wait() async -> Result<String, any Error> {
-        await withCheckedContinuation { continuation in
-            let done = state.withLock { s -> Result<String, any Error>? in
-                if let outcome = s.outcome { return outcome }
-                s.waiters.append(continuation)
-                return nil
+        let ticket = state.withLock { s in
+            defer { s.nextTicket += 1 }
+            return s.nextTicket
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let done = state.withLock { s -> Result<String, any Error>? in
+                    if let outcome = s.outcome { return outcome }
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    s.waiters[ticket] = continuation
+                    return nil
+                }
+                if let done { continuation.resume(returning: done) }
             }
-            if let done { continuation.resume(returning: done) }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: ticket) }?.resume(returning: .failure(CancellationError()))
         }
     }
+}
+
+/// An execution's outcome and whoever waits for it, each under a ticket so a cancelled waiter
+/// can leave.
+private struct ExecutionWaiters {
+    var outcome: Result<String, any Error>?
+    var waiters: [UInt64: CheckedContinuation<Result<String, any Error>, Never>] = [:]
+    var nextTicket: UInt64 = 0
 }

@@ -102,7 +102,8 @@ extension DurableEngine {
         for dispatcher in dispatchers { await dispatcher.value }
         let executions = state.withLock { Array($0.running.values) }
         for execution in executions { execution.task.withLock { $0 }?.cancel() }
-        for execution in executions { _ = await execution.wait() }
+        // In a task of its own: a cancelled caller still returns only once every execution has ended.
+        await Task { for execution in executions { _ = await execution.wait() } }.value
     }
 
     /// Resumes every pending workflow whose lease is free (its executor died).
