@@ -21,8 +21,8 @@ public struct DurableCommand: AsyncParsableCommand {
             """,
         subcommands: [
             List.self, Inspect.self, Steps.self, Export.self, Enqueue.self, Queues.self, Schedules.self, Send.self,
-            Cancel.self, Resume.self, Fork.self, Stream.self, Events.self, Tail.self, Diff.self, ReplayVerify.self,
-            Patches.self, Check.self,
+            Cancel.self, Resume.self, Rewind.self, Fork.self, Stream.self, Events.self, Tail.self, Diff.self,
+            ReplayVerify.self, Patches.self, Archive.self, Import.self, Check.self,
             IndexCommand.self, Dump.self, GarbageCollect.self,
         ]
     )
@@ -107,9 +107,9 @@ struct DirectoryOptions: ParsableArguments {
     }
 
     /// The directory as a storage backend (never creating it), read-only unless `writing`.
-    func openWorkflowStore(writing: Bool) throws -> FileWorkflowStore {
+    func openWorkflowStore(writing: Bool, creating: Bool = false) throws -> FileWorkflowStore {
         var options = LogStore.Options()
-        options.createIfMissing = false
+        options.createIfMissing = creating
         options.readOnly = !writing
         options.ioThreadCount = 2
         return try FileWorkflowStore(directory: path, options: options)

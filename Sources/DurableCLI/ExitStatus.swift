@@ -10,9 +10,9 @@ public enum ExitStatus: Int32, Sendable {
     /// No such workflow, queue or schedule.
     case notFound = 3
     /// The ID belongs to another workflow, a live executor holds the workflow, or a
-    /// deduplication ID is taken.
+    /// deduplication ID is taken, or an imported workflow is in the directory already.
     case conflict = 4
-    /// A quarantined workflow or a corrupted file.
+    /// A quarantined workflow, a corrupted file, or a damaged or cut-off archive.
     case damaged = 5
     /// An `fsync` failed: the disk can no longer make writes durable.
     case durabilityLost = 6
@@ -41,6 +41,7 @@ public enum ExitStatus: Int32, Sendable {
             case .unavailable: self = .failure
             default: self = .failure
             }
+        case let error as ArchiveError: self = error.code == .alreadyExists ? .conflict : .damaged
         case is ConflictingWorkflowError, is QueueDeduplicatedError: self = .conflict
         case is QuarantinedWorkflowError: self = .damaged
         case let error as WorkflowError where error.code == .notFound: self = .notFound

@@ -51,94 +51,53 @@ extension DurableCommand {
         }
 
         func run() async throws {
-            var selection = ExportSelection()
-            selection.statuses = Set(status.map { WorkflowStatus(rawValue: $0.uppercased()) })
-            selection.name = name
-            selection.createdAfter = after.flatMap(TextTable.parseTime)
-            selection.createdBefore = before.flatMap(TextTable.parseTime)
-            selection.ids = id
-            let store = try directory.openStore()
-            let exporter = DataDirectoryExporter(
-                store: store, mapping: DBOSMappingOptions(applicationName: applicationName))
-            let schema = try DBOSSchema(name: schema)
-            let (createSchema, output, dryRun, path, selected) = (
-                createSchema, output, dryRun, directory.path, selection
-            )
-            let report = try await BlockingThread.run { () throws -> ExportReport in
-                if dryRun { return try exporter.export(selected) { _, _ in } }
-                let file = try ScriptFile(path: output)
-                do {
-                    var writer = try SQLScriptWriter(
-                        schema: schema, createSchema: createSchema,
-                        header:
-                            "swift-durable export of \(path) into DBOS schema \(schema.name) (version \(DBOSSchema.version))",
-                        sink: file.write)
-                    let report = try exporter.export(selected) { rows, id in try writer.add(rows, workflowID: id) }
-                    try writer.finish()
-                    try file.commit()
-                    return report
-                } catch {
-                    file.abandon()
-                    throw error
+            try await directory.withDataDirectory { directory in
+                var selection = ExportSelection()
+                selection.statuses = Set(status.map { WorkflowStatus(rawValue: $0.uppercased()) })
+                selection.name = name
+                selection.createdAfter = after.flatMap(TextTable.parseTime)
+                selection.createdBefore = before.flatMap(TextTable.parseTime)
+                selection.ids = id
+                let store = try directory.openStore()
+                let exporter = DataDirectoryExporter(
+                    store: store, mapping: DBOSMappingOptions(applicationName: applicationName))
+                let schema = try DBOSSchema(name: schema)
+                let (createSchema, output, dryRun, path, selected) = (
+                    createSchema, output, dryRun, directory.path, selection
+                )
+                let report = try await BlockingThread.run { () throws -> ExportReport in
+                    if dryRun { return try exporter.export(selected) { _, _ in } }
+                    let file = try OutputFile(path: output)
+                    do {
+                        var writer = try SQLScriptWriter(
+                            schema: schema, createSchema: createSchema,
+                            header:
+                                "swift-durable export of \(path) into DBOS schema \(schema.name) (version \(DBOSSchema.version))",
+                            sink: file.write)
+                        let report = try exporter.export(selected) { rows, id in try writer.add(rows, workflowID: id) }
+                        try writer.finish()
+                        try file.commit()
+                        return report
+                    } catch {
+                        file.abandon()
+                        throw error
+                    }
+                }
+                for skipped in report.skipped { printError("skipped \(skipped)") }
+                if dryRun {
+                    print(
+                        TextTable.render(
+                            header: ["TABLE", "ROWS"],
+                            rows: DBOSTable.all.map { [$0.name, "\(report.rows[$0] ?? 0)"] }))
+                    print(
+                        "\(report.workflows) workflows\(report.skipped.isEmpty ? "" : ", \(report.skipped.count) skipped")"
+                    )
+                } else if output != nil {
+                    print(
+                        "exported \(report.workflows) workflows\(report.skipped.isEmpty ? "" : " (\(report.skipped.count) skipped)") to \(output!)"
+                    )
                 }
             }
-            for skipped in report.skipped { printError("skipped \(skipped)") }
-            if dryRun {
-                print(
-                    TextTable.render(
-                        header: ["TABLE", "ROWS"],
-                        rows: DBOSTable.all.map { [$0.name, "\(report.rows[$0] ?? 0)"] }))
-                print(
-                    "\(report.workflows) workflows\(report.skipped.isEmpty ? "" : ", \(report.skipped.count) skipped")")
-            } else if output != nil {
-                print(
-                    "exported \(report.workflows) workflows\(report.skipped.isEmpty ? "" : " (\(report.skipped.count) skipped)") to \(output!)"
-                )
-            }
         }
-    }
-}
-
-/// Where the script goes: standard output, or a file that appears complete or not at all
-/// (written beside it as `<file>.partial`, synced, then renamed).
-private final class ScriptFile: Sendable {
-    let fd: Int32
-    let path: String?
-
-    init(path: String?) throws {
-        self.path = path
-        guard let path else {
-            fd = STDOUT_FILENO
-            return
-        }
-        fd = open(path + ".partial", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        if fd < 0 {
-            throw ExportError(.writeFailed, "cannot create \(path).partial: \(String(cString: strerror(errno)))")
-        }
-    }
-
-    func write(_ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ExportError(.writeFailed, "writing the script failed: \(String(cString: strerror(errno)))")
-            }
-            offset += n
-        }
-    }
-
-    func commit() throws {
-        guard let path else { return }
-        if fsync(fd) != 0 || close(fd) != 0 || rename(path + ".partial", path) != 0 {
-            throw ExportError(.writeFailed, "cannot finish \(path): \(String(cString: strerror(errno)))")
-        }
-    }
-
-    func abandon() {
-        guard let path else { return }
-        close(fd)
-        unlink(path + ".partial")
     }
 }

@@ -14,62 +14,81 @@ extension DurableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let client = try directory.openClient(writing: false)
-            let history = WorkflowHistory(
-                workflowID: workflowID, events: try await client.storage.history(of: workflowID))
-            if let at {
-                guard at >= 0 else { throw ValidationError("--at takes an operation position, 0 or more") }
-                print(TimeTravel.render(history, at: at, json: json))
-                return
-            }
-            // The store's fields: the history's, and what only the store records (a quarantine).
-            let f = try await client.storage.fields(of: workflowID) ?? history.fields
-            if json {
+            try await directory.withDataDirectory { directory in
+                let client = try directory.openClient(writing: false)
+                let history = WorkflowHistory(
+                    workflowID: workflowID, events: try await client.storage.history(of: workflowID))
+                if let at {
+                    guard at >= 0 else { throw ValidationError("--at takes an operation position, 0 or more") }
+                    print(TimeTravel.render(history, at: at, json: json))
+                    return
+                }
+                // The store's fields: the history's, and what only the store records (a quarantine).
+                let f = try await client.storage.fields(of: workflowID) ?? history.fields
+                if json {
+                    print(
+                        JSONText.object([
+                            ("workflowID", .string(workflowID)), ("name", .string(f.name ?? "")),
+                            ("status", .string(history.status.rawValue)),
+                            ("applicationVersion", f.applicationVersion.map(JSONText.string) ?? .null),
+                            ("executorID", f.executorID.map(JSONText.string) ?? .null),
+                            ("createdAt", .number(Int(f.createdAt ?? 0))),
+                            ("updatedAt", .number(Int(f.updatedAt ?? 0))),
+                            ("recoveryAttempts", .number(Int(f.recoveryAttempts ?? 0))),
+                            ("queueName", f.queueName.map(JSONText.string) ?? .null),
+                            ("priority", .number(Int(f.priority ?? 0))),
+                            // Held until the workflow ends, then released (as DBOS clears it).
+                            (
+                                "deduplicationID",
+                                history.status.isTerminal ? .null : f.deduplicationID.map(JSONText.string) ?? .null
+                            ),
+                            ("partitionKey", f.partitionKey.map(JSONText.string) ?? .null),
+                            ("delayUntil", f.delayUntil.map { .number(Int($0)) } ?? .null),
+                            ("timeoutMilliseconds", f.timeoutMilliseconds.map { .number(Int($0)) } ?? .null),
+                            ("deadline", f.deadline.map { .number(Int($0)) } ?? .null),
+                            ("forkedFrom", f.forkedFrom.map(JSONText.string) ?? .null),
+                            ("parentWorkflowID", f.parentWorkflowID.map(JSONText.string) ?? .null),
+                            ("inputs", history.inputs.map(JSONText.string) ?? .null),
+                            ("output", history.output.map(JSONText.string) ?? .null),
+                            (
+                                "error",
+                                history.error.map {
+                                    JSONText.object([("name", .string($0.name)), ("message", .string($0.message))])
+                                } ?? .null
+                            ),
+                            ("steps", .array(history.steps.map(JSONText.step))),
+                            (
+                                "rewinds",
+                                .array(
+                                    history.resumes.compactMap { r in
+                                        r.fromStep.map { step in
+                                            JSONText.object([
+                                                ("toStep", .number(step)), ("at", .number(Int(r.at))),
+                                                ("executorID", .string(r.executorID)),
+                                            ])
+                                        }
+                                    })
+                            ),
+                        ]).rendered)
+                    return
+                }
+                print("workflow \(workflowID)")
+                print("name    \(f.name ?? "?")")
+                print("status  \(history.status)\(f.corruption.map { " (QUARANTINED: \($0))" } ?? "")")
                 print(
-                    JSONText.object([
-                        ("workflowID", .string(workflowID)), ("name", .string(f.name ?? "")),
-                        ("status", .string(history.status.rawValue)),
-                        ("applicationVersion", f.applicationVersion.map(JSONText.string) ?? .null),
-                        ("executorID", f.executorID.map(JSONText.string) ?? .null),
-                        ("createdAt", .number(Int(f.createdAt ?? 0))), ("updatedAt", .number(Int(f.updatedAt ?? 0))),
-                        ("recoveryAttempts", .number(Int(f.recoveryAttempts ?? 0))),
-                        ("queueName", f.queueName.map(JSONText.string) ?? .null),
-                        ("priority", .number(Int(f.priority ?? 0))),
-                        // Held until the workflow ends, then released (as DBOS clears it).
-                        (
-                            "deduplicationID",
-                            history.status.isTerminal ? .null : f.deduplicationID.map(JSONText.string) ?? .null
-                        ),
-                        ("partitionKey", f.partitionKey.map(JSONText.string) ?? .null),
-                        ("delayUntil", f.delayUntil.map { .number(Int($0)) } ?? .null),
-                        ("timeoutMilliseconds", f.timeoutMilliseconds.map { .number(Int($0)) } ?? .null),
-                        ("deadline", f.deadline.map { .number(Int($0)) } ?? .null),
-                        ("forkedFrom", f.forkedFrom.map(JSONText.string) ?? .null),
-                        ("parentWorkflowID", f.parentWorkflowID.map(JSONText.string) ?? .null),
-                        ("inputs", history.inputs.map(JSONText.string) ?? .null),
-                        ("output", history.output.map(JSONText.string) ?? .null),
-                        (
-                            "error",
-                            history.error.map {
-                                JSONText.object([("name", .string($0.name)), ("message", .string($0.message))])
-                            } ?? .null
-                        ),
-                        ("steps", .array(history.steps.map(JSONText.step))),
-                    ]).rendered)
-                return
+                    "version \(f.applicationVersion ?? "-")   executor \(f.executorID ?? "-")   attempts \(f.recoveryAttempts ?? 0)"
+                )
+                print("created \(TextTable.time(f.createdAt ?? 0))   updated \(TextTable.time(f.updatedAt ?? 0))")
+                print("input   \(history.inputs ?? "-")")
+                if let output = history.output { print("output  \(output)") }
+                if let error = history.error { print("error   \(error.name): \(error.message)") }
+                for resume in history.resumes {
+                    let what = resume.fromStep.map { "rewound to step \($0)" } ?? "resumed"
+                    print("\(what) at \(TextTable.time(resume.at)) by \(resume.executorID)")
+                }
+                print("")
+                print(Steps.table(history.steps))
             }
-            print("workflow \(workflowID)")
-            print("name    \(f.name ?? "?")")
-            print("status  \(history.status)\(f.corruption.map { " (QUARANTINED: \($0))" } ?? "")")
-            print(
-                "version \(f.applicationVersion ?? "-")   executor \(f.executorID ?? "-")   attempts \(f.recoveryAttempts ?? 0)"
-            )
-            print("created \(TextTable.time(f.createdAt ?? 0))   updated \(TextTable.time(f.updatedAt ?? 0))")
-            print("input   \(history.inputs ?? "-")")
-            if let output = history.output { print("output  \(output)") }
-            if let error = history.error { print("error   \(error.name): \(error.message)") }
-            print("")
-            print(Steps.table(history.steps))
         }
     }
 

@@ -32,33 +32,35 @@ extension DurableCommand {
         }
 
         func run() async throws {
-            let client = try directory.openClient(writing: false)
-            var filter = WorkflowFilter()
-            filter.statuses = Set(status.map { WorkflowStatus(rawValue: $0.uppercased()) })
-            filter.name = name
-            filter.idPrefix = prefix
-            filter.createdAfter = after.flatMap(TextTable.parseTime)
-            filter.createdBefore = before.flatMap(TextTable.parseTime)
-            filter.applicationVersion = applicationVersion
-            filter.limit = limit
-            filter.offset = offset
-            filter.newestFirst = desc
-            let workflows = try await client.listWorkflows(filter)
-            if json {
-                for w in workflows { print(JSONText.summary(w).rendered) }
-                return
+            try await directory.withDataDirectory { directory in
+                let client = try directory.openClient(writing: false)
+                var filter = WorkflowFilter()
+                filter.statuses = Set(status.map { WorkflowStatus(rawValue: $0.uppercased()) })
+                filter.name = name
+                filter.idPrefix = prefix
+                filter.createdAfter = after.flatMap(TextTable.parseTime)
+                filter.createdBefore = before.flatMap(TextTable.parseTime)
+                filter.applicationVersion = applicationVersion
+                filter.limit = limit
+                filter.offset = offset
+                filter.newestFirst = desc
+                let workflows = try await client.listWorkflows(filter)
+                if json {
+                    for w in workflows { print(JSONText.summary(w).rendered) }
+                    return
+                }
+                print(
+                    TextTable.render(
+                        header: ["WORKFLOW ID", "NAME", "STATUS", "CREATED", "UPDATED", "VERSION", "ATTEMPTS"],
+                        rows: workflows.map { w in
+                            [
+                                TextTable.clip(w.workflowID, 40), w.name,
+                                w.corruption == nil ? w.status.rawValue : "QUARANTINED",
+                                TextTable.time(w.createdAt), TextTable.time(w.updatedAt), w.applicationVersion ?? "-",
+                                "\(w.recoveryAttempts)",
+                            ]
+                        }))
             }
-            print(
-                TextTable.render(
-                    header: ["WORKFLOW ID", "NAME", "STATUS", "CREATED", "UPDATED", "VERSION", "ATTEMPTS"],
-                    rows: workflows.map { w in
-                        [
-                            TextTable.clip(w.workflowID, 40), w.name,
-                            w.corruption == nil ? w.status.rawValue : "QUARANTINED",
-                            TextTable.time(w.createdAt), TextTable.time(w.updatedAt), w.applicationVersion ?? "-",
-                            "\(w.recoveryAttempts)",
-                        ]
-                    }))
         }
     }
 }

@@ -29,48 +29,51 @@ extension DurableCommand {
         @Flag(name: .shortAndLong, help: "Also print the workflows that replay cleanly.") var verbose = false
 
         func run() async throws {
-            guard let register = DurableCommand.registration else {
-                throw ValidationError(
-                    "this binary registers no workflows; run replay-verify from your application's binary "
-                        + "(DurableCommand.runAsMain(registering:)), as `durable-demo replay-verify` does")
+            try await directory.withDataDirectory { directory in
+                guard let register = DurableCommand.registration else {
+                    throw ValidationError(
+                        "this binary registers no workflows; run replay-verify from your application's binary "
+                            + "(DurableCommand.runAsMain(registering:)), as `durable-demo replay-verify` does")
+                }
+                var configuration = DurableEngine.Configuration()
+                configuration.logLevel = .error
+                let engine = DurableEngine(
+                    store: try directory.openWorkflowStore(writing: false), configuration: configuration)
+                register(engine)
+                let replayer = WorkflowReplayer(engine: engine)
+                let started = ContinuousClock.now
+                var summary: ReplaySummary
+                if workflowIDs.isEmpty {
+                    var filter = WorkflowFilter()
+                    filter.name = name
+                    summary = try await replayer.replay(filter)
+                } else {
+                    summary = ReplaySummary(results: [])
+                    for id in workflowIDs { summary.results.append(try await replayer.replay(id)) }
+                }
+                let elapsed = ContinuousClock.now - started
+                let (total, diverged, notReplayable) = (
+                    summary.results.count, summary.diverged.count, summary.notReplayable.count
+                )
+                if json {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                    for result in summary.results { print(String(decoding: try encoder.encode(result), as: UTF8.self)) }
+                    let counts = [
+                        "workflows": total, "clean": summary.clean, "diverged": diverged,
+                        "not_replayable": notReplayable,
+                    ]
+                    print(String(decoding: try encoder.encode(["summary": counts]), as: UTF8.self))
+                } else {
+                    for result in summary.results where verbose || result.outcome != .clean { print(result) }
+                    let centiseconds =
+                        elapsed.components.seconds * 100 + elapsed.components.attoseconds / 10_000_000_000_000_000
+                    print(
+                        "\(total) workflows replayed in \(Double(centiseconds) / 100) s: \(summary.clean) clean, "
+                            + "\(diverged) diverged, \(notReplayable) not replayable")
+                }
+                if summary.clean < total { throw ExitCode(1) }
             }
-            var configuration = DurableEngine.Configuration()
-            configuration.logLevel = .error
-            let engine = DurableEngine(
-                store: try directory.openWorkflowStore(writing: false), configuration: configuration)
-            register(engine)
-            let replayer = WorkflowReplayer(engine: engine)
-            let started = ContinuousClock.now
-            var summary: ReplaySummary
-            if workflowIDs.isEmpty {
-                var filter = WorkflowFilter()
-                filter.name = name
-                summary = try await replayer.replay(filter)
-            } else {
-                summary = ReplaySummary(results: [])
-                for id in workflowIDs { summary.results.append(try await replayer.replay(id)) }
-            }
-            let elapsed = ContinuousClock.now - started
-            let (total, diverged, notReplayable) = (
-                summary.results.count, summary.diverged.count, summary.notReplayable.count
-            )
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                for result in summary.results { print(String(decoding: try encoder.encode(result), as: UTF8.self)) }
-                let counts = [
-                    "workflows": total, "clean": summary.clean, "diverged": diverged, "not_replayable": notReplayable,
-                ]
-                print(String(decoding: try encoder.encode(["summary": counts]), as: UTF8.self))
-            } else {
-                for result in summary.results where verbose || result.outcome != .clean { print(result) }
-                let centiseconds =
-                    elapsed.components.seconds * 100 + elapsed.components.attoseconds / 10_000_000_000_000_000
-                print(
-                    "\(total) workflows replayed in \(Double(centiseconds) / 100) s: \(summary.clean) clean, "
-                        + "\(diverged) diverged, \(notReplayable) not replayable")
-            }
-            if summary.clean < total { throw ExitCode(1) }
         }
     }
 }

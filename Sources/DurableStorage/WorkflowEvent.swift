@@ -139,12 +139,16 @@ public struct ResumeRecord: Codable, Sendable, Equatable {
     public var executorID: String
     /// The control requests (cancellations) the resume voids.
     public var clearedControls: [String]
+    /// For a rewind, the first position (`function_id`) run again: the operations recorded at it
+    /// and after it are void, so the workflow runs them anew. Nil for a resume, which keeps them.
+    public var fromStep: Int?
 
     /// Creates a resume record.
-    public init(at: Int64, executorID: String, clearedControls: [String]) {
+    public init(at: Int64, executorID: String, clearedControls: [String], fromStep: Int? = nil) {
         self.at = at
         self.executorID = executorID
         self.clearedControls = clearedControls
+        self.fromStep = fromStep
     }
 }
 

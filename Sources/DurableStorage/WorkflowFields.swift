@@ -4,7 +4,7 @@
 /// ``WorkflowEvent/statusChanged(_:)``) and as the accumulated state (the fold of every change
 /// in order). Field names and meanings follow DBOS's `workflow_status` table; every field is
 /// optional because a change sets only some of them.
-public struct WorkflowFields: Sendable, Equatable {
+public struct WorkflowFields: Sendable, Equatable, Codable {
     /// The workflow ID (set by the first delta of every log).
     public var workflowID: String?
     /// The status.

@@ -1,5 +1,5 @@
 /// A workflow's status, spelled as DBOS spells it in `workflow_status.status`.
-public struct WorkflowStatus: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+public struct WorkflowStatus: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
     public var rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
 

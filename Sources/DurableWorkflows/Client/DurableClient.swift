@@ -140,6 +140,14 @@ public final class DurableClient: WorkflowReading {
         try await storage.resumeWorkflowForRecovery(id, executorID: clientID, at: clock.nowMilliseconds())
     }
 
+    /// Re-runs workflow `id`, which has ended, from step `step` under the same ID (see
+    /// ``DurableEngine/rewind(_:toStep:as:)``): it goes back on its queue (the internal queue if
+    /// it had none) as `ENQUEUED`, for an executor of its version to run.
+    public func rewind(_ id: String, toStep step: Int = 1) async throws {
+        try await storage.resumeWorkflowForRecovery(
+            id, executorID: clientID, at: clock.nowMilliseconds(), rewindingTo: step)
+    }
+
     /// Forks workflow `id` from step `fromStep` into a new workflow on the internal queue, which
     /// an executor of its version starts; returns its handle.
     public func fork<Output: Codable & Sendable>(

@@ -85,10 +85,12 @@ public struct WorkflowHistory: Sendable {
     public var fields: WorkflowFields
     /// What it was started with (nil only for a log whose first record was lost).
     public internal(set) var start: StartRecord?
-    /// The completed operations by position (`function_id`).
+    /// The completed operations by position (`function_id`); a rewind voids those from its cut.
     public internal(set) var operations: [Int: OperationRecord] = [:]
     /// The attempts after the first (recoveries, starts from a queue), in order.
     public internal(set) var attempts: [AttemptRecord] = []
+    /// The operator's resumes and rewinds (``ResumeRecord/fromStep`` set), in order.
+    public internal(set) var resumes: [ResumeRecord] = []
     /// How it ended (nil while it has not, or after a resume).
     public internal(set) var end: EndRecord?
     /// The inputs of the last INPUTS record, if a debounce replaced the START inputs.
@@ -119,7 +121,9 @@ public struct WorkflowHistory: Sendable {
             case .inputsReplaced(let record): replacedInputs = record.inputs
             case .resumed(let resume):
                 end = nil
+                resumes.append(resume)
                 clearedControls.formUnion(resume.clearedControls)
+                if let cut = resume.fromStep { operations = operations.filter { $0.key < cut } }
             }
         }
     }

@@ -59,16 +59,39 @@ extension DurableEngine {
     public func resume<Output: Codable & Sendable>(
         _ id: String, as output: Output.Type = Output.self
     ) async throws -> WorkflowHandle<Output> {
-        // An execution here that just recorded its end may still hold the lease: let it let go.
-        if let execution = runningExecution(id) { _ = await execution.wait() }
-        let fields = try await storage.fields(of: id)
-        if fields?.queueName != nil || registeredWorkflow(named: fields?.name ?? "") == nil {
+        try await resume(id, rewindingTo: nil)
+    }
+
+    /// Re-runs workflow `id`, which has ended, from step `step` under the same ID (DBOS's
+    /// `rewind_workflow`): the operations recorded before `step` are replayed, `step` and every
+    /// later one run anew. What those later operations did inside the workflow is undone: the
+    /// messages they received are delivered again, events and streams are as they were before
+    /// `step`. What they did outside stays: child workflows they started keep their outcomes
+    /// (the rerun gets the same child, by its ID), sent messages stay sent. The log keeps the
+    /// rewound operations (`durable inspect` shows the rewind); it runs here, on its queue, or on
+    /// the internal queue as ``resume(_:as:)`` decides.
+    public func rewind<Output: Codable & Sendable>(
+        _ id: String, toStep step: Int = 1, as output: Output.Type = Output.self
+    ) async throws -> WorkflowHandle<Output> {
+        try await resume(id, rewindingTo: step)
+    }
+
+    private func resume<Output: Codable & Sendable>(
+        _ id: String, rewindingTo cut: Int?
+    ) async throws -> WorkflowHandle<Output> {
+        guard let fields = try await storage.fields(of: id) else {
+            throw WorkflowError("no workflow with ID \"\(id)\"", workflowID: id, code: .notFound)
+        }
+        // An execution here that has just recorded its end may still hold the lease: let it let go.
+        // (One still running is refused below, when the lease turns out held.)
+        if (fields.status ?? .pending).isTerminal, let execution = runningExecution(id) { _ = await execution.wait() }
+        if fields.queueName != nil || registeredWorkflow(named: fields.name ?? "") == nil {
             try await storage.resumeWorkflowForRecovery(
-                id, executorID: configuration.executorID, at: configuration.clock.nowMilliseconds())
+                id, executorID: configuration.executorID, at: configuration.clock.nowMilliseconds(), rewindingTo: cut)
             return WorkflowHandle(workflowID: id, engine: self)
         }
         let (lease, history) = try await storage.resumeWorkflow(
-            id, executorID: configuration.executorID, at: configuration.clock.nowMilliseconds())
+            id, executorID: configuration.executorID, at: configuration.clock.nowMilliseconds(), rewindingTo: cut)
         guard let start = history.start, let workflow = registeredWorkflow(named: start.name) else {
             lease.release()  // left PENDING for an engine that knows the workflow
             return WorkflowHandle(workflowID: id, engine: self)

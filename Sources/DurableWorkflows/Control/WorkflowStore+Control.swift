@@ -71,15 +71,15 @@ extension WorkflowStore {
     /// With `enqueue`, the workflow goes to its queue (the internal queue if it had none) as
     /// `ENQUEUED` instead, for whichever executor of its version picks it up first.
     func resumeWorkflow(
-        _ id: String, executorID: String, at time: Int64, enqueue: Bool = false
+        _ id: String, executorID: String, at time: Int64, enqueue: Bool = false, rewindingTo cut: Int? = nil
     ) async throws -> (lease: any WorkflowLease, history: WorkflowHistory) {
-        let claim = try await claimForResume(id)
+        let claim = try await claimForResume(id, rewinding: cut != nil)
         var history = WorkflowHistory(workflowID: id, events: claim.events)
-        guard history.status == .cancelled || history.status == .maxRecoveryAttemptsExceeded else {
+        do {
+            try Self.checkResumable(history, rewindingTo: cut)
+        } catch {
             claim.lease.release()
-            throw WorkflowError(
-                "only CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED workflows can be resumed (it is \(history.status))",
-                workflowID: id, code: .invalidState)
+            throw error
         }
         var change = WorkflowFields()
         change.status = .pending
@@ -95,7 +95,7 @@ extension WorkflowStore {
         do {
             let controls = try await pendingCancellations(of: id, cleared: [])
             events = [
-                .resumed(ResumeRecord(at: time, executorID: executorID, clearedControls: controls)),
+                .resumed(ResumeRecord(at: time, executorID: executorID, clearedControls: controls, fromStep: cut)),
                 .statusChanged(change),
             ]
             try await claim.lease.append(events)
@@ -107,19 +107,48 @@ extension WorkflowStore {
         return (claim.lease, history)
     }
 
+    /// Throws unless `history` may be resumed (`CANCELLED`, `MAX_RECOVERY_ATTEMPTS_EXCEEDED`) or,
+    /// with a `cut`, rewound (any ended workflow, to a step from 1 to one past its last).
+    private static func checkResumable(_ history: WorkflowHistory, rewindingTo cut: Int?) throws {
+        guard let cut else {
+            guard history.status == .cancelled || history.status == .maxRecoveryAttemptsExceeded else {
+                throw WorkflowError(
+                    "only CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED workflows can be resumed (it is \(history.status))",
+                    workflowID: history.workflowID, code: .invalidState)
+            }
+            return
+        }
+        guard history.status.isTerminal else {
+            throw WorkflowError(
+                "only a workflow that has ended can be rewound (it is \(history.status))",
+                workflowID: history.workflowID, code: .invalidState)
+        }
+        let last = history.operations.keys.max() ?? 0
+        guard cut >= 1, cut <= last + 1 else {
+            throw WorkflowError(
+                "cannot rewind to step \(cut): the workflow has steps 1 to \(last)", workflowID: history.workflowID,
+                code: .invalidArgument)
+        }
+    }
+
     /// Takes the lease on workflow `id` to resume it. An owner that has already recorded the
     /// cancellation (or the exhausted recovery attempts) is only letting go of the lease, which
     /// can take a moment on a busy machine: wait for it, up to `patience`, instead of failing a
     /// resume that follows a cancel (found by CI: `durable resume` right after `durable cancel`).
-    private func claimForResume(_ id: String, patience: Duration = .seconds(10)) async throws -> WorkflowClaim {
+    private func claimForResume(
+        _ id: String, rewinding: Bool, patience: Duration = .seconds(10)
+    ) async throws -> WorkflowClaim {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: patience)
         var pause = Duration.milliseconds(2)
         while true {
             if let claim = try await claim(id) { return claim }
             let status = WorkflowHistory(workflowID: id, events: try await history(of: id)).status
-            guard status == .cancelled || status == .maxRecoveryAttemptsExceeded else {
-                throw WorkflowError("cannot resume: the workflow is running", workflowID: id, code: .invalidState)
+            guard status == .cancelled || status == .maxRecoveryAttemptsExceeded || (rewinding && status.isTerminal)
+            else {
+                throw WorkflowError(
+                    "cannot \(rewinding ? "rewind" : "resume"): the workflow is running", workflowID: id,
+                    code: .invalidState)
             }
             guard clock.now < deadline else {
                 throw WorkflowError(
@@ -134,8 +163,11 @@ extension WorkflowStore {
     /// Resumes workflow `id` for an executor to run (the `durable resume` command and clients):
     /// puts it back on its queue (the internal queue if it had none), where the first executor
     /// of its version that knows the workflow starts it, within milliseconds.
-    func resumeWorkflowForRecovery(_ id: String, executorID: String, at time: Int64) async throws {
-        let (lease, history) = try await resumeWorkflow(id, executorID: executorID, at: time, enqueue: true)
+    func resumeWorkflowForRecovery(
+        _ id: String, executorID: String, at time: Int64, rewindingTo cut: Int? = nil
+    ) async throws {
+        let (lease, history) = try await resumeWorkflow(
+            id, executorID: executorID, at: time, enqueue: true, rewindingTo: cut)
         lease.release()
         try await wake(queue: history.fields.queueName ?? WorkflowQueue.internalQueueName)
     }
