@@ -47,6 +47,7 @@ struct ChildWorkflowTests {
         #expect(steps[1].output == "10")
         #expect(try await engine.children(of: "p").map(\.workflowID) == ["p-1", "custom-child-5"])
         #expect(try await engine.children(of: "p").allSatisfy { $0.parentWorkflowID == "p" && $0.status == .success })
+        try await engine.expectReplaysCleanly()  // the communication logs replay cleanly
         await engine.shutdown()
     }
 
@@ -66,6 +67,7 @@ struct ChildWorkflowTests {
         try await engine.launch()
         #expect(try await engine.start(name: "catcher", -3, id: "c", as: String.self).result() == "caught Negative")
         #expect(try await engine.steps(of: "c").last?.error?.name == "Negative")
+        try await engine.expectReplaysCleanly()  // the communication logs replay cleanly
         await engine.shutdown()
     }
 

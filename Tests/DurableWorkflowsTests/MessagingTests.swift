@@ -37,6 +37,7 @@ struct MessagingTests {
         #expect(
             steps.filter { $0.kind == "recv" }.map(\.functionID) == [2, 4, 6, 8],
             "recv takes n and its timeout n+1, as in DBOS")
+        try await engine.expectReplaysCleanly()  // the communication logs replay cleanly
         await engine.shutdown()
     }
 
@@ -91,6 +92,7 @@ struct MessagingTests {
         try await engine.send(to: "count", topic: "go", true)
         #expect(try await handle.result() == 2)
         await #expect(throws: WorkflowError.self) { try await engine.send(to: "no-such-workflow", 1) }
+        try await engine.expectReplaysCleanly()  // the communication logs replay cleanly
         await engine.shutdown()
     }
 
@@ -165,6 +167,7 @@ struct MessagingTests {
         #expect(try await requester.result() == Approval(approved: true, by: "ops"))
         #expect(try await engine.steps(of: "app").map(\.name) == ["DBOS.send"])
         #expect(try await engine.store.readInbox(name: "req").count == 1)
+        try await engine.expectReplaysCleanly()  // the communication logs replay cleanly
         await engine.shutdown()
     }
 

@@ -86,6 +86,7 @@ struct SleepAndEventTests {
         #expect(
             try await engine.fork("reader", fromStep: 5, newID: "reader-fork", as: String.self).result()
                 == "paid nil tail")
+        try await engine.expectReplaysCleanly()  // the communication logs replay cleanly
         await engine.shutdown()
     }
 
@@ -110,6 +111,7 @@ struct SleepAndEventTests {
         let history = try WorkflowHistory(engine.store.readLog(name: "o")).eventHistory
         #expect(history.map(\.key) == ["status", "status", "tracking"])
         #expect(history.map(\.value) == ["\"paid\"", "\"shipped\"", "{\"id\":\"T-1\"}"])
+        try await engine.expectReplaysCleanly()  // the communication logs replay cleanly
         await engine.shutdown()
     }
 

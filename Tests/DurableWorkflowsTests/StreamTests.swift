@@ -36,6 +36,7 @@ struct StreamTests {
             steps.map(\.name) == [
                 "DBOS.writeStream", "DBOS.writeStream", "DBOS.writeStream", "DBOS.writeStream", "DBOS.closeStream",
             ])
+        try await engine.expectReplaysCleanly()  // the communication logs replay cleanly
         await engine.shutdown()
     }
 
