@@ -37,9 +37,10 @@ final class OutputFile: Sendable {
 
     func commit() throws {
         guard let path else { return }
-        if fsync(fd) != 0 || close(fd) != 0 || rename(path + ".partial", path) != 0 {
+        if fsync(fd) != 0 || rename(path + ".partial", path) != 0 {
             throw OutputFileError("cannot finish \(path): \(String(cString: strerror(errno)))")
         }
+        close(fd)
     }
 
     func abandon() {

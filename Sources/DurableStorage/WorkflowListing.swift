@@ -63,7 +63,7 @@ public struct WorkflowSummary: Sendable, Equatable {
         queueName = f.queueName
         recoveryAttempts = Int(f.recoveryAttempts ?? 0)
         parentWorkflowID = f.parentWorkflowID
-        errorName = f.attributes["error"]
+        errorName = f.status == .error ? f.attributes["error"] : nil  // (a rewound workflow keeps the attribute)
         corruption = f.corruption
     }
 }

@@ -23,6 +23,11 @@ public enum WholeFileCompression {
     /// The `length` bytes the zstd frame `input` holds; throws if it does not decode to exactly
     /// that many.
     public static func decompress(_ input: ArraySlice<UInt8>, length: Int) throws(StorageError) -> [UInt8] {
+        // The frame says what it holds: a length it contradicts is refused before any allocation.
+        let declared = input.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
+        guard declared == UInt64(length) else {
+            throw StorageError(.compression, "the zstd frame does not hold \(length) bytes")
+        }
         var failure: String?
         let out = [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
             let n = input.withUnsafeBytes { ZSTD_decompress(buffer.baseAddress, length, $0.baseAddress, $0.count) }

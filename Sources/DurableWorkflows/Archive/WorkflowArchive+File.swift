@@ -51,19 +51,22 @@ extension WorkflowArchive {
         guard bodyLength <= Self.maxBodyLength, compressedLength <= Self.maxBodyLength else {
             throw ArchiveError(.damaged, "the archive's header claims a body of \(bodyLength) bytes")
         }
-        let expected = Self.headerLength + Int(compressedLength)
-        guard bytes.count >= expected else {
-            throw ArchiveError(.truncated, "the archive is cut off: \(bytes.count) of its \(expected) bytes are there")
+        let present = UInt64(bytes.count - Self.headerLength)
+        guard present >= compressedLength else {
+            throw ArchiveError(
+                .truncated,
+                "the archive is cut off: \(bytes.count) of its \(UInt64(Self.headerLength) + compressedLength) bytes are there"
+            )
         }
-        guard bytes.count == expected else {
-            throw ArchiveError(.damaged, "the archive has \(bytes.count - expected) bytes after its end")
+        guard present == compressedLength, let length = Int(exactly: bodyLength) else {
+            throw ArchiveError(.damaged, "the archive has \(present - compressedLength) bytes after its end")
         }
         let compressed = bytes[Self.headerLength...]
         guard SHA256.hash(Array(compressed)) == Array(bytes[28..<60]) else {
             throw ArchiveError(.damaged, "the archive's content does not match its checksum")
         }
         do {
-            let body = try WholeFileCompression.decompress(compressed, length: Int(bodyLength))
+            let body = try WholeFileCompression.decompress(compressed, length: length)
             self = try WorkflowJSON.decode(ArchiveBody.self, from: body).archive()
         } catch let error as ArchiveError {
             throw error
@@ -114,18 +117,10 @@ private struct ArchiveBody: Codable {
             ArchivedWorkflow(
                 workflowID: w.workflowID, fields: w.fields, events: w.events.map(\.event), inbox: w.inbox.map(\.item))
         }
-        guard workflows.first?.workflowID == rootWorkflowID else {
-            throw ArchiveError(.damaged, "the archive's first workflow is not the archived one, \"\(rootWorkflowID)\"")
-        }
-        for workflow in workflows {
-            guard case .started = workflow.events.first else {
-                throw ArchiveError(
-                    .damaged, "workflow \"\(workflow.workflowID)\" in the archive has no start record first",
-                    workflowID: workflow.workflowID)
-            }
-        }
-        return WorkflowArchive(
+        let archive = WorkflowArchive(
             rootWorkflowID: rootWorkflowID, applicationVersion: applicationVersion, workflows: workflows)
+        try archive.validate()
+        return archive
     }
 }
 

@@ -28,6 +28,39 @@ public struct WorkflowArchive: Sendable, Equatable {
     }
 }
 
+extension WorkflowArchive {
+    /// Throws ``ArchiveError/Code/damaged`` unless the archive is whole: the archived workflow
+    /// first, no workflow twice, each starting with its start record and with fields that name
+    /// it and mark it neither deleted nor quarantined.
+    func validate() throws(ArchiveError) {
+        guard workflows.first?.workflowID == rootWorkflowID else {
+            throw ArchiveError(.damaged, "the archive's first workflow is not the archived one, \"\(rootWorkflowID)\"")
+        }
+        var seen: Set<String> = []
+        for workflow in workflows {
+            let id = workflow.workflowID
+            guard seen.insert(id).inserted else {
+                throw ArchiveError(.damaged, "the archive holds workflow \"\(id)\" twice", workflowID: id)
+            }
+            guard case .started = workflow.events.first else {
+                throw ArchiveError(
+                    .damaged, "workflow \"\(id)\" in the archive has no start record first", workflowID: id)
+            }
+            if workflow.events.contains(where: { if case .statusChanged = $0 { true } else { false } }) {
+                throw ArchiveError(.damaged, "workflow \"\(id)\" in the archive holds status changes", workflowID: id)
+            }
+            let fields = workflow.fields
+            guard fields.workflowID == nil || fields.workflowID == id, fields.removed != true, fields.corruption == nil
+            else {
+                throw ArchiveError(
+                    .damaged,
+                    "the fields of workflow \"\(id)\" in the archive name another, deleted or damaged workflow",
+                    workflowID: id)
+            }
+        }
+    }
+}
+
 /// One workflow in a ``WorkflowArchive``.
 public struct ArchivedWorkflow: Sendable, Equatable {
     /// The workflow ID.

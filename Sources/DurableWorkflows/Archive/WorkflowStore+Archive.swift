@@ -26,14 +26,19 @@ extension WorkflowStore {
     }
 
     /// Brings every workflow of `archive` into this store, as it was: same IDs, events, fields and
-    /// inbox (an unfinished one is recovered, or dequeued, by an executor of its version). Refused
-    /// with ``ArchiveError/Code/alreadyExists``, before anything is written, if one is here
-    /// already, unless `replacing` (a workflow here that has not ended, or that a live process
-    /// holds, is never replaced). Returns the imported IDs.
+    /// inbox. An unfinished one is recovered by an executor of its version; one waiting in a queue
+    /// joins the end of that queue here (a new enqueue sequence, the queue's deduplication kept).
+    /// Refused with ``ArchiveError/Code/alreadyExists``, before anything is written, if one is
+    /// here already, unless `replacing` (a workflow here that has not ended, or that a live
+    /// process holds, is never replaced). Returns the imported IDs.
+    ///
+    /// Every lease is held until every workflow and inbox is in, so no executor starts one half
+    /// imported; if writing fails part-way, what was created is removed again.
     func importArchive(_ archive: WorkflowArchive, replacing: Bool) async throws -> [String] {
+        try archive.validate()
         let ids = archive.workflows.map(\.workflowID)
-        guard Set(ids).count == ids.count else {
-            throw ArchiveError(.damaged, "the archive holds a workflow twice")
+        for id in ids {
+            try WorkflowJSON.checkedName(id, what: "the workflow ID \"\(id.prefix(80))\"", allowsEmpty: false)
         }
         var present: [String] = []
         for id in ids {
@@ -55,28 +60,76 @@ extension WorkflowStore {
             let deleted = Set(try await delete(present))
             if let kept = present.first(where: { !deleted.contains($0) }) {
                 throw WorkflowError(
-                    "cannot replace the workflow: it has not ended, or a live executor holds it", workflowID: kept,
-                    code: .invalidState)
+                    "cannot replace the workflow: a live executor holds it", workflowID: kept, code: .invalidState)
             }
         }
-        for workflow in archive.workflows {
-            guard let lease = try await create(workflow.workflowID, fields: workflow.fields, events: workflow.events)
-            else {
-                throw ArchiveError(
-                    .alreadyExists, "workflow \"\(workflow.workflowID)\" appeared here during the import",
-                    workflowID: workflow.workflowID)
+        var leases: [any WorkflowLease] = []
+        var created: [String] = []
+        do {
+            for workflow in archive.workflows {
+                if let lease = try await bringIn(workflow) { leases.append(lease) }
+                created.append(workflow.workflowID)
             }
-            do {
-                // The archived fields last: they are the sum, whatever the events imply on the way.
-                try await lease.append([.statusChanged(workflow.fields)])
-            } catch {
-                lease.release()
-                throw error
+        } catch {
+            await removeImported(created, leases: leases)
+            throw error
+        }
+        for lease in leases { lease.release() }
+        return ids
+    }
+
+    /// Creates one archived workflow with its inbox; returns its lease, or nil for one that went
+    /// into its queue (which needs no lease and is woken by the enqueue).
+    private func bringIn(_ workflow: ArchivedWorkflow) async throws -> (any WorkflowLease)? {
+        let id = workflow.workflowID
+        let status = workflow.fields.status ?? .pending
+        if let queue = workflow.fields.queueName, status == .enqueued || status == .delayed {
+            var fields = workflow.fields
+            fields.enqueueSequence = nil  // the store gives it this queue's next one
+            switch try await enqueue(id, fields: fields, events: workflow.events) {
+            case .created: break
+            case .exists:
+                throw ArchiveError(.alreadyExists, "workflow \"\(id)\" appeared here during the import", workflowID: id)
+            case .deduplicated(let holder):
+                throw WorkflowError(
+                    "cannot import it into queue \"\(queue)\": workflow \"\(holder)\" holds its deduplication ID",
+                    workflowID: id, code: .alreadyExists)
+            }
+            for item in workflow.inbox { try await deliver(item, to: id) }
+            return nil
+        }
+        guard let lease = try await create(id, fields: workflow.fields, events: workflow.events) else {
+            throw ArchiveError(.alreadyExists, "workflow \"\(id)\" appeared here during the import", workflowID: id)
+        }
+        do {
+            // The archived fields last: they are the sum, whatever the events imply on the way.
+            try await lease.append([.statusChanged(workflow.fields)])
+            for item in workflow.inbox { try await deliver(item, to: id) }
+        } catch {
+            lease.release()
+            throw error
+        }
+        return lease
+    }
+
+    /// Undoes a failed import: ends the created workflows that have not ended (so nothing runs
+    /// them) and deletes them.
+    private func removeImported(_ ids: [String], leases: [any WorkflowLease]) async {
+        let cancelled = WorkflowError("the import that created it failed", code: .failed)
+        for lease in leases {
+            let ended = try? await history(of: lease.workflowID).contains {
+                if case .ended = $0 { true } else { false }
+            }
+            if ended == false {
+                try? await lease.append([.end(.cancelled, output: nil, error: PortableError(cancelled), at: 0)])
             }
             lease.release()
-            for item in workflow.inbox { try await deliver(item, to: workflow.workflowID) }
         }
-        return ids
+        let leased = Set(leases.map(\.workflowID))
+        for id in ids where !leased.contains(id) {
+            _ = try? await cancelWorkflow(id, executorID: "import", at: 0)
+        }
+        _ = try? await delete(ids)
     }
 }
 

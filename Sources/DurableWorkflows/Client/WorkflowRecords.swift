@@ -121,6 +121,7 @@ public struct WorkflowHistory: Sendable {
             case .inputsReplaced(let record): replacedInputs = record.inputs
             case .resumed(let resume):
                 end = nil
+                fields.deadline = nil  // as DBOS's resume: the rerun has no deadline (a timeout ended it)
                 resumes.append(resume)
                 clearedControls.formUnion(resume.clearedControls)
                 if let cut = resume.fromStep { operations = operations.filter { $0.key < cut } }

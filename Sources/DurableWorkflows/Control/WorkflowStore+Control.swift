@@ -86,6 +86,8 @@ extension WorkflowStore {
         change.recoveryAttempts = 1
         change.executorID = executorID
         change.updatedAt = time
+        // A debounce no longer replaces the inputs of a workflow that has run.
+        if history.fields.isDebounced == true { change.isDebounced = false }
         if enqueue {
             change.status = .enqueued
             change.recoveryAttempts = 0  // the claim counts the first attempt
