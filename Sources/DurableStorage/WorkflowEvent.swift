@@ -18,6 +18,11 @@ public enum WorkflowEvent: Sendable, Equatable {
     case ended(EndRecord)
     /// Some of the workflow's status fields changed (only the fields set change).
     case statusChanged(WorkflowFields)
+
+    /// Whether this is a ``statusChanged(_:)`` event.
+    public var isStatusChange: Bool {
+        if case .statusChanged = self { true } else { false }
+    }
 }
 
 /// What a workflow was started with.

@@ -52,7 +52,7 @@ struct QueueLedger {
     }
 }
 
-@Suite("Queues across processes", .timeLimit(.minutes(5)))
+@Suite("Queues across processes", .timeLimit(.minutes(10)))
 struct QueueProcessTests {
     @Test(
         "three processes drain 2,000 workflows within global concurrency 4 and worker concurrency 2; a SIGKILLed worker's workflows are finished by the others"

@@ -3,7 +3,7 @@ import DurableWorkflows
 import Foundation
 import Testing
 
-@Suite("Scale", .serialized, .timeLimit(.minutes(5)))
+@Suite("Scale", .serialized, .timeLimit(.minutes(10)))
 struct ScaleTests {
     @Test("a workflow with 100,000 steps runs, and a recovered one replays them all without running one again")
     func manySteps() async throws {

@@ -17,8 +17,10 @@ extension WorkflowArchive {
     /// Archives decode into memory: a header claiming more is refused before anything is allocated.
     static let maxBodyLength: UInt64 = 4 << 30
 
-    /// The archive as file bytes. The same archive always gives the same bytes.
+    /// The archive as file bytes. The same archive always gives the same bytes. Throws
+    /// ``ArchiveError/Code/damaged`` for an archive that is not whole (see `validate()`).
     public func encoded() throws -> [UInt8] {
+        try validate()
         let body = try WorkflowJSON.encode(ArchiveBody(self))
         let compressed = try WholeFileCompression.compress(body)
         var bytes = Self.magic
@@ -98,14 +100,14 @@ private struct ArchiveBody: Codable {
         var inbox: [ArchivedInboxItem]
     }
 
-    init(_ archive: WorkflowArchive) throws {
+    init(_ archive: WorkflowArchive) {
         format = WorkflowArchive.formatVersion
         rootWorkflowID = archive.rootWorkflowID
         applicationVersion = archive.applicationVersion
-        workflows = try archive.workflows.map { workflow in
+        workflows = archive.workflows.map { workflow in
             Workflow(
                 workflowID: workflow.workflowID, fields: workflow.fields,
-                events: try workflow.events.map(ArchivedEvent.init), inbox: workflow.inbox.map(ArchivedInboxItem.init))
+                events: workflow.events.map(ArchivedEvent.init), inbox: workflow.inbox.map(ArchivedInboxItem.init))
         }
     }
 
@@ -128,12 +130,7 @@ private struct ArchiveBody: Codable {
 private struct ArchivedEvent: Codable {
     var event: WorkflowEvent
 
-    init(_ event: WorkflowEvent) throws {
-        if case .statusChanged = event {
-            throw WorkflowError("an archive holds no status changes (its fields sum them)", code: .invalidArgument)
-        }
-        self.event = event
-    }
+    init(_ event: WorkflowEvent) { self.event = event }
 
     private enum Kind: String, CodingKey {
         case started, operation, attempt, resumed, inputsReplaced, ended
@@ -164,7 +161,7 @@ private struct ArchivedEvent: Codable {
         case .resumed(let record): try container.encode(record, forKey: .resumed)
         case .inputsReplaced(let record): try container.encode(record, forKey: .inputsReplaced)
         case .ended(let record): try container.encode(record, forKey: .ended)
-        case .statusChanged: break  // refused by init
+        case .statusChanged: break  // never archived: `validate()` refuses an archive holding one
         }
     }
 }

@@ -46,7 +46,7 @@ extension WorkflowArchive {
                 throw ArchiveError(
                     .damaged, "workflow \"\(id)\" in the archive has no start record first", workflowID: id)
             }
-            if workflow.events.contains(where: { if case .statusChanged = $0 { true } else { false } }) {
+            if workflow.events.contains(where: \.isStatusChange) {
                 throw ArchiveError(.damaged, "workflow \"\(id)\" in the archive holds status changes", workflowID: id)
             }
             let fields = workflow.fields

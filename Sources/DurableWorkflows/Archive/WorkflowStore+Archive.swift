@@ -10,7 +10,7 @@ extension WorkflowStore {
             // The fields from the same read as the events, so the two agree on a running workflow.
             let events = try await history(of: workflowID)
             let history = WorkflowHistory(workflowID: workflowID, events: events)
-            let kept = events.filter { if case .statusChanged = $0 { false } else { true } }
+            let kept = events.filter { !$0.isStatusChange }
             guard case .started = kept.first else {
                 throw WorkflowError(
                     "cannot archive: the workflow's start record is missing", workflowID: workflowID,
@@ -63,31 +63,28 @@ extension WorkflowStore {
                     "cannot replace the workflow: a live executor holds it", workflowID: kept, code: .invalidState)
             }
         }
-        var leases: [any WorkflowLease] = []
-        var created: [String] = []
+        var progress = ImportProgress()
         do {
-            for workflow in archive.workflows {
-                if let lease = try await bringIn(workflow) { leases.append(lease) }
-                created.append(workflow.workflowID)
-            }
+            for workflow in archive.workflows { try await bringIn(workflow, progress: &progress) }
         } catch {
-            await removeImported(created, leases: leases)
+            await undo(progress)
             throw error
         }
-        for lease in leases { lease.release() }
+        for lease in progress.leases { lease.release() }
         return ids
     }
 
-    /// Creates one archived workflow with its inbox; returns its lease, or nil for one that went
-    /// into its queue (which needs no lease and is woken by the enqueue).
-    private func bringIn(_ workflow: ArchivedWorkflow) async throws -> (any WorkflowLease)? {
+    /// Creates one archived workflow with its inbox, recording it in `progress` as soon as it
+    /// exists: with its lease, held until the whole import is in, or, for one that went into its
+    /// queue (woken by the enqueue), by ID.
+    private func bringIn(_ workflow: ArchivedWorkflow, progress: inout ImportProgress) async throws {
         let id = workflow.workflowID
         let status = workflow.fields.status ?? .pending
         if let queue = workflow.fields.queueName, status == .enqueued || status == .delayed {
             var fields = workflow.fields
             fields.enqueueSequence = nil  // the store gives it this queue's next one
             switch try await enqueue(id, fields: fields, events: workflow.events) {
-            case .created: break
+            case .created: progress.queued.append(id)
             case .exists:
                 throw ArchiveError(.alreadyExists, "workflow \"\(id)\" appeared here during the import", workflowID: id)
             case .deduplicated(let holder):
@@ -95,42 +92,41 @@ extension WorkflowStore {
                     "cannot import it into queue \"\(queue)\": workflow \"\(holder)\" holds its deduplication ID",
                     workflowID: id, code: .alreadyExists)
             }
-            for item in workflow.inbox { try await deliver(item, to: id) }
-            return nil
-        }
-        guard let lease = try await create(id, fields: workflow.fields, events: workflow.events) else {
-            throw ArchiveError(.alreadyExists, "workflow \"\(id)\" appeared here during the import", workflowID: id)
-        }
-        do {
+        } else {
+            guard let lease = try await create(id, fields: workflow.fields, events: workflow.events) else {
+                throw ArchiveError(.alreadyExists, "workflow \"\(id)\" appeared here during the import", workflowID: id)
+            }
+            progress.leases.append(lease)
+            progress.unfinished[id] = !status.isTerminal
             // The archived fields last: they are the sum, whatever the events imply on the way.
             try await lease.append([.statusChanged(workflow.fields)])
-            for item in workflow.inbox { try await deliver(item, to: id) }
-        } catch {
-            lease.release()
-            throw error
         }
-        return lease
+        for item in workflow.inbox { try await deliver(item, to: id) }
     }
 
-    /// Undoes a failed import: ends the created workflows that have not ended (so nothing runs
-    /// them) and deletes them.
-    private func removeImported(_ ids: [String], leases: [any WorkflowLease]) async {
-        let cancelled = WorkflowError("the import that created it failed", code: .failed)
-        for lease in leases {
-            let ended = try? await history(of: lease.workflowID).contains {
-                if case .ended = $0 { true } else { false }
-            }
-            if ended == false {
-                try? await lease.append([.end(.cancelled, output: nil, error: PortableError(cancelled), at: 0)])
+    /// Undoes a failed import: ends what it created that has not ended (so nothing runs it) and
+    /// deletes it all. Only what this import created is touched.
+    private func undo(_ progress: ImportProgress) async {
+        let failed = PortableError(WorkflowError("the import that created it failed", code: .failed))
+        for lease in progress.leases {
+            if progress.unfinished[lease.workflowID] == true {
+                try? await lease.append([.end(.cancelled, output: nil, error: failed, at: 0)])
             }
             lease.release()
         }
-        let leased = Set(leases.map(\.workflowID))
-        for id in ids where !leased.contains(id) {
-            _ = try? await cancelWorkflow(id, executorID: "import", at: 0)
-        }
-        _ = try? await delete(ids)
+        for id in progress.queued { _ = try? await cancelWorkflow(id, executorID: "import", at: 0) }
+        _ = try? await delete(progress.leases.map(\.workflowID) + progress.queued)
     }
+}
+
+/// What an import has created so far.
+private struct ImportProgress {
+    /// The leases on the workflows created directly, held until the import ends.
+    var leases: [any WorkflowLease] = []
+    /// Whether each of those had not ended when it was archived.
+    var unfinished: [String: Bool] = [:]
+    /// The workflows that went into their queues.
+    var queued: [String] = []
 }
 
 extension DurableClient {
