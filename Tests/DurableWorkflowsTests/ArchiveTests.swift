@@ -161,6 +161,92 @@ struct ArchiveTests {
         #expect(replay.status == 0 && replay.output.contains("1 clean"), "\(replay.output)")
     }
 
+    @Test("forked, resumed, rewound, queued and debounced workflows keep what they were through an archive")
+    func everyKindOfWorkflowSurvivesAnArchive() async throws {
+        let source = TemporaryDirectory()
+        let runs = RunCounter()
+        func register(_ engine: DurableEngine) {
+            engine.register(name: "three") { (n: Int, context: WorkflowContext) -> Int in
+                var total = n
+                for k in 1...3 {
+                    total += try await context.step("s\(k)") { () -> Int in
+                        runs.hit("s\(k)"); return k
+                    }
+                }
+                return total
+            }
+            engine.register(name: "waits") { (_: Int, context: WorkflowContext) -> String in
+                try await context.recv(topic: "go", as: String.self, timeout: .seconds(120)) ?? "timed out"
+            }
+            engine.register(name: "reindex") { (version: String, context: WorkflowContext) -> String in
+                try await context.step("index") { "indexed \(version)" }
+            }
+        }
+        let engine = try makeEngine(source)
+        register(engine)
+        try await engine.launch()
+        #expect(try await engine.start(name: "three", 10, id: "orig", as: Int.self).result() == 16)
+        #expect(try await engine.fork("orig", fromStep: 2, newID: "orig-fork", as: Int.self).result() == 16)
+        #expect(try await engine.start(name: "three", 20, id: "rew", as: Int.self).result() == 26)
+        #expect(try await engine.rewind("rew", toStep: 3, as: Int.self).result() == 26)
+        _ = try await engine.start(name: "waits", 0, id: "resumed", as: String.self)
+        while try await engine.steps(of: "resumed").isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(try await engine.cancel("resumed") == .cancelled)
+        try await engine.send(to: "resumed", topic: "go", "after the resume")
+        #expect(try await engine.resume("resumed", as: String.self).result() == "after the resume")
+        let debouncer = Debouncer<String, String>(name: "reindex", engine: engine)
+        _ = try await debouncer.debounce(key: "doc", period: .seconds(30), "v1")
+        let debounced = try await debouncer.debounce(key: "doc", period: .seconds(30), "v2")
+        await engine.shutdown()
+        let client = try DurableClient(directory: source.data)
+        let queued = try await client.enqueue(
+            "three", 30, on: "later", options: EnqueueOptions(id: "queued", deduplicationID: "d1"), as: Int.self)
+        #expect(try await queued.status() == .enqueued)
+
+        let ids = ["orig", "orig-fork", "rew", "resumed", debounced.workflowID, "queued"]
+        var archives: [WorkflowArchive] = []
+        for id in ids { archives.append(try await client.archive(id)) }
+        let debounceFields = try #require(try await client.storage.fields(of: debounced.workflowID))
+        let target = TemporaryDirectory()
+        let into = try DurableClient(directory: target.data)
+        for archive in archives {
+            #expect(try WorkflowArchive(decoding: try archive.encoded()) == archive)
+            _ = try await into.importArchive(archive)
+        }
+        // What has ended, and what waits with its own history, comes back byte for byte.
+        for (id, archive) in zip(ids, archives).prefix(4) {
+            #expect(try await into.archive(id).encoded() == (try archive.encoded()), "\(id) re-archives the same")
+        }
+        #expect(try await into.storage.fields(of: "orig-fork")?.forkedFrom == "orig")
+        let rewound = WorkflowHistory(workflowID: "rew", events: try await into.storage.history(of: "rew"))
+        #expect(rewound.resumes.map(\.fromStep) == [3] && rewound.status == .success)
+        let resumed = WorkflowHistory(workflowID: "resumed", events: try await into.storage.history(of: "resumed"))
+        #expect(resumed.resumes.map(\.fromStep) == [nil])
+        #expect(try await into.handle(for: "resumed", as: String.self).result() == "after the resume")
+
+        // The queued workflow waits on its queue again, holding its deduplication ID there.
+        #expect(try await into.status(of: "queued") == .enqueued)
+        let duplicate = await #expect(throws: QueueDeduplicatedError.self) {
+            _ = try await into.enqueue(
+                "three", 31, on: "later", options: EnqueueOptions(deduplicationID: "d1"), as: Int.self)
+        }
+        #expect(duplicate != nil)
+        let debouncedNow = try #require(try await into.storage.fields(of: debounced.workflowID))
+        #expect(debouncedNow.status == .delayed && debouncedNow.delayUntil == debounceFields.delayUntil)
+        #expect(debouncedNow.isDebounced == true)
+
+        // An engine on the target runs both, the debounced one with its last input.
+        let runner = try makeEngine(target)
+        register(runner)
+        runner.register(WorkflowQueue("later"))
+        try await runner.launch()
+        #expect(try await runner.handle(for: "queued", as: Int.self).result() == 36)
+        try await runner.storage.wake(queue: WorkflowQueue.internalQueueName)
+        try await runner.expectReplaysCleanly()
+        #expect(try await runner.status(of: debounced.workflowID) == .delayed, "its 30 s are not up")
+        await runner.shutdown()
+    }
+
     /// Every file under `path` with its bytes.
     private func snapshot(_ path: String) throws -> [String: Data] {
         var files: [String: Data] = [:]
