@@ -8,7 +8,7 @@ import DurableLog
 // Build in release:
 //   swift run -c release durable-bench [--seconds S] [--dir D] [--record-bytes N]
 //                                      [--recovery-count N] [--export-count N] [--keep]
-//                                      [--only storage|workflows|w1|inbox|queues|export|replay|scale] [--replay-count N]
+//                                      [--only storage|workflows|w1|w4|inbox|queues|export|replay|scale] [--replay-count N]
 //                                      [--scale-count N] [--keep] [--reuse]
 // Prints a human summary and one JSON object (the last line) for scripts.
 #if canImport(Glibc)
@@ -48,6 +48,12 @@ struct Benchmark {
                 directory: root + "/w1", clients: 1, seconds: settings.seconds)
             print(w1.line("W1 1 client (workflows)"))
             json.append("\"W1\":\(w1.json)")
+        }
+        if settings.only == "w4" {  // W4 alone, for profiling recovery
+            let w4 = try await WorkflowWorkloads.recovery(directory: root + "/w4", count: settings.recoveryCount)
+            print(
+                "W4 recovery of \(settings.recoveryCount) pending workflows after SIGKILL: \(w4.seconds.rounded(3)) s")
+            json.append("\"W4\":{\"seconds\":\(w4.seconds.rounded(3)),\"per_second\":\(w4.perSecond.rounded(1))}")
         }
         if settings.only == "inbox" {  // sends to one inbox: the first tenth against the last
             let (first, last) = try await InboxWorkloads.run(
