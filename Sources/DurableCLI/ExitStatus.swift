@@ -19,8 +19,8 @@ public enum ExitStatus: Int32, Sendable {
     /// An argument the engine refused (as ArgumentParser's usage errors).
     case usage = 64
 
-    /// The status for an error a command threw, or nil for ArgumentParser's own (a validation
-    /// error is its usage error; an exit code is already a status).
+    /// The status for an error a command threw, or nil for one ArgumentParser reports itself:
+    /// its own (usage, help, an exit code) and any other error (its message, status 1).
     init?(_ error: any Error) {
         switch error {
         case let error as StorageError:
@@ -47,8 +47,9 @@ public enum ExitStatus: Int32, Sendable {
         case let error as WorkflowError where error.code == .notFound: self = .notFound
         case let error as WorkflowError where error.code == .alreadyExists: self = .conflict
         case let error as WorkflowError where error.code == .invalidArgument: self = .usage
-        case is ValidationError, is CleanExit, is ExitCode: return nil
-        default: self = .failure
+        // ArgumentParser's own (usage, `durable help`, an exit code) and anything else: its
+        // message, and its status (1 for a plain error).
+        default: return nil
         }
     }
 }

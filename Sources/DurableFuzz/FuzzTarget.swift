@@ -17,6 +17,9 @@ enum FuzzTarget: String, CaseIterable {
     case cron
     /// JSON as `durable enqueue` and `durable send` accept it, then its DBOS export encoding.
     case json
+    /// A workflow archive file (header, lengths, checksum, zstd), and the same bytes as the JSON
+    /// body a good checksum lets through: an accepted body must encode and decode to itself.
+    case archive
 
     static let codec = PayloadCodec(
         dictionaries: DictionaryStore(directory: "/nonexistent-durable-fuzz", level: 3, fileMode: 0o600), level: 3)
@@ -83,6 +86,17 @@ enum FuzzTarget: String, CaseIterable {
             else { preconditionFailure("accepted JSON broke its envelope: \(text)") }
             precondition(arguments == [value], "accepted JSON became other arguments: \(text)")
             _ = try? PortableJSON.encode(value)
+        case .archive:
+            _ = try? WorkflowArchive(decoding: bytes)
+            guard let archive = try? WorkflowArchive(body: bytes) else { return }
+            let file: [UInt8]
+            do {
+                file = try archive.encoded()
+            } catch {
+                preconditionFailure("an accepted archive does not encode: \(error)")
+            }
+            precondition(
+                (try? WorkflowArchive(decoding: file)) == archive, "an accepted archive changed in a round trip")
         }
     }
 }

@@ -98,4 +98,15 @@ struct CLITests {
         }
         #expect(try runDurable(["list", "--no-such-option", "--dir", dir.data]).status == 64)
     }
+
+    @Test("--help, help <command> and <command> --help print usage with status 0, not an error")
+    func helpIsUsage() throws {
+        for arguments in [["--help"], ["help"], ["help", "list"], ["list", "--help"], ["archive", "-h"]] {
+            let (status, output) = try runDurable(arguments)
+            #expect(status == 0, "\(arguments): \(status) \(output)")
+            #expect(output.contains("USAGE:") && !output.contains("Error"), "\(arguments): \(output)")
+        }
+        let (status, output) = try runDurable(["no-such-command"])
+        #expect(status == 64 && output.contains("no-such-command"), "a usage error: \(status) \(output)")
+    }
 }

@@ -101,7 +101,7 @@ struct FixtureTests {
 struct FuzzRegressionTests {
     @Test(
         "every fuzz seed and saved crash under Fixtures/fuzz replays through its decoder without a trap",
-        arguments: ["record", "index", "inbox", "cron", "json"])
+        arguments: ["record", "index", "inbox", "cron", "json", "archive"])
     func replayFuzzInputs(_ target: String) throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().path

@@ -67,8 +67,18 @@ extension WorkflowArchive {
         guard SHA256.hash(Array(compressed)) == Array(bytes[28..<60]) else {
             throw ArchiveError(.damaged, "the archive's content does not match its checksum")
         }
+        let body: [UInt8]
         do {
-            let body = try WholeFileCompression.decompress(compressed, length: length)
+            body = try WholeFileCompression.decompress(compressed, length: length)
+        } catch {
+            throw ArchiveError(.damaged, "the archive's content does not decode: \(error)")
+        }
+        try self.init(body: body)
+    }
+
+    /// Reads an archive's JSON body (what the zstd frame holds), checked as a whole archive.
+    init(body: [UInt8]) throws(ArchiveError) {
+        do {
             self = try WorkflowJSON.decode(ArchiveBody.self, from: body).archive()
         } catch let error as ArchiveError {
             throw error
