@@ -169,8 +169,8 @@ public struct WorkflowStoreError: Error, Sendable, Equatable, CustomStringConver
         /// The store could not carry the request out (an I/O failure, a full disk, a read-only
         /// store): nothing was recorded, and the same request may succeed later.
         public static let unavailable = Code("unavailable")
-        /// The lease was lost (a database backend saw another executor take the workflow over):
-        /// the append did not happen, and the engine stops running the workflow.
+        /// The lease was lost (given up, or, on a database backend, taken over by another
+        /// executor): the append did not happen, and the engine stops running the workflow.
         public static let ownershipLost = Code("ownershipLost")
     }
 

@@ -319,6 +319,46 @@ struct StoreConformanceTests {
         #expect(try await store.enqueue("b", fields: queued("d"), events: [Self.started()]) == .created)
     }
 
+    @Test("an append through a lease given up is refused as ownershipLost and records nothing", arguments: backends)
+    func appendAfterReleaseIsRefused(backend: Backend) async throws {
+        let dir = TemporaryDirectory()
+        let store = try backend.open(dir.data)
+        let lease = try #require(try await store.create("gone", fields: Self.fields(), events: [Self.started()]))
+        try await lease.append([Self.operation(1)])
+        lease.release()
+        let error = await #expect(throws: WorkflowStoreError.self) { try await lease.append([Self.operation(2)]) }
+        #expect(error?.code == .ownershipLost && error?.workflowID == "gone", "\(String(describing: error))")
+        #expect(Self.appended(try await store.history(of: "gone")) == [Self.started(), Self.operation(1)])
+        // Whoever claims it next appends after what was acknowledged.
+        let claim = try #require(try await store.claim("gone"))
+        try await claim.lease.append([Self.operation(2)])
+        claim.lease.release()
+        #expect(Self.appended(try await store.history(of: "gone")).count == 3)
+    }
+
+    @Test(
+        "a wait on a queue ends as soon as another store enqueues to it, and times out otherwise", arguments: backends)
+    func queueWaitEndsOnEnqueue(backend: Backend) async throws {
+        let dir = TemporaryDirectory()
+        let waiter = try backend.open(dir.data)
+        let other = try backend.open(dir.data)
+        var version = await waiter.queueVersion("n")
+        let quiet = ContinuousClock.now
+        await waiter.waitForQueue("n", after: version, timeout: .milliseconds(200))
+        #expect(ContinuousClock.now - quiet >= .milliseconds(150), "nothing changed: the wait ran its time")
+        version = await waiter.queueVersion("n")
+        let start = ContinuousClock.now
+        async let woken: Void = waiter.waitForQueue("n", after: version, timeout: .seconds(30))
+        try await Task.sleep(for: .milliseconds(50))
+        var fields = Self.fields()
+        fields.queueName = "n"
+        fields.status = .enqueued
+        #expect(try await other.enqueue("n1", fields: fields, events: [Self.started()]) == .created)
+        await woken
+        #expect(ContinuousClock.now - start < .seconds(10), "the enqueue ended the wait, not its 30 s timeout")
+        #expect(await waiter.queueVersion("n") != version)
+    }
+
     @Test(
         "dequeue keeps the global concurrency limit and starts by priority, then first in first out",
         arguments: backends)

@@ -215,6 +215,9 @@ public struct FileWorkflowStore: WorkflowStore {
         switch error.code {
         case .notFound where id != nil:
             return WorkflowStoreError(.notFound, "no workflow with ID \"\(id!)\"", workflowID: id)
+        case .closed where id != nil:  // the lease's log was let go: this writer no longer owns the workflow
+            return WorkflowStoreError(
+                .ownershipLost, "the lease on workflow \"\(id!)\" was given up: nothing was appended", workflowID: id)
         case .corrupted, .dictionaryMissing, .unsupportedVersion: code = .damaged
         case .durabilityLost: code = .durabilityLost
         case .invalidName, .payloadTooLarge: code = .invalidArgument
