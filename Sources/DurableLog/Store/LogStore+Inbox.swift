@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import DurableStorage
 import Synchronization
 
 /// Inboxes: per-workflow files of messages, appended by any process.
