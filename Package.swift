@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "DurableLog", targets: ["DurableLog"]),
         .library(name: "DurableWorkflows", targets: ["DurableWorkflows"]),
         .library(name: "DurableExport", targets: ["DurableExport"]),
+        .library(name: "DurablePostgres", targets: ["DurablePostgres"]),
         .library(name: "DurableCLI", targets: ["DurableCLI"]),
         .library(name: "DurableTesting", targets: ["DurableTesting"]),
         .executable(name: "durable", targets: ["durable"]),
@@ -33,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         .systemLibrary(
@@ -61,6 +63,15 @@ let package = Package(
         ),
         // DBOS system-table rows from workflow histories, and a psql-loadable SQL writer (no driver).
         .target(name: "DurableExport", dependencies: ["DurableWorkflows", "DurableLog"], swiftSettings: strict),
+        // The storage protocol on a DBOS-compatible PostgreSQL (postgres-nio): only what uses it links it.
+        .target(
+            name: "DurablePostgres",
+            dependencies: [
+                "DurableStorage", "DurableExport", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "DurableCLI",
             dependencies: [
@@ -110,6 +121,11 @@ let package = Package(
         .testTarget(
             name: "DurableExportTests",
             dependencies: ["DurableExport", "DurableLog", "DurableTesting", "DurableTestHelper", "durable"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "DurablePostgresTests",
+            dependencies: ["DurablePostgres", "DurableExport", "DurableTesting"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -26,25 +26,29 @@ public struct DBOSSchema: Sendable, Equatable {
     /// index, function and trigger DBOS 3.4.0 would and records version 125, all in the
     /// transaction that loads the rows. An existing schema is left as it is (``versionCheck``
     /// then refuses one that is too old).
-    public var creation: String {
+    public var creation: String { creationStatements.map { $0 + ";\n" }.joined() + "\n" }
+
+    /// ``creation`` as separate statements, for a client that sends one statement at a time.
+    public var creationStatements: [String] {
         let ddl = Self.version125DDL.replacingAll("{{schema}}", with: identifier)
-        return """
-            CREATE SCHEMA IF NOT EXISTS \(identifier);
-            CREATE TABLE IF NOT EXISTS \(qualified("dbos_migrations")) (version bigint NOT NULL PRIMARY KEY);
+        return [
+            "CREATE SCHEMA IF NOT EXISTS \(identifier)",
+            "CREATE TABLE IF NOT EXISTS \(qualified("dbos_migrations")) (version bigint NOT NULL PRIMARY KEY)",
+            """
             DO $durable_schema$
             BEGIN
                 IF EXISTS (SELECT 1 FROM \(qualified("dbos_migrations"))) THEN
                     RETURN;
                 END IF;
                 IF to_regclass(\(SQLText.literal(qualified("workflow_status")))) IS NOT NULL THEN
-                    RAISE EXCEPTION 'swift-durable export: schema % has DBOS tables but no dbos_migrations version; run dbos migrate on it first', \(SQLText.literal(name));
+                    RAISE EXCEPTION 'swift-durable: schema % has DBOS tables but no dbos_migrations version; run dbos migrate on it first', \(SQLText.literal(name));
                 END IF;
             \(ddl)
                 INSERT INTO \(qualified("dbos_migrations")) (version) VALUES (\(Self.version));
             END
-            $durable_schema$;
-
-            """
+            $durable_schema$
+            """,
+        ]
     }
 
     /// A statement that fails the load, naming the problem, unless the schema exists at version

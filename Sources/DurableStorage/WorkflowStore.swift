@@ -169,6 +169,9 @@ public struct WorkflowStoreError: Error, Sendable, Equatable, CustomStringConver
         /// The store could not carry the request out (an I/O failure, a full disk, a read-only
         /// store): nothing was recorded, and the same request may succeed later.
         public static let unavailable = Code("unavailable")
+        /// The store's data was written in a form this build cannot use (a DBOS system schema older
+        /// or newer than the one it speaks): nothing was changed.
+        public static let incompatible = Code("incompatible")
         /// The lease was lost (given up, or, on a database backend, taken over by another
         /// executor): the append did not happen, and the engine stops running the workflow.
         public static let ownershipLost = Code("ownershipLost")

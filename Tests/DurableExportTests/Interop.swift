@@ -41,18 +41,7 @@ enum Interop {
         try process.run()
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
-        // Reap the child here: Foundation's own exit monitor was seen to miss a short-lived child.
-        // If Foundation's monitor reaped it first (ECHILD), its own status is valid.
-        var status: Int32 = 0
-        var reaped: Int32 = -1
-        repeat { reaped = waitpid(process.processIdentifier, &status, 0) } while reaped < 0 && errno == EINTR
-        let code: Int32
-        if reaped == process.processIdentifier {
-            code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        } else {
-            process.waitUntilExit()
-            code = process.terminationStatus
-        }
+        let code = exitStatus(of: process)
         return (code, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
     }
 

@@ -283,6 +283,9 @@ extension FileWorkflowStore {
     /// The files of `queue` (created on first use, on an I/O thread; then from memory).
     func queueFiles(_ queue: String) async throws(StorageError) -> QueueFiles {
         if let files = log.openedQueueFiles(named: queue) { return files }
-        return try await log.onIOThread { [log] () throws(StorageError) in try log.queueFiles(named: queue) }
+        let created = try await log.onIOThread { [log] () throws(StorageError) in try log.queueFiles(named: queue) }
+        // Taken again under the store's lock, which published it: that hand-off is one
+        // ThreadSanitizer sees (it flagged the continuation's as a race on the object's fields).
+        return log.openedQueueFiles(named: queue) ?? created
     }
 }
