@@ -14,7 +14,9 @@ public final class TemporaryPostgres: Sendable {
 
     /// The directory of the server binaries, if PostgreSQL is installed.
     public static var binaries: String? {
-        if let configured = ProcessInfo.processInfo.environment["DURABLE_PG_BIN"] { return configured }
+        if let configured = ProcessInfo.processInfo.environment["DURABLE_PG_BIN"] {
+            return FileManager.default.isExecutableFile(atPath: configured + "/initdb") ? configured : nil
+        }
         let root = "/usr/lib/postgresql"
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
         return versions.compactMap(Int.init).sorted().last.map { "\(root)/\($0)/bin" }
