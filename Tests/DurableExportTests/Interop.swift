@@ -57,34 +57,20 @@ struct InteropError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// A PostgreSQL server on loopback, alive as long as the value.
+/// A PostgreSQL server on loopback, alive as long as the value (a ``TemporaryPostgres``), with the
+/// psql helpers the interop tests use.
 final class ThrowawayPostgres {
-    let directory: String
-    let port: Int
+    private let server: TemporaryPostgres
+    var port: Int { server.port }
 
     init() throws {
         guard Interop.available else {
             throw InteropError("psql or DURABLE_DBOS_PYTHON with dbos==3.4.0 is missing (run tools/test)")
         }
-        directory = NSTemporaryDirectory() + "durable-pg-\(UUID().uuidString.prefix(8))"
-        var lastError = ""
-        for _ in 0..<5 {
-            let port = Int.random(in: 20_000...60_000)
-            let (status, _, err) = try Interop.run(
-                Interop.root + "/tools/interop/postgres", ["start", directory, "\(port)"])
-            if status == 0 {
-                self.port = port
-                return
-            }
-            lastError = err
-            try Interop.run(Interop.root + "/tools/interop/postgres", ["stop", directory])
-        }
-        throw InteropError("PostgreSQL did not start: \(lastError)")
+        server = try TemporaryPostgres()
     }
 
-    deinit { _ = try? Interop.run(Interop.root + "/tools/interop/postgres", ["stop", directory]) }
-
-    func url(_ database: String) -> String { "postgresql://postgres@127.0.0.1:\(port)/\(database)" }
+    func url(_ database: String) -> String { server.url(database) }
 
     func createDatabase(_ name: String) throws { try psql("postgres", ["-c", "CREATE DATABASE \(name)"]) }
 
