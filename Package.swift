@@ -67,7 +67,8 @@ let package = Package(
         .target(
             name: "DurablePostgres",
             dependencies: [
-                "DurableStorage", "DurableExport", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "DurableStorage", "DurableLog", "DurableWorkflows", "DurableExport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -100,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "DurableTestHelper",
             dependencies: [
-                "DurableWorkflows", "DurableLog", "DurableTesting", "DurableCLI",
+                "DurableWorkflows", "DurableLog", "DurableTesting", "DurableCLI", "DurablePostgres",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -132,7 +133,7 @@ let package = Package(
             name: "DurableWorkflowsTests",
             dependencies: [
                 "DurableWorkflows", "DurableLog", "DurableTesting", "DurableTestHelper", "durable", "DurableDemo",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "DurablePostgres", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

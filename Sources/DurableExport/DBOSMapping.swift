@@ -164,14 +164,14 @@ public enum DBOSMapping {
         return "\(cut(0, 8))-\(cut(8, 12))-\(cut(12, 16))-\(cut(16, 20))-\(cut(20, 32))"
     }
 
-    static let emptyInputs = #"{"namedArgs":{},"positionalArgs":[]}"#
+    package static let emptyInputs = #"{"namedArgs":{},"positionalArgs":[]}"#
 
     /// DBOS records these operations with neither output nor serialization.
     private static let operationsWithoutOutput: Set<String> = [
         "send", "setEvent", "writeStream", "closeStream", "child",
     ]
 
-    static func operationRow(_ step: StepInfo, of id: String, options: DBOSMappingOptions) throws -> DBOSRow {
+    package static func operationRow(_ step: StepInfo, of id: String, options: DBOSMappingOptions) throws -> DBOSRow {
         let error = try step.error.map(encode)
         let output = error != nil || operationsWithoutOutput.contains(step.kind) ? nil : step.output ?? "null"
         return DBOSRow(
@@ -207,7 +207,7 @@ public enum DBOSMapping {
     }
 
     /// DBOS's portable error object.
-    static func encode(_ error: PortableError) throws -> String {
+    package static func encode(_ error: PortableError) throws -> String {
         String(decoding: try PortableJSON.encode(error), as: UTF8.self)
     }
 }

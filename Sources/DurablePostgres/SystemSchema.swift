@@ -142,9 +142,10 @@ struct SystemSchema: Sendable {
                 lease_token text,
                 lease_instance text,
                 event_seq bigint NOT NULL DEFAULT 0,
+                inbox_seq bigint NOT NULL DEFAULT 0,
                 enqueue_seq bigint,
                 corruption text,
-                attributes jsonb NOT NULL DEFAULT '{}')
+                fields text NOT NULL)
             """,
             """
             CREATE TABLE IF NOT EXISTS \(s).durable_events (
@@ -154,6 +155,35 @@ struct SystemSchema: Sendable {
                 kind text NOT NULL,
                 body text NOT NULL,
                 PRIMARY KEY (workflow_uuid, seq))
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS \(s).durable_inbox (
+                destination_uuid text NOT NULL REFERENCES \(s).workflow_status(workflow_uuid)
+                    ON UPDATE CASCADE ON DELETE CASCADE,
+                seq bigint NOT NULL,
+                item_id text NOT NULL,
+                body text NOT NULL,
+                PRIMARY KEY (destination_uuid, seq),
+                UNIQUE (destination_uuid, item_id))
+            """,
+            "CREATE TABLE IF NOT EXISTS \(s).durable_queues (name text PRIMARY KEY, configuration text NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS \(s).durable_schedules (name text PRIMARY KEY, state text NOT NULL)",
+            "CREATE SEQUENCE IF NOT EXISTS \(s).durable_enqueue_seq",
+            // Whether an open store (a process) is alive: it holds its session advisory lock on its
+            // control connection, which the server drops with the connection, and its heartbeat is
+            // recent (a half-open connection keeps the lock until TCP gives up).
+            """
+            CREATE OR REPLACE FUNCTION \(s).durable_instance_alive(p_instance text, p_ttl_ms bigint)
+            RETURNS boolean LANGUAGE sql STABLE SET search_path TO 'pg_catalog', 'pg_temp' AS $$
+              SELECT EXISTS (
+                SELECT 1 FROM \(s).durable_instances i JOIN pg_locks l
+                  ON l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                 AND l.classid = ((i.lock_key >> 32) & 4294967295)::oid
+                 AND l.objid = (i.lock_key & 4294967295)::oid
+                WHERE i.instance_id = p_instance
+                  AND i.heartbeat_at >= (extract(epoch FROM clock_timestamp()) * 1000)::bigint - p_ttl_ms)
+            $$
             """,
             "INSERT INTO \(meta) (key, value) VALUES ('schema_version', '\(Self.ownVersion)') ON CONFLICT (key) DO NOTHING",
         ]

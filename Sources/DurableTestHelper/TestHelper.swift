@@ -38,6 +38,7 @@
 @preconcurrency import Glibc
 #endif
 import DurableLog
+import DurablePostgres
 import DurableWorkflows
 import Logging
 
@@ -96,7 +97,10 @@ struct TestHelper {
         if arguments[1] == "store-take" {
             // Creates workflow <id> through the storage protocol, or claims it; prints what
             // happened ("created", "claimed" or "held") and holds the lease until the parent goes.
-            let store = try FileWorkflowStore(directory: arguments[2])
+            let location = arguments[2]
+            let store: any WorkflowStore =
+                location.hasPrefix("postgresql://")
+                ? try PostgresWorkflowStore(url: location) : try FileWorkflowStore(directory: location)
             let id = arguments[3]
             var fields = WorkflowFields()
             fields.name = "held"

@@ -56,6 +56,32 @@ public final class TemporaryPostgres: Sendable {
         throw TemporaryPostgresError("PostgreSQL did not start: \(failure)")
     }
 
+    /// One server for the whole test process, started on first use and stopped (by a watchdog
+    /// process) once this process is gone, however it ends: for suites that open many stores,
+    /// each in a schema or database of its own.
+    public static let shared: Result<TemporaryPostgres, TemporaryPostgresError> = Result {
+        let server = try TemporaryPostgres()
+        try server.stopWhenProcessEnds()
+        return server
+    }.mapError { $0 as? TemporaryPostgresError ?? TemporaryPostgresError("\($0)") }
+
+    /// Starts a watchdog that stops the server and removes its directory once this process has
+    /// exited (a static server is never deinitialized).
+    private func stopWhenProcessEnds() throws {
+        let watchdog = Process()
+        watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
+        let stop = getuid() == 0 ? "/sbin/runuser -u postgres -- \(binaries)/pg_ctl" : "\(binaries)/pg_ctl"
+        watchdog.arguments = [
+            "-c",
+            "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; "
+                + "\(stop) -D '\(directory)/data' -m immediate stop >/dev/null 2>&1; rm -rf '\(directory)'",
+        ]
+        watchdog.standardInput = FileHandle.nullDevice
+        watchdog.standardOutput = FileHandle.nullDevice
+        watchdog.standardError = FileHandle.nullDevice
+        try watchdog.run()
+    }
+
     deinit {
         _ = try? Self.run(
             binaries + "/pg_ctl", ["-D", directory + "/data", "-m", "immediate", "stop"], asPostgres: getuid() == 0)
@@ -115,7 +141,7 @@ public final class TemporaryPostgres: Sendable {
 }
 
 /// Why a ``TemporaryPostgres`` could not be set up.
-public struct TemporaryPostgresError: Error, CustomStringConvertible {
+public struct TemporaryPostgresError: Error, Sendable, CustomStringConvertible {
     /// What went wrong, with what the server printed.
     public var description: String
     init(_ description: String) { self.description = description }

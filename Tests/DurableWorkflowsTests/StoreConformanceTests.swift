@@ -1,3 +1,4 @@
+import DurablePostgres
 import DurableTesting
 import Foundation
 import Testing
@@ -12,11 +13,24 @@ struct StoreConformanceTests {
     /// location, for helper processes of the same backend).
     struct Backend: CustomTestStringConvertible, Sendable {
         var name: String
-        var open: @Sendable (String) throws -> any WorkflowStore
+        /// The backend's location for a test's fresh directory (what helper processes are given).
+        var location: @Sendable (String) throws -> String
+        /// Opens a store on a location.
+        var openLocation: @Sendable (String) throws -> any WorkflowStore
         var testDescription: String { name }
+
+        /// A store on the backend's location for `directory`.
+        func open(_ directory: String) throws -> any WorkflowStore { try openLocation(location(directory)) }
     }
 
-    static let backends = [Backend(name: "file") { try FileWorkflowStore(directory: $0) }]
+    static let backends: [Backend] =
+        [Backend(name: "file", location: { $0 }, openLocation: { try FileWorkflowStore(directory: $0) })]
+        + (postgresAvailable
+            ? [
+                Backend(
+                    name: "postgres", location: { try postgresLocation(for: $0) },
+                    openLocation: { try PostgresWorkflowStore(url: $0) })
+            ] : [])
 
     static func fields(_ name: String = "w") -> WorkflowFields {
         var fields = WorkflowFields()
@@ -125,7 +139,9 @@ struct StoreConformanceTests {
     func leaseAcrossProcesses(backend: Backend) async throws {
         let dir = TemporaryDirectory()
         _ = try backend.open(dir.data)
-        let racers = try (0..<4).map { _ in try ChildProcess("DurableTestHelper", ["store-take", dir.data, "race"]) }
+        let racers = try (0..<4).map { _ in
+            try ChildProcess("DurableTestHelper", ["store-take", try backend.location(dir.data), "race"])
+        }
         let outcomes = racers.map { $0.firstLine() }
         #expect(outcomes.filter { $0 == "created" }.count == 1, "\(outcomes)")
         #expect(outcomes.filter { $0 == "held" }.count == 3, "\(outcomes)")

@@ -94,3 +94,22 @@ func expectHelperLogsReplayCleanly(
     #expect(status == 0, "the recorded logs replay cleanly: \(output)", sourceLocation: sourceLocation)
     #expect(output.contains(" 0 diverged, 0 not replayable"), "\(output)", sourceLocation: sourceLocation)
 }
+
+/// Whether the PostgreSQL backend runs here: its server binaries are installed, or `tools/test`
+/// requires it (DURABLE_INTEROP_REQUIRED=1, so a missing server fails instead of skipping).
+let postgresAvailable: Bool = {
+    if TemporaryPostgres.binaries != nil || ProcessInfo.processInfo.environment["DURABLE_INTEROP_REQUIRED"] == "1" {
+        return true
+    }
+    print("NOTICE: PostgreSQL backend conformance skipped: no PostgreSQL server binaries (tools/test installs them)")
+    return false
+}()
+
+/// The PostgreSQL location standing for a test's fresh `directory`: a schema of its own (named
+/// by a hash of the path) on the test process's shared server.
+func postgresLocation(for directory: String) throws -> String {
+    let server = try TemporaryPostgres.shared.get()
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in directory.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+    return server.url() + "?schema=t_" + String(hash, radix: 16)
+}

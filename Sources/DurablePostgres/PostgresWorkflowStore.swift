@@ -1,0 +1,487 @@
+import DurableExport
+import DurableStorage
+import FoundationEssentials
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// The storage protocol on a DBOS-compatible PostgreSQL: many executors, on many machines, share
+/// one database, and DBOS's own tools and apps read the same rows.
+///
+/// Every workflow is a row of DBOS's `workflow_status` with its DBOS rows (inputs, outputs,
+/// operations, messages, events, streams) written as DBOS 3.4 writes them, in `portable_json`,
+/// plus swift-durable's journal of its events (`durable_events`) in the same transaction, from
+/// which histories read back exactly. The lease on a workflow is DBOS's fencing column
+/// `owner_xid`, checked under a row lock by every append; whether its holder is alive is the
+/// holder's session advisory lock, kept on a dedicated connection with a heartbeat (see the
+/// `BackendDesign` article).
+///
+/// The store connects on first use; it never blocks a thread of Swift's cooperative pool
+/// (postgres-nio runs on its own event loops).
+public final class PostgresWorkflowStore: WorkflowStore {
+    /// How a store behaves.
+    public struct Options: Sendable {
+        /// Written to `application_name` on every row, so DBOS apps of other names leave these
+        /// workflows alone (DBOS claims rows without one).
+        public var applicationName = "swift-durable"
+        /// The longest a wait goes without looking at the database (DBOS writers do not notify
+        /// every change).
+        public var pollInterval: Duration = .seconds(1)
+        /// How often the store's heartbeat is written.
+        public var heartbeatInterval: Duration = .seconds(5)
+        /// A store whose heartbeat is older than this is taken for dead (its leases are fenced).
+        public var livenessTimeout: Duration = .seconds(30)
+
+        /// The defaults.
+        public init() {}
+    }
+
+    /// Where the store keeps its workflows.
+    public let location: PostgresLocation
+    let options: Options
+    let schema: SystemSchema
+    let client: PostgresClient
+    let logger: Logger
+    /// This open store's identity in `durable_instances`.
+    let instanceID = UUID().uuidString.lowercased()
+    let board = WakeBoard()
+    private let running: Task<Void, Never>
+    let state = Locked(State())
+
+    struct State {
+        var startup: Task<Void, any Error>?
+        var control: ControlLink?
+        /// Lease tokens this store holds now, by workflow ID.
+        var leases: [String: String] = [:]
+    }
+
+    /// The schema as a quoted identifier, for splicing into SQL.
+    var s: String { schema.identifier }
+
+    /// A store on `location` (nothing is connected until it is first used).
+    public init(location: PostgresLocation, options: Options = Options(), logger: Logger? = nil) throws {
+        self.location = location
+        self.options = options
+        schema = try SystemSchema(name: location.schema)
+        let logger = logger ?? Logger(label: "swift-durable.postgres") { _ in SwiftLogNoOpLogHandler() }
+        self.logger = logger
+        let client = PostgresConnector.client(for: location, logger: logger)
+        self.client = client
+        running = Task { await client.run() }
+    }
+
+    /// A store on the database at `url` (a `postgresql://` URL, as `DURABLE_DATABASE_URL` holds).
+    public convenience init(url: String, options: Options = Options(), logger: Logger? = nil) throws {
+        try self.init(location: PostgresLocation(url: url), options: options, logger: logger)
+    }
+
+    deinit {
+        let control = state.withLock { $0.control }
+        control?.stop()
+        running.cancel()
+    }
+
+    // MARK: Startup and errors
+
+    /// Connects, prepares the schema and registers this store as a live instance, once.
+    func ready() async throws {
+        let task = state.withLock { state -> Task<Void, any Error> in
+            if let startup = state.startup { return startup }
+            let startup = Task { try await self.start() }
+            state.startup = startup
+            return startup
+        }
+        do {
+            try await task.value
+        } catch {
+            state.withLock { if $0.startup == task { $0.startup = nil } }
+            throw error
+        }
+    }
+
+    private func start() async throws {
+        try await PostgresConnector.probe(location, logger: logger)
+        _ = try await schema.prepare(client, logger: logger)
+        let link = ControlLink(store: self)
+        try await link.connect()
+        state.withLock { $0.control = link }
+    }
+
+    /// Runs `body` once the store is ready, with every error as a ``WorkflowStoreError``.
+    func run<Result: Sendable>(_ id: String?, _ body: () async throws -> Result) async throws -> Result {
+        do {
+            try await ready()
+            return try await body()
+        } catch {
+            throw PostgresConnector.translated(error, at: location, workflowID: id)
+        }
+    }
+
+    /// Runs `body` in one transaction (retried on a deadlock or serialization failure).
+    func transaction<Result: Sendable>(
+        _ body: @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        var attempt = 0
+        while true {
+            do {
+                return try await client.withTransaction(logger: logger) { connection in
+                    try await body(connection)
+                }
+            } catch let error as PostgresTransactionError {
+                if let closure = error.closureError, !Self.isRetryable(closure) || attempt >= 4 { throw closure }
+                if error.closureError == nil { throw error }
+                attempt += 1
+            }
+        }
+    }
+
+    static func isRetryable(_ error: any Error) -> Bool {
+        guard let state = (error as? PSQLError)?.serverInfo?[.sqlState] else { return false }
+        return state == "40P01" || state == "40001"
+    }
+
+    static func sqlState(of error: any Error) -> String? {
+        if let error = error as? PostgresTransactionError, let inner = error.closureError { return sqlState(of: inner) }
+        return (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    func query(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        try await client.query(query, logger: logger).collect()
+    }
+
+    var livenessMilliseconds: Int64 { Int64(options.livenessTimeout.components.seconds * 1000) }
+
+    // MARK: Creating and claiming
+
+    public func create(
+        _ id: String, fields: WorkflowFields, events: [WorkflowEvent]
+    ) async throws -> (any WorkflowLease)? {
+        try await run(id) {
+            let token = UUID().uuidString.lowercased()
+            var named = fields
+            named.workflowID = id
+            let fields = named
+            let created = try await transaction { connection in
+                try await self.insert(id, fields: fields, events: events, token: token, on: connection)
+            }
+            guard let created else { return nil }
+            return hold(id, token: token, fields: created)
+        }
+    }
+
+    /// Inserts workflow `id` held by `token`; returns its folded fields, or nil if it exists.
+    func insert(
+        _ id: String, fields: WorkflowFields, events: [WorkflowEvent], token: String, on connection: PostgresConnection
+    ) async throws -> WorkflowFields? {
+        let app = options.applicationName
+        let createdAt = fields.createdAt ?? 0
+        let inserted = try await connection.query(
+            """
+            INSERT INTO \(unescaped: s).workflow_status (workflow_uuid, status, name, created_at, updated_at,
+              application_id, application_name, serialization, attributes, owner_xid, creator_xid)
+            VALUES (\(id), \(fields.status?.rawValue ?? "PENDING"), \(fields.name), \(createdAt),
+              \(fields.updatedAt ?? createdAt), '', \(app), 'portable_json', 'null'::jsonb, \(token), \(token))
+            ON CONFLICT (workflow_uuid) DO NOTHING RETURNING 1
+            """, logger: logger
+        ).collect()
+        guard !inserted.isEmpty else { return nil }
+        var inputs = DBOSMapping.emptyInputs
+        for case .started(let start) in events { inputs = start.inputs }
+        _ = try await connection.query(
+            """
+            INSERT INTO \(unescaped: s).workflow_input (workflow_uuid, inputs, retention_timestamp)
+            VALUES (\(id), \(inputs), \(createdAt))
+            """, logger: logger)
+        _ = try await connection.query(
+            """
+            INSERT INTO \(unescaped: s).durable_workflows (workflow_uuid, lease_token, lease_instance, fields)
+            VALUES (\(id), \(token), \(instanceID), '{}')
+            """, logger: logger)
+        return try await record(
+            [.statusChanged(fields)] + events, of: id, after: 0, fields: WorkflowFields(), on: connection)
+    }
+
+    public func claim(_ id: String) async throws -> WorkflowClaim? {
+        try await run(id) {
+            let token = UUID().uuidString.lowercased()
+            let held = state.withLock { $0.leases[id] != nil }
+            let claimed = try await transaction { connection -> ([WorkflowEvent], WorkflowFields)? in
+                let rows = try await connection.query(
+                    """
+                    SELECT ws.owner_xid, dw.lease_token, dw.lease_instance, dw.corruption, dw.fields,
+                      CASE WHEN dw.lease_instance IS NULL OR dw.lease_instance = \(self.instanceID) THEN false
+                           ELSE \(unescaped: self.s).durable_instance_alive(dw.lease_instance, \(self.livenessMilliseconds))
+                      END
+                    FROM \(unescaped: self.s).workflow_status ws
+                    LEFT JOIN \(unescaped: self.s).durable_workflows dw USING (workflow_uuid)
+                    WHERE ws.workflow_uuid = \(id) FOR NO KEY UPDATE OF ws
+                    """, logger: self.logger
+                ).collect()
+                guard let row = rows.first else {
+                    throw WorkflowStoreError(.notFound, "no workflow has the ID \(id)", workflowID: id)
+                }
+                let (owner, leaseToken, leaseInstance, corruption, fieldsText, alive) = try row.decode(
+                    (String?, String?, String?, String?, String?, Bool).self)
+                guard let fieldsText else { return nil }  // a DBOS app's workflow: not ours to run
+                if let owner {
+                    guard owner == leaseToken else { return nil }  // a DBOS executor took it
+                    if leaseInstance == self.instanceID ? held : alive { return nil }
+                }
+                if let corruption {
+                    throw WorkflowStoreError(
+                        .damaged, "workflow \(id) is quarantined: \(corruption)", workflowID: id)
+                }
+                _ = try await connection.query(
+                    "UPDATE \(unescaped: self.s).workflow_status SET owner_xid = \(token) WHERE workflow_uuid = \(id)",
+                    logger: self.logger)
+                _ = try await connection.query(
+                    """
+                    UPDATE \(unescaped: self.s).durable_workflows SET lease_token = \(token),
+                      lease_instance = \(self.instanceID) WHERE workflow_uuid = \(id)
+                    """, logger: self.logger)
+                let fields = try Journal.decode(WorkflowFields.self, fieldsText)
+                return (try await self.journal(of: id, on: connection), fields)
+            }
+            guard let (events, fields) = claimed else { return nil }
+            return WorkflowClaim(lease: hold(id, token: token, fields: fields), events: events)
+        }
+    }
+
+    /// Records that this store holds `id` under `token`, and returns the lease.
+    func hold(_ id: String, token: String, fields: WorkflowFields) -> PostgresLease {
+        state.withLock { $0.leases[id] = token }
+        return PostgresLease(store: self, workflowID: id, token: token, fields: fields)
+    }
+
+    /// Forgets this store's lease `token` on `id`, and clears it in the database.
+    func release(_ id: String, token: String, queue: String?) {
+        let dropped = state.withLock { state -> Bool in
+            guard state.leases[id] == token else { return false }
+            state.leases[id] = nil
+            return true
+        }
+        guard dropped else { return }
+        if let queue { board.signal(QueueKey.queue(queue)) }
+        let (s, logger, client) = (self.s, self.logger, self.client)
+        Task {
+            _ = try? await client.query(
+                """
+                WITH ws AS (UPDATE \(unescaped: s).workflow_status SET owner_xid = NULL
+                            WHERE workflow_uuid = \(id) AND owner_xid = \(token) RETURNING 1)
+                UPDATE \(unescaped: s).durable_workflows SET lease_token = NULL, lease_instance = NULL
+                 WHERE workflow_uuid = \(id) AND lease_token = \(token)
+                """, logger: logger)
+            if let queue { _ = try? await client.query("SELECT pg_notify('durable_wake', \(QueueKey.queue(queue)))") }
+        }
+    }
+
+    // MARK: Reading
+
+    public func history(of id: String) async throws -> [WorkflowEvent] {
+        try await run(id) {
+            let exists = try await query(
+                "SELECT 1 FROM \(unescaped: s).workflow_status WHERE workflow_uuid = \(id)")
+            guard !exists.isEmpty else {
+                throw WorkflowStoreError(.notFound, "no workflow has the ID \(id)", workflowID: id)
+            }
+            return try await client.withConnection { connection in try await self.journal(of: id, on: connection) }
+        }
+    }
+
+    /// The journal of `id` after position `after`, as events; a row that does not decode is
+    /// ``WorkflowStoreError/Code/damaged``.
+    func journal(of id: String, after: Int64 = 0, on connection: PostgresConnection) async throws -> [WorkflowEvent] {
+        try await journalRows(of: id, after: after, on: connection).map(\.1).flatMap { $0 }
+    }
+
+    /// The journal rows of `id` after `after`: each position and its event.
+    func journalRows(
+        of id: String, after: Int64, on connection: PostgresConnection
+    ) async throws -> [(Int64, [WorkflowEvent])] {
+        let rows = try await connection.query(
+            """
+            SELECT seq, kind, body FROM \(unescaped: s).durable_events
+            WHERE workflow_uuid = \(id) AND seq > \(after) ORDER BY seq
+            """, logger: logger)
+        var result: [(Int64, [WorkflowEvent])] = []
+        for try await (seq, kind, body) in rows.decode((Int64, String, String).self) {
+            do {
+                result.append((seq, try Journal.events([Journal.Entry(kind: kind, body: body)])))
+            } catch {
+                throw WorkflowStoreError(
+                    .damaged, "workflow \(id) has a journal entry (\(seq)) that cannot be read: \(error)",
+                    workflowID: id)
+            }
+        }
+        return result
+    }
+
+    public func fields(of id: String) async throws -> WorkflowFields? {
+        try await run(id) {
+            let rows = try await query(
+                """
+                SELECT dw.fields, dw.corruption, ws.status FROM \(unescaped: s).durable_workflows dw
+                JOIN \(unescaped: s).workflow_status ws USING (workflow_uuid) WHERE dw.workflow_uuid = \(id)
+                """)
+            guard let row = rows.first else { return nil }
+            let (text, corruption, status) = try row.decode((String, String?, String?).self)
+            return try Self.fields(text, corruption: corruption, status: status, id: id)
+        }
+    }
+
+    /// The fields a `durable_workflows.fields` text holds, with the quarantine reason, and the
+    /// status as DBOS's row has it (a DBOS cancel changes only that).
+    static func fields(_ text: String, corruption: String?, status: String?, id: String) throws -> WorkflowFields {
+        var fields: WorkflowFields
+        do {
+            fields = try Journal.decode(WorkflowFields.self, text)
+        } catch {
+            throw WorkflowStoreError(.damaged, "workflow \(id) has status fields that cannot be read", workflowID: id)
+        }
+        fields.workflowID = id
+        if let corruption { fields.corruption = corruption }
+        if let status { fields.status = WorkflowStatus(rawValue: status) }
+        return fields
+    }
+
+    public func list(_ filter: WorkflowFilter) async throws -> [WorkflowSummary] {
+        try await run(nil) {
+            let statuses = filter.statuses.isEmpty ? nil : filter.statuses.map(\.rawValue).sorted()
+            let order = filter.newestFirst ? "DESC" : "ASC"
+            let version = filter.applicationVersion.map { $0.isEmpty ? nil : $0 }
+            let rows = try await query(
+                """
+                SELECT ws.workflow_uuid, dw.fields, dw.corruption, ws.status
+                FROM \(unescaped: s).workflow_status ws JOIN \(unescaped: s).durable_workflows dw USING (workflow_uuid)
+                WHERE (\(statuses)::text[] IS NULL OR ws.status = ANY(\(statuses)::text[]))
+                  AND (\(filter.name)::text IS NULL OR ws.name = \(filter.name))
+                  AND (\(filter.idPrefix)::text IS NULL OR starts_with(ws.workflow_uuid, \(filter.idPrefix)))
+                  AND (\(filter.createdAfter)::bigint IS NULL OR ws.created_at >= \(filter.createdAfter))
+                  AND (\(filter.createdBefore)::bigint IS NULL OR ws.created_at < \(filter.createdBefore))
+                  AND (\(filter.applicationVersion)::text IS NULL
+                       OR ws.application_version IS NOT DISTINCT FROM \(version ?? nil))
+                  AND (\(filter.parentWorkflowID)::text IS NULL OR ws.parent_workflow_id = \(filter.parentWorkflowID))
+                ORDER BY ws.created_at \(unescaped: order), ws.workflow_uuid \(unescaped: order)
+                OFFSET \(Int64(filter.offset)) LIMIT \(filter.limit.map(Int64.init))
+                """)
+            return try summaries(rows)
+        }
+    }
+
+    func summaries(_ rows: [PostgresRow]) throws -> [WorkflowSummary] {
+        try rows.map { row in
+            let (id, text, corruption, status) = try row.decode((String, String, String?, String?).self)
+            return WorkflowSummary(try Self.fields(text, corruption: corruption, status: status, id: id))
+        }
+    }
+
+    public func recoverable(applicationVersion: String) async throws -> [WorkflowSummary] {
+        try await run(nil) {
+            let rows = try await query(
+                """
+                SELECT ws.workflow_uuid, dw.fields, dw.corruption, ws.status
+                FROM \(unescaped: s).workflow_status ws JOIN \(unescaped: s).durable_workflows dw USING (workflow_uuid)
+                WHERE ws.status = 'PENDING' AND dw.corruption IS NULL
+                  AND (ws.application_version = \(applicationVersion) OR ws.application_version IS NULL)
+                  AND (ws.owner_xid IS NULL OR (ws.owner_xid = dw.lease_token
+                       AND (dw.lease_instance = \(instanceID)
+                            OR NOT \(unescaped: s).durable_instance_alive(dw.lease_instance, \(livenessMilliseconds)))))
+                ORDER BY ws.created_at, ws.workflow_uuid
+                """)
+            let held = state.withLock { $0.leases }
+            return try summaries(rows).filter { held[$0.workflowID] == nil }
+        }
+    }
+
+    // MARK: Damage, failure, repair, deletion
+
+    public func quarantine(_ id: String, reason: String) async throws {
+        try await run(id) {
+            let rows = try await query(
+                """
+                WITH q AS (UPDATE \(unescaped: s).durable_workflows SET corruption = \(reason)
+                           WHERE workflow_uuid = \(id) RETURNING 1),
+                     d AS (UPDATE \(unescaped: s).workflow_status SET deduplication_id = NULL
+                           WHERE workflow_uuid = \(id) AND EXISTS (SELECT 1 FROM q))
+                SELECT count(*) FROM q
+                """)
+            guard try rows.first?.decode(Int64.self) == 1 else {
+                throw WorkflowStoreError(.notFound, "no workflow has the ID \(id)", workflowID: id)
+            }
+            try await notify([WakeKey.history(id), WakeKey.inbox(id)])
+        }
+    }
+
+    /// PostgreSQL gives a client no sign that acknowledged writes were lost: the store never
+    /// stops for good. A lost connection fails single requests as unavailable.
+    public var failure: WorkflowStoreError? { nil }
+
+    public func onFailure(_ handler: @escaping @Sendable (WorkflowStoreError) -> Void) {}
+
+    public func repair(_ scope: RepairScope) async throws -> RepairReport {
+        try await run(nil) {
+            // Leases of stores that died on workflows that ended: cleared, so DBOS's tools see them free.
+            _ = try await query(
+                """
+                WITH dead AS (
+                  SELECT dw.workflow_uuid, dw.lease_token FROM \(unescaped: s).durable_workflows dw
+                  WHERE dw.lease_instance IS NOT NULL AND dw.lease_instance <> \(instanceID)
+                    AND NOT \(unescaped: s).durable_instance_alive(dw.lease_instance, \(livenessMilliseconds))),
+                 ws AS (UPDATE \(unescaped: s).workflow_status w SET owner_xid = NULL FROM dead
+                        WHERE w.workflow_uuid = dead.workflow_uuid AND w.owner_xid = dead.lease_token
+                          AND w.status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'))
+                SELECT 1
+                """)
+            return RepairReport()
+        }
+    }
+
+    public func delete(_ ids: [String]) async throws -> [String] {
+        try await run(nil) {
+            let held = state.withLock { Array($0.leases.keys) }
+            return try await transaction { connection in
+                let rows = try await connection.query(
+                    """
+                    DELETE FROM \(unescaped: self.s).workflow_status ws USING (
+                      SELECT w.workflow_uuid FROM \(unescaped: self.s).workflow_status w
+                      JOIN \(unescaped: self.s).durable_workflows d USING (workflow_uuid)
+                      WHERE w.workflow_uuid = ANY(\(ids))
+                        AND w.status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+                        AND NOT (w.workflow_uuid = ANY(\(held)))
+                        AND NOT (w.owner_xid IS NOT NULL AND w.owner_xid = d.lease_token
+                                 AND d.lease_instance <> \(self.instanceID)
+                                 AND \(unescaped: self.s).durable_instance_alive(d.lease_instance, \(self.livenessMilliseconds)))
+                      FOR UPDATE OF w SKIP LOCKED) doomed
+                    WHERE ws.workflow_uuid = doomed.workflow_uuid RETURNING ws.workflow_uuid
+                    """, logger: self.logger)
+                var deleted: [String] = []
+                for try await id in rows.decode(String.self) { deleted.append(id) }
+                for table in ["workflow_input", "workflow_output", "operation_outputs"] {
+                    _ = try await connection.query(
+                        "DELETE FROM \(unescaped: self.s).\(unescaped: table) WHERE workflow_uuid = ANY(\(deleted))",
+                        logger: self.logger)
+                }
+                return deleted
+            }
+        }
+    }
+
+    // MARK: Wake-ups
+
+    /// Moves `keys` here at once and in every other store through `NOTIFY`.
+    func notify(_ keys: [String]) async throws {
+        for key in keys { board.signal(key) }
+        for key in keys { _ = try await query("SELECT pg_notify('durable_wake', \(key))") }
+    }
+}
+
+/// The keys of the wake-up board, and of the payloads of `durable_wake` notifications.
+enum WakeKey {
+    static func history(_ id: String) -> String { "h:" + id }
+    static func inbox(_ id: String) -> String { "i:" + id }
+}
+
+/// The wake-up key of a queue.
+enum QueueKey {
+    static func queue(_ name: String) -> String { "q:" + name }
+}
