@@ -78,7 +78,7 @@ let package = Package(
             dependencies: [
                 "DurableWorkflows",
                 "DurableLog",
-                "DurableExport", "CDurableLinux",
+                "DurableExport", "DurablePostgres", "CDurableLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -87,7 +87,9 @@ let package = Package(
         .executableTarget(name: "durable", dependencies: ["DurableCLI"], swiftSettings: strict),
         .executableTarget(
             name: "DurableDemo",
-            dependencies: ["DurableWorkflows", "DurableCLI", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "DurableWorkflows", "DurableCLI", "DurablePostgres", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(

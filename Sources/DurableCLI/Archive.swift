@@ -101,7 +101,7 @@ extension DirectoryOptions {
     /// Runs `body` on the data directory or, when `--dir` names an archive file, on a private
     /// temporary directory the archive is imported into, removed afterwards.
     func withDataDirectory<T: Sendable>(_ body: (DirectoryOptions) async throws -> T) async throws -> T {
-        guard ArchiveFile.isFile(path) else { return try await body(self) }
+        guard database == nil, ArchiveFile.isFile(path) else { return try await body(self) }
         let archive = try await ArchiveFile.read(path)
         let archivePath = path
         let temporary = try await BlockingThread.run { () throws -> String in
@@ -118,7 +118,7 @@ extension DirectoryOptions {
         var opened = self
         opened.dir = temporary
         do {
-            let store = try opened.openWorkflowStore(writing: true, creating: true)
+            let store = try opened.openDirectoryStore(writing: true, creating: true)
             try await DurableClient(store: store, clientID: "durable-cli").importArchive(archive)
             let result = try await body(opened)
             try? await BlockingThread.run { try FileManager.default.removeItem(atPath: temporary) }

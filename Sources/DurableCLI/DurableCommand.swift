@@ -2,6 +2,8 @@ import ArgumentParser
 import CDurableLinux
 import DurableWorkflows
 import DurableLog
+import DurablePostgres
+import DurableStorage
 
 /// The `durable` command: reads and maintains a swift-durable data directory offline or
 /// beside a running engine.
@@ -22,7 +24,7 @@ public struct DurableCommand: AsyncParsableCommand {
         subcommands: [
             List.self, Inspect.self, Steps.self, Export.self, Enqueue.self, Queues.self, Schedules.self, Send.self,
             Cancel.self, Resume.self, Rewind.self, Fork.self, Stream.self, Events.self, Tail.self, Diff.self,
-            ReplayVerify.self, Patches.self, Archive.self, Import.self, Check.self,
+            ReplayVerify.self, Patches.self, Archive.self, Import.self, Migrate.self, Check.self,
             IndexCommand.self, Dump.self, GarbageCollect.self,
         ]
     )
@@ -87,12 +89,24 @@ struct DirectoryOptions: ParsableArguments {
     @Option(name: .long, help: "The data directory (default: $DURABLE_DIR, else .durable).")
     var dir: String?
 
+    @Option(
+        name: .customLong("database-url"),
+        help: "A DBOS-compatible PostgreSQL to use instead of a directory (default: $DURABLE_DATABASE_URL).")
+    var databaseURL: String?
+
     var path: String { dir ?? Environment.value("DURABLE_DIR") ?? ".durable" }
 
-    /// Opens the store without creating anything.
+    /// The PostgreSQL the command works on, if one is named (`--dir` wins over the environment).
+    var database: String? { databaseURL ?? (dir == nil ? Environment.value("DURABLE_DATABASE_URL") : nil) }
+
     /// Opens the directory (never creating it). Read-only unless `writing`: a command that only
-    /// reads creates nothing, takes no lease and works on a directory it cannot write.
+    /// reads creates nothing, takes no lease and works on a directory it cannot write. Commands
+    /// that read the files themselves refuse a database.
     func openStore(writing: Bool = false) throws -> LogStore {
+        if database != nil {
+            throw ValidationError(
+                "this command reads a data directory's files; it does not work on a database (--dir names one)")
+        }
         var options = LogStore.Options()
         options.createIfMissing = false
         options.readOnly = !writing
@@ -106,8 +120,15 @@ struct DirectoryOptions: ParsableArguments {
         DurableClient(store: try openWorkflowStore(writing: writing), clientID: "durable-cli")
     }
 
+    /// The database, or else the directory, as a storage backend (a directory is never created
+    /// unless `creating`, and is read-only unless `writing`).
+    func openWorkflowStore(writing: Bool, creating: Bool = false) throws -> any WorkflowStore {
+        if let database { return try PostgresWorkflowStore(url: database) }
+        return try openDirectoryStore(writing: writing, creating: creating)
+    }
+
     /// The directory as a storage backend (never creating it), read-only unless `writing`.
-    func openWorkflowStore(writing: Bool, creating: Bool = false) throws -> FileWorkflowStore {
+    func openDirectoryStore(writing: Bool, creating: Bool = false) throws -> FileWorkflowStore {
         var options = LogStore.Options()
         options.createIfMissing = creating
         options.readOnly = !writing

@@ -5,6 +5,7 @@
 // checkpointed, shows what the log holds, then starts a second worker that recovers the
 // workflow: steps 1-3 come back from the log, steps 4-5 run.
 import DurableCLI
+import DurablePostgres
 import DurableWorkflows
 import Foundation
 import Logging
@@ -12,6 +13,13 @@ import Logging
 @main
 struct Demo {
     static let directory = ProcessInfo.processInfo.environment["DURABLE_DIR"] ?? ".durable"
+    /// Where the demo's workflows live: the directory, or the PostgreSQL `DURABLE_DATABASE_URL` names.
+    static let place: String = {
+        guard let url = ProcessInfo.processInfo.environment[StoreSelection.databaseURLVariable], !url.isEmpty else {
+            return directory + "/"
+        }
+        return (try? PostgresLocation(url: url).description) ?? url
+    }()
 
     static func main() async throws {
         let arguments = CommandLine.arguments
@@ -41,7 +49,7 @@ struct Demo {
         }
         var configuration = DurableEngine.Configuration(applicationVersion: "demo-1")
         configuration.logger.logLevel = .warning
-        let engine = try DurableEngine(directory: directory, configuration: configuration)
+        let engine = try DurableEngine.fromEnvironment(directory: directory, configuration: configuration)
         engine.register(ProcessOrder(say: say))
         let recovered = try await engine.launch()
         let handle: WorkflowHandle<ProcessOrder.Confirmation>
@@ -64,7 +72,7 @@ struct Demo {
         let id = "order-\(Int(Date().timeIntervalSince1970))"
         print(
             """
-            swift-durable demo: a five-step workflow on \(directory)/, killed with SIGKILL mid-run and resumed.
+            swift-durable demo: a five-step workflow on \(place), killed with SIGKILL mid-run and resumed.
 
             1. A worker process starts workflow \(id).
             """)
@@ -82,14 +90,14 @@ struct Demo {
             "\n2. The demo sent SIGKILL to worker \(first.process.processIdentifier) right after step 3 was checkpointed."
         )
 
-        let client = try DurableClient(directory: directory)
+        let client = try DurableClient.fromEnvironment(directory: directory)
         let history = WorkflowHistory(workflowID: id, events: try await client.storage.history(of: id))
         print(
             "   The log now says: status \(history.status), \(history.steps.count) checkpointed steps: "
                 + history.steps.map { "\($0.functionID) \($0.name)" }.joined(separator: ", "))
         print("   (`swift run durable inspect \(id)` shows the same from the command line.)")
 
-        print("\n3. A new worker process launches the engine on the same directory.")
+        print("\n3. A new worker process launches the engine on the same store.")
         let second = try spawnWorker(id: id)
         while let line = second.readLine() { print(line) }
         second.process.waitUntilExit()
@@ -108,7 +116,7 @@ struct Demo {
 
         // The same log is the test of the next version of the code: replayed against it, with
         // every step answered from the log, nothing run and nothing written.
-        let replayEngine = try DurableEngine(directory: directory)
+        let replayEngine = try DurableEngine.fromEnvironment(directory: directory)
         register(replayEngine)
         let replay = try await WorkflowReplayer(engine: replayEngine).replay(id)
         print(
