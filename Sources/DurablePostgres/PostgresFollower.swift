@@ -35,7 +35,7 @@ final class PostgresFollower<Element: Sendable>: StoreFollower {
             state.seen = version
             return state.cursor
         }
-        let (store, id) = (self.store, self.id)
+        let (store, id, kind) = (self.store, self.id, self.kind)
         let (next, elements): (Int64, [Element]) = try await store.run(id) {
             if let reason = try await store.corruption(of: id) {
                 throw WorkflowStoreError(.damaged, "workflow \(id) is quarantined: \(reason)", workflowID: id)

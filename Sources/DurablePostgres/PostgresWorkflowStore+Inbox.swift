@@ -7,7 +7,7 @@ import PostgresNIO
 extension PostgresWorkflowStore {
     @discardableResult
     public func deliver(_ item: InboxItem, to id: String) async throws -> Bool {
-        try await run(id) {
+        try await run(id) { [self] in
             let body = try Self.encode(item)
             do {
                 try await transaction { connection in
@@ -50,7 +50,7 @@ extension PostgresWorkflowStore {
     }
 
     public func inbox(of id: String) async throws -> [InboxItem] {
-        try await run(id) { try await inboxItems(of: id, after: 0).map(\.1) }
+        try await run(id) { [self] in try await inboxItems(of: id, after: 0).map(\.1) }
     }
 
     /// The items of `id`'s inbox after position `after`, with their positions (an item that does
@@ -69,15 +69,15 @@ extension PostgresWorkflowStore {
     }
 
     public func follow(_ id: String) async throws -> any StoreFollower<WorkflowEvent> {
-        try await run(id) { PostgresFollower(store: self, id: id, kind: .history) }
+        try await run(id) { [self] in PostgresFollower(store: self, id: id, kind: .history) }
     }
 
     public func followInbox(of id: String) async throws -> any StoreFollower<InboxItem> {
-        try await run(id) { PostgresFollower(store: self, id: id, kind: .inbox) }
+        try await run(id) { [self] in PostgresFollower(store: self, id: id, kind: .inbox) }
     }
 
     public func wake(queue: String) async throws {
-        try await run(nil) { try await notify([QueueKey.queue(queue)]) }
+        try await run(nil) { [self] in try await notify([QueueKey.queue(queue)]) }
     }
 
     /// The quarantine reason of `id`, if it is quarantined.

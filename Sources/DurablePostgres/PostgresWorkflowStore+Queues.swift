@@ -13,7 +13,7 @@ import Synchronization
 /// it is taken for dead rather than once its workflows are recovered).
 extension PostgresWorkflowStore {
     public func enqueue(_ id: String, fields: WorkflowFields, events: [WorkflowEvent]) async throws -> EnqueueOutcome {
-        try await run(id) {
+        try await run(id) { [self] in
             guard let queue = fields.queueName else {
                 throw WorkflowStoreError(
                     .invalidArgument, "workflow \"\(id)\" is enqueued without a queue name", workflowID: id)
@@ -59,7 +59,7 @@ extension PostgresWorkflowStore {
     }
 
     public func dequeue(_ request: DequeueRequest) async throws -> DequeueResult {
-        try await run(nil) {
+        try await run(nil) { [self] in
             let held = state.withLock { Array($0.leases.values) }
             let decided = try await transaction { connection in
                 try await self.decide(request, held: held, on: connection)
@@ -182,7 +182,7 @@ extension PostgresWorkflowStore {
     }
 
     public func recordQueue(_ configuration: QueueConfiguration) async throws {
-        try await run(nil) {
+        try await run(nil) { [self] in
             let app = options.applicationName
             try await transaction { connection in
                 _ = try await connection.query(
@@ -225,7 +225,7 @@ extension PostgresWorkflowStore {
     }
 
     public func queues() async throws -> [QueueSummary] {
-        try await run(nil) {
+        try await run(nil) { [self] in
             var configurations: [String: QueueConfiguration] = [:]
             for row in try await query("SELECT configuration FROM \(unescaped: s).durable_queues") {
                 if let configuration = try? Journal.decode(QueueConfiguration.self, try row.decode(String.self)) {

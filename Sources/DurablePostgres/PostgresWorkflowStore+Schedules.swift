@@ -7,7 +7,7 @@ import PostgresNIO
 /// one schedule are ordered by a transaction advisory lock, which holds even before its row exists.
 extension PostgresWorkflowStore {
     public func schedules() async throws -> [ScheduleState] {
-        try await run(nil) {
+        try await run(nil) { [self] in
             try await query("SELECT state FROM \(unescaped: s).durable_schedules ORDER BY name").compactMap { row in
                 try? Journal.decode(ScheduleState.self, try row.decode(String.self))
             }
@@ -15,7 +15,7 @@ extension PostgresWorkflowStore {
     }
 
     public func schedule(named name: String) async throws -> ScheduleState? {
-        try await run(nil) {
+        try await run(nil) { [self] in
             let rows = try await query("SELECT state FROM \(unescaped: s).durable_schedules WHERE name = \(name)")
             guard let row = rows.first else { return nil }
             guard let state = try? Journal.decode(ScheduleState.self, try row.decode(String.self)) else {
@@ -28,7 +28,7 @@ extension PostgresWorkflowStore {
     public func updateSchedule(
         named name: String, _ update: @escaping @Sendable (ScheduleState?) -> ScheduleState?
     ) async throws {
-        try await run(nil) {
+        try await run(nil) { [self] in
             let app = options.applicationName
             try await transaction { connection in
                 _ = try await connection.query(

@@ -53,6 +53,8 @@ public final class PostgresWorkflowStore: WorkflowStore {
         var control: ControlLink?
         /// Lease tokens this store holds now, by workflow ID.
         var leases: [String: String] = [:]
+        /// The application versions this store registered in DBOS's `application_versions`.
+        var versions: Set<String> = []
     }
 
     /// The schema as a quoted identifier, for splicing into SQL.
@@ -108,10 +110,19 @@ public final class PostgresWorkflowStore: WorkflowStore {
     }
 
     /// Runs `body` once the store is ready, with every error as a ``WorkflowStoreError``.
-    func run<Result: Sendable>(_ id: String?, _ body: () async throws -> Result) async throws -> Result {
-        do {
+    ///
+    /// The body runs in a task of its own, which the caller's cancellation does not reach:
+    /// postgres-nio fails every request of a cancelled task at once, and a cancelled workflow
+    /// must still record its end (the file backend's I/O threads do not see cancellation either).
+    func run<Result: Sendable>(
+        _ id: String?, _ body: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
+        let work = Task {
             try await ready()
             return try await body()
+        }
+        do {
+            return try await work.value
         } catch {
             throw PostgresConnector.translated(error, at: location, workflowID: id)
         }
@@ -156,7 +167,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
     public func create(
         _ id: String, fields: WorkflowFields, events: [WorkflowEvent]
     ) async throws -> (any WorkflowLease)? {
-        try await run(id) {
+        try await run(id) { [self] in
             let token = UUID().uuidString.lowercased()
             var named = fields
             named.workflowID = id
@@ -185,6 +196,18 @@ public final class PostgresWorkflowStore: WorkflowStore {
             """, logger: logger
         ).collect()
         guard !inserted.isEmpty else { return nil }
+        if let version = fields.applicationVersion, !version.isEmpty,
+            state.withLock({ $0.versions.insert(version).inserted })
+        {
+            // DBOS's clients need the versions registered (they look up the latest one).
+            _ = try await connection.query(
+                """
+                INSERT INTO \(unescaped: s).application_versions (version_id, version_name, version_timestamp,
+                  created_at, application_name)
+                VALUES (\(DBOSMapping.stableUUID("version", version)), \(version), \(createdAt), \(createdAt), \(app))
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
         var inputs = DBOSMapping.emptyInputs
         for case .started(let start) in events { inputs = start.inputs }
         _ = try await connection.query(
@@ -202,7 +225,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
     }
 
     public func claim(_ id: String) async throws -> WorkflowClaim? {
-        try await run(id) {
+        try await run(id) { [self] in
             let token = UUID().uuidString.lowercased()
             let held = state.withLock { $0.leases[id] != nil }
             let claimed = try await transaction { connection -> ([WorkflowEvent], WorkflowFields)? in
@@ -278,7 +301,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
     // MARK: Reading
 
     public func history(of id: String) async throws -> [WorkflowEvent] {
-        try await run(id) {
+        try await run(id) { [self] in
             let exists = try await query(
                 "SELECT 1 FROM \(unescaped: s).workflow_status WHERE workflow_uuid = \(id)")
             guard !exists.isEmpty else {
@@ -317,7 +340,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
     }
 
     public func fields(of id: String) async throws -> WorkflowFields? {
-        try await run(id) {
+        try await run(id) { [self] in
             let rows = try await query(
                 """
                 SELECT dw.fields, dw.corruption, ws.status FROM \(unescaped: s).durable_workflows dw
@@ -345,7 +368,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
     }
 
     public func list(_ filter: WorkflowFilter) async throws -> [WorkflowSummary] {
-        try await run(nil) {
+        try await run(nil) { [self] in
             let statuses = filter.statuses.isEmpty ? nil : filter.statuses.map(\.rawValue).sorted()
             let order = filter.newestFirst ? "DESC" : "ASC"
             let version = filter.applicationVersion.map { $0.isEmpty ? nil : $0 }
@@ -376,7 +399,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
     }
 
     public func recoverable(applicationVersion: String) async throws -> [WorkflowSummary] {
-        try await run(nil) {
+        try await run(nil) { [self] in
             let rows = try await query(
                 """
                 SELECT ws.workflow_uuid, dw.fields, dw.corruption, ws.status
@@ -396,7 +419,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
     // MARK: Damage, failure, repair, deletion
 
     public func quarantine(_ id: String, reason: String) async throws {
-        try await run(id) {
+        try await run(id) { [self] in
             let rows = try await query(
                 """
                 WITH q AS (UPDATE \(unescaped: s).durable_workflows SET corruption = \(reason)
@@ -419,7 +442,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
     public func onFailure(_ handler: @escaping @Sendable (WorkflowStoreError) -> Void) {}
 
     public func repair(_ scope: RepairScope) async throws -> RepairReport {
-        try await run(nil) {
+        try await run(nil) { [self] in
             // Leases of stores that died on workflows that ended: cleared, so DBOS's tools see them free.
             _ = try await query(
                 """
@@ -437,7 +460,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
     }
 
     public func delete(_ ids: [String]) async throws -> [String] {
-        try await run(nil) {
+        try await run(nil) { [self] in
             let held = state.withLock { Array($0.leases.keys) }
             return try await transaction { connection in
                 let rows = try await connection.query(

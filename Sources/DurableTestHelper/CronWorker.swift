@@ -17,7 +17,7 @@ extension TestHelper {
         configuration.recoveryInterval = .milliseconds(50)
         configuration.logger.logLevel = .warning
         configuration.clock = ManualClock(start: start, horizon: horizon)
-        let engine = try DurableEngine(directory: directory, configuration: configuration)
+        let engine = try TestHelper.engine(at: directory, configuration)
         engine.register(name: "tick-job") { (run: ScheduledRun, context: WorkflowContext) -> String in
             try await context.step("note") {
                 let bytes = Array("T \(context.workflowID) \(pid)\n".utf8)

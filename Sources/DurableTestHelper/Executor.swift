@@ -43,7 +43,7 @@ extension TestHelper {
         var configuration = DurableEngine.Configuration(applicationVersion: "client-test")
         configuration.recoveryInterval = .milliseconds(50)
         configuration.logger.logLevel = .warning
-        let engine = try DurableEngine(directory: directory, configuration: configuration)
+        let engine = try TestHelper.engine(at: directory, configuration)
         HelperWorkflows.register(on: engine)
         for queue in queues { engine.register(WorkflowQueue(queue, concurrency: 2)) }
         try await engine.launch()

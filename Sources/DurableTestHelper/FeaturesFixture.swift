@@ -35,7 +35,7 @@ extension TestHelper {
         var configuration = DurableEngine.Configuration(applicationVersion: "features")
         configuration.recoveryInterval = .milliseconds(50)
         configuration.logger.logLevel = .warning
-        let engine = try DurableEngine(directory: directory, configuration: configuration)
+        let engine = try TestHelper.engine(at: directory, configuration)
         registerFeatureWorkflows(on: engine)
         engine.register(WorkflowQueue("features-q", concurrency: 2, rateLimit: .init(limit: 10, period: .seconds(60))))
         engine.schedule(workflowNamed: "f-tick", try CronSchedule("features-cron", cron: "* * * * * *"))

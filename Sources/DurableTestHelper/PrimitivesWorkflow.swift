@@ -73,7 +73,7 @@ extension TestHelper {
         var configuration = DurableEngine.Configuration(applicationVersion: "primitives")
         configuration.recoveryInterval = .milliseconds(50)
         configuration.logger.logLevel = .warning
-        let engine = try DurableEngine(directory: directory, configuration: configuration)
+        let engine = try TestHelper.engine(at: directory, configuration)
         engine.register(PrimitivesWorkflow(killer: killer))
         engine.register(PrimitivesChild(killer: killer))
         try await engine.launch()

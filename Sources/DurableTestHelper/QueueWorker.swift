@@ -23,7 +23,7 @@ extension TestHelper {
         var configuration = DurableEngine.Configuration(applicationVersion: "queue-test")
         configuration.recoveryInterval = .milliseconds(50)
         configuration.logger.logLevel = .warning
-        let engine = try DurableEngine(directory: directory, configuration: configuration)
+        let engine = try TestHelper.engine(at: directory, configuration)
         registerLedgerJob(on: engine) { id in
             note("B \(id) \(pid)")
             if begun.add(1, ordering: .relaxed).newValue == killAfter {

@@ -97,10 +97,7 @@ struct TestHelper {
         if arguments[1] == "store-take" {
             // Creates workflow <id> through the storage protocol, or claims it; prints what
             // happened ("created", "claimed" or "held") and holds the lease until the parent goes.
-            let location = arguments[2]
-            let store: any WorkflowStore =
-                location.hasPrefix("postgresql://")
-                ? try PostgresWorkflowStore(url: location) : try FileWorkflowStore(directory: location)
+            let store = try store(at: arguments[2])
             let id = arguments[3]
             var fields = WorkflowFields()
             fields.name = "held"
@@ -169,7 +166,7 @@ struct TestHelper {
         configuration.recoveryInterval = .milliseconds(20)
         configuration.logger.logLevel = .warning
         if let limit = environment("MAX_RECOVERY").flatMap({ Int($0) }) { configuration.maxRecoveryAttempts = limit }
-        let engine = try DurableEngine(directory: directory, configuration: configuration)
+        let engine = try TestHelper.engine(at: directory, configuration)
         engine.register(
             LedgerWorkflow(
                 ledger: ledger,
@@ -190,7 +187,7 @@ struct TestHelper {
     static func setEvent(directory: String, id: String, delayMilliseconds: Int) async throws {
         var configuration = DurableEngine.Configuration(applicationVersion: "events")
         configuration.logger.logLevel = .warning
-        let engine = try DurableEngine(directory: directory, configuration: configuration)
+        let engine = try TestHelper.engine(at: directory, configuration)
         engine.register(name: "eventer") { (delay: Int, context: WorkflowContext) -> Int in
             try await context.sleep(for: .milliseconds(delay))
             var ts = timespec()
@@ -202,6 +199,19 @@ struct TestHelper {
         try await engine.launch()
         _ = try await engine.start(name: "eventer", delayMilliseconds, id: id, as: Int.self).result()
         await engine.shutdown()
+    }
+
+    /// Whether a helper's location is a database URL rather than a data directory.
+    static func isDatabase(_ location: String) -> Bool { location.hasPrefix("postgresql://") }
+
+    /// The store at `location`: a PostgreSQL URL, or a data directory (created if missing).
+    static func store(at location: String) throws -> any WorkflowStore {
+        isDatabase(location) ? try PostgresWorkflowStore(url: location) : try FileWorkflowStore(directory: location)
+    }
+
+    /// An engine on the store at `location`.
+    static func engine(at location: String, _ configuration: DurableEngine.Configuration) throws -> DurableEngine {
+        DurableEngine(store: try store(at: location), configuration: configuration)
     }
 
     static func openOrCreate(_ store: LogStore, _ name: String) async throws -> LogWriter {

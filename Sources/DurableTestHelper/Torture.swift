@@ -2,6 +2,7 @@
 @preconcurrency import Glibc
 #endif
 import DurableLog
+import DurableStorage
 import DurableWorkflows
 import Foundation
 import Logging
@@ -48,7 +49,7 @@ enum Torture {
         // Every kill recovers what its worker owned: over minutes of kills a workflow that waits
         // for its payment is recovered hundreds of times, which is not a poison pill.
         configuration.maxRecoveryAttempts = 1_000_000
-        let engine = try DurableEngine(directory: directory, configuration: configuration)
+        let engine = try TestHelper.engine(at: directory, configuration)
         /// A step whose body notes `run`, and whose checkpoint is followed by `ack`.
         @Sendable func step<T: Codable & Sendable>(
             _ context: WorkflowContext, _ name: String, _ body: @escaping @Sendable () async throws -> T
@@ -105,8 +106,11 @@ enum Torture {
     // MARK: Driver
 
     static func drive(directory: String, seconds: Double, workers count: Int) async throws -> Never {
-        let ledgerPath = directory + ".ledger"
-        let kills = Ledger(directory + ".kills")
+        // Beside the directory; for a database, in the temporary directory.
+        let scratch =
+            TestHelper.isDatabase(directory) ? NSTemporaryDirectory() + "durable-torture-\(getpid())" : directory
+        let ledgerPath = scratch + ".ledger"
+        let kills = Ledger(scratch + ".kills")
         var workers: [Process] = []
         var incarnations: [Int] = []
         var spawned = 0
@@ -127,7 +131,7 @@ enum Torture {
             workers.append(try spawn())
             incarnations.append(spawned)
         }
-        let client = try DurableClient(directory: directory)
+        let client = DurableClient(store: try TestHelper.store(at: directory))
         var orders: [Int] = []
         var killed = 0
         let end = Date().addingTimeInterval(seconds)
@@ -169,9 +173,9 @@ enum Torture {
             kill(worker.processIdentifier, SIGKILL)
             worker.waitUntilExit()
         }
-        let violations = try verify(
+        let violations = try await verify(
             directory: directory, orders: orders, unfinished: unfinished, ledgerPath: ledgerPath,
-            killsPath: directory + ".kills")
+            killsPath: scratch + ".kills")
         print(
             "torture: \(seconds) s, \(count) workers, \(killed) SIGKILLs, \(orders.count) orders, \(violations.count) violations"
         )
@@ -189,23 +193,23 @@ enum Torture {
     /// Every invariant, from the logs and the ledger.
     static func verify(
         directory: String, orders: [Int], unfinished: [Int], ledgerPath: String, killsPath: String
-    ) throws -> [String] {
+    ) async throws -> [String] {
         var violations: [String] = unfinished.map { "order-\($0) did not finish" }
-        let store = try LogStore.open(directory: directory)
+        let store = try TestHelper.store(at: directory)
         let lines = try String(contentsOfFile: ledgerPath, encoding: .utf8).split(separator: "\n").map {
             $0.split(separator: " ").map(String.init)
         }
         // 1. Each workflow ended exactly once, with the right result; each message arrived once.
         for n in orders {
             let id = "order-\(n)"
-            let contents = try store.readLog(name: id)
-            let history = try WorkflowHistory(contents)
-            let ends = contents.records.filter { $0.type.rawValue == 0x12 }.count
+            let events = try await store.history(of: id)
+            let history = WorkflowHistory(workflowID: id, events: events)
+            let ends = events.filter { if case .ended = $0 { true } else { false } }.count
             if ends != 1 { violations.append("\(id) has \(ends) END records") }
             if history.status == .success, history.output != "\"\(n):paid-\(n):\(4 * n)\"" {
                 violations.append("\(id) returned \(history.output ?? "nothing")")
             }
-            let payments = try store.inboxMessagesBlocking(of: id).filter { $0.id == "pay-\(n)" }.count
+            let payments = try await store.inbox(of: id).filter { $0.id == "pay-\(n)" }.count
             if payments != 1 { violations.append("\(id) has \(payments) copies of its payment") }
         }
         // 2. No checkpointed step ran again: no `run` after an `ack` of the same step.
@@ -253,9 +257,11 @@ enum Torture {
         // 4. Each cron tick ran once: one workflow per tick, each ended at most once.
         var filter = WorkflowFilter()
         filter.name = "torture-tick"
-        let ticks = store.index.workflows(matching: filter)
+        let ticks = try await store.list(filter)
         for tick in ticks {
-            let ends = try store.readLog(name: tick.workflowID).records.filter { $0.type.rawValue == 0x12 }.count
+            let ends = try await store.history(of: tick.workflowID).filter {
+                if case .ended = $0 { true } else { false }
+            }.count
             if ends > 1 { violations.append("\(tick.workflowID) ended \(ends) times") }
         }
         print(

@@ -86,7 +86,6 @@ struct DBOSInteropTests {
         let ours = try Interop.durable(["list", "--dir", data, "--json"]).split(separator: "\n").map {
             try object(String($0))
         }
-        let ids = ours.map { $0["workflowID"] as! String }
         #expect(
             Set(ours.map { $0["status"] as! String }) == [
                 "SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED", "PENDING", "ENQUEUED", "DELAYED",
@@ -108,13 +107,42 @@ struct DBOSInteropTests {
         try pg.psql("features", ["-f", script])
         #expect(try pg.query("features", counts) == once, "a second load duplicated rows")
 
+        try expectDBOSReads(ours, as: ["--dir", data], database: pg.url("features"), pg: pg, in: temp)
+    }
+
+    @Test func dbosReadsEveryFeatureALiveSwiftExecutorRecordedOnPostgreSQL() throws {
+        let temp = TemporaryDirectory()
+        let pg = try ThrowawayPostgres()
+        try pg.createDatabase("live")
+        let url = pg.url("live")
+        let helper = builtExecutable("DurableTestHelper")
+        let (status, _, err) = try Interop.run(helper, ["features", url])
+        try #require(status == 0, "features fixture on PostgreSQL failed: \(err)")
+        let ours = try Interop.durable(["list", "--database-url", url, "--json"]).split(separator: "\n").map {
+            try object(String($0))
+        }
+        #expect(
+            Set(ours.map { $0["status"] as! String }) == [
+                "SUCCESS", "ERROR", "CANCELLED", "PENDING", "ENQUEUED", "DELAYED",
+            ])
+        try expectDBOSReads(ours, as: ["--database-url", url], database: url, pg: pg, in: temp)
+    }
+
+    /// DBOS Python (its client and its CLI) reads every workflow of `ours` in `database` exactly as
+    /// `durable` reports it from `location` (its `--dir` or `--database-url` arguments).
+    func expectDBOSReads(
+        _ ours: [[String: Any]], as location: [String], database: String, pg: ThrowawayPostgres,
+        in temp: TemporaryDirectory
+    ) throws {
+        let ids = ours.map { $0["workflowID"] as! String }
+        let name = String(database.split(separator: "/").last!)
         var steps: [String: [[String: Any]]] = [:]
         var events: [String: [String]] = [:], streams: [String: [String]] = [:]
         for id in ids {
-            steps[id] = try Interop.durable(["steps", "--dir", data, id, "--json"]).split(separator: "\n").map {
+            steps[id] = try Interop.durable(["steps"] + location + [id, "--json"]).split(separator: "\n").map {
                 try object(String($0))
             }
-            let keys = try object(try Interop.durable(["events", "--dir", data, id, "--json"])).keys.sorted()
+            let keys = try object(try Interop.durable(["events"] + location + [id, "--json"])).keys.sorted()
             if !keys.isEmpty { events[id] = keys }
             let streamed = Set(
                 steps[id]!.filter { ["writeStream", "closeStream"].contains($0["kind"] as! String) }.map {
@@ -132,7 +160,7 @@ struct DBOSInteropTests {
         try JSONSerialization.data(withJSONObject: ["ids": ids, "events": events, "streams": streams]).write(
             to: URL(fileURLWithPath: spec))
         let (status, out, err) = try Interop.run(
-            Interop.python!, [Interop.root + "/tools/interop/dbos_read.py", pg.url("features"), spec])
+            Interop.python!, [Interop.root + "/tools/interop/dbos_read.py", database, spec])
         try #require(status == 0, "\(err)")
         let seen = try object(out)
         let listed = Dictionary(
@@ -158,7 +186,7 @@ struct DBOSInteropTests {
             ("forkedFrom", "forked_from"), ("parentWorkflowID", "parent_workflow_id"),
         ]
         for id in ids {
-            let mine = try object(try Interop.durable(["inspect", "--dir", data, id, "--json"]))
+            let mine = try object(try Interop.durable(["inspect"] + location + [id, "--json"]))
             let client = try #require(listed[id]), listedByCLI = try #require(cliListed[id]),
                 got = try #require(cliGot[id])
             let workflow = try #require(workflows[id])
@@ -220,12 +248,12 @@ struct DBOSInteropTests {
             }
             if events[id] != nil {
                 let latest = try JSONSerialization.jsonObject(
-                    with: Data(try Interop.durable(["events", "--dir", data, id, "--json"]).utf8))
+                    with: Data(try Interop.durable(["events"] + location + [id, "--json"]).utf8))
                 #expect(canonical(workflow["events"]) == canonical(latest), "\(id) get_event")
                 let history = try JSONSerialization.jsonObject(
-                    with: Data(try Interop.durable(["events", "--dir", data, id, "--history", "--json"]).utf8))
+                    with: Data(try Interop.durable(["events"] + location + [id, "--history", "--json"]).utf8))
                 let stored = try pg.query(
-                    "features",
+                    name,
                     """
                     SELECT json_agg(json_build_object('functionID', function_id, 'key', key, 'value', value::json) ORDER BY function_id, key)
                     FROM dbos.workflow_events_history WHERE workflow_uuid = \(sqlLiteral(id))
@@ -236,7 +264,7 @@ struct DBOSInteropTests {
                     "\(id) event history")
             }
             for key in streams[id] ?? [] {
-                let items = try Interop.durable(["stream", "--dir", data, id, key]).split(separator: "\n").map {
+                let items = try Interop.durable(["stream"] + location + [id, key]).split(separator: "\n").map {
                     try JSONSerialization.jsonObject(with: Data($0.utf8), options: .fragmentsAllowed)
                 }
                 #expect(
@@ -246,7 +274,7 @@ struct DBOSInteropTests {
         }
 
         let queues =
-            try JSONSerialization.jsonObject(with: Data(try Interop.durable(["queues", "--dir", data, "--json"]).utf8))
+            try JSONSerialization.jsonObject(with: Data(try Interop.durable(["queues"] + location + ["--json"]).utf8))
             as! [[String: Any]]
         let declared = queues.filter { $0["concurrency"] is Int || $0["rateLimit"] is Int }
         #expect(
@@ -259,7 +287,7 @@ struct DBOSInteropTests {
                     }), "queues")
         let schedules =
             try JSONSerialization.jsonObject(
-                with: Data(try Interop.durable(["schedules", "--dir", data, "--json"]).utf8)) as! [[String: Any]]
+                with: Data(try Interop.durable(["schedules"] + location + ["--json"]).utf8)) as! [[String: Any]]
         let theirSchedules = seen["schedules"] as! [[String: Any]]
         #expect(theirSchedules.count == schedules.count)
         for (a, b) in zip(schedules, theirSchedules) {
