@@ -128,7 +128,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DurablePostgresTests",
-            dependencies: ["DurablePostgres", "DurableExport", "DurableTesting"],
+            dependencies: ["DurablePostgres", "DurableExport", "DurableTesting", "DurableTestHelper", "durable"],
             swiftSettings: strict
         ),
         .testTarget(

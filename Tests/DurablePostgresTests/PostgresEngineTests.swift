@@ -1,0 +1,77 @@
+import DurableTesting
+import Foundation
+import Testing
+
+/// The engine on PostgreSQL, in real processes: executors killed with SIGKILL, and a data
+/// directory moved to the database and finished there.
+@Suite("The engine on PostgreSQL: crashes and migration", .enabled(if: postgresAvailable), .timeLimit(.minutes(5)))
+struct PostgresEngineTests {
+    /// Runs a built executable to its end; returns its status and what it printed.
+    func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:]
+    ) async throws -> (
+        status: Int32, killed: Bool, output: String
+    ) {
+        let child = try ChildProcess(executable, arguments, environment: environment)
+        let (status, killed, output) = await child.finish()
+        return (status, killed, output)
+    }
+
+    /// The ledger's steps that logged `run` after their checkpoint's `ack`: reruns of a checkpointed step.
+    func rerunsAfterCheckpoint(_ ledger: String) throws -> [String] {
+        var acked = Set<String>()
+        var reruns: [String] = []
+        for line in try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            guard parts.count >= 3 else { continue }
+            let key = "\(parts[1]) \(parts[2])"
+            if parts[0] == "ack" { acked.insert(key) }
+            if parts[0] == "run", acked.contains(key) { reruns.append(key) }
+        }
+        return reruns
+    }
+
+    @Test(
+        "three executors on one database, one SIGKILLed every few hundred ms: every workflow ends once, no checkpointed step reruns, the queue limit holds, each cron tick runs once"
+    )
+    func executorsKilledAtRandom() async throws {
+        let server = try TemporaryPostgres()
+        let url = try server.createDatabase("torture")
+        let (status, _, output) = try await run("DurableTestHelper", ["torture", url, "12", "3"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains(" 0 violations"), "\(output)")
+        let kills = output.split(separator: "\n").first { $0.contains("SIGKILLs") }
+        #expect(kills != nil && !kills!.contains(" 0 SIGKILLs"), "\(output)")
+    }
+
+    @Test(
+        "a directory with workflows killed mid-run moves to PostgreSQL with durable migrate, and the unchanged app finishes them there without rerunning a checkpointed step"
+    )
+    func migratedDirectoryFinishesOnPostgres() async throws {
+        let dir = TemporaryDirectory()
+        let ledger = dir.path + "/ledger"
+        let killed = try await run(
+            "DurableTestHelper", ["workflows", dir.data, ledger, "m1", "m2"],
+            environment: ["KILL_AT": "m1:3:ack,m2:3:ack", "FIRED": dir.path + "/fired"])
+        #expect(killed.killed, "the first executor dies mid-run: \(killed.output)")
+
+        let server = try TemporaryPostgres()
+        let url = try server.createDatabase("migrated")
+        let moved = try await run("durable", ["migrate", "--dir", dir.data, "--to", url])
+        #expect(moved.status == 0 && moved.output.contains("moved 2 workflows"), "\(moved.output)")
+        #expect(
+            try server.psql("SELECT status FROM dbos.workflow_status ORDER BY workflow_uuid", database: "migrated")
+                == "PENDING\nPENDING\n")
+        let again = try await run("durable", ["migrate", "--dir", dir.data, "--to", url])
+        #expect(again.status == 0 && again.output.contains("moved 0 workflows"), "a second run skips what is there")
+
+        let finished = try await run("DurableTestHelper", ["workflows", url, ledger, "m1", "m2"])
+        #expect(finished.status == 0, "\(finished.output)")
+        #expect(finished.output.split(separator: "\n").sorted() == ["m1 55", "m2 55"])
+        #expect(try rerunsAfterCheckpoint(ledger) == [])
+        #expect(
+            try server.psql(
+                "SELECT status, recovery_attempts FROM dbos.workflow_status ORDER BY workflow_uuid",
+                database: "migrated") == "SUCCESS|2\nSUCCESS|2\n")
+    }
+}
