@@ -22,8 +22,11 @@ extension DurableCommand {
         var target: String
 
         func run() async throws {
-            let source = DurableClient(
-                store: try directory.openDirectoryStore(writing: false), clientID: "durable-migrate")
+            // The index first catches up with the logs: a process killed right after creating a
+            // workflow may have left it out of the index, and the listing below reads the index.
+            let directoryStore = try directory.openDirectoryStore(writing: true)
+            _ = try await directoryStore.repair(.unowned)
+            let source = DurableClient(store: directoryStore, clientID: "durable-migrate")
             let destination = DurableClient(store: try PostgresWorkflowStore(url: target), clientID: "durable-migrate")
             var moved = 0
             var skipped: [String] = []
