@@ -98,7 +98,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // Public test support: temporary directories, a manual clock, built-tool lookup.
-        .target(name: "DurableTesting", dependencies: ["DurableWorkflows"], swiftSettings: strict),
+        .target(name: "DurableTesting", dependencies: ["DurableWorkflows", "CDurableLinux"], swiftSettings: strict),
         // Child process driven by the crash and lock tests (appends in a loop, holds leases).
         .executableTarget(
             name: "DurableTestHelper",

@@ -4,6 +4,7 @@
 #include "CDurableLinux.h"
 
 #include <errno.h>
+#include <spawn.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/statfs.h>
@@ -145,4 +146,17 @@ int durable_argument_count(void) { return captured_argc; }
 
 const char *durable_argument(int index) {
     return index >= 0 && index < captured_argc ? captured_argv[index] : 0;
+}
+
+int durable_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd) {
+    posix_spawn_file_actions_t actions;
+    int rc = posix_spawn_file_actions_init(&actions);
+    if (rc != 0) return rc;
+    rc = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (rc == 0 && out_fd >= 0) rc = posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
+    if (rc == 0 && err_fd >= 0) rc = posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
+    if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    if (rc == 0) rc = posix_spawn(pid, path, &actions, NULL, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    return rc;
 }

@@ -11,16 +11,21 @@ import Synchronization
 ///
 /// When the connection is lost it is made again with backoff; meanwhile other stores may take
 /// this one for dead and take its workflows over, which fencing makes safe (this store's next
-/// append fails as ``WorkflowStoreError/Code/ownershipLost``).
+/// append fails as ``WorkflowStoreError/Code/ownershipLost``), and the store takes no new work
+/// while its own liveness is not confirmed (``sinceConfirmed``).
 final class ControlLink: Sendable {
     private let location: PostgresLocation
     private let schema: String
     private let instanceID: String
-    private let lockKey = Int64.random(in: 1...Int64.max)
     private let board: WakeBoard
     private let heartbeat: Duration
     private let logger: Logger
     private let task = Locked<Task<Void, Never>?>(nil)
+    /// When the liveness this store shows others was last confirmed (the lock taken, a heartbeat
+    /// written); nil while it has none.
+    private let confirmed = Locked<ContinuousClock.Instant?>(nil)
+    /// Resumed once the first connection listens.
+    private let listening = Locked<CheckedContinuation<Void, Never>?>(nil)
 
     init(store: PostgresWorkflowStore) {
         location = store.location
@@ -31,11 +36,24 @@ final class ControlLink: Sendable {
         logger = store.logger
     }
 
-    /// Connects and registers the instance; then keeps the connection up in the background.
+    /// Connects, registers the instance and listens, then keeps the connection up in the
+    /// background. Returns once notifications reach the board (or after a few seconds).
     func connect() async throws {
         let connection = try await open()
-        let loop = Task { [self] in await self.serve(connection) }
-        task.withLock { $0 = loop }
+        await withCheckedContinuation { continuation in
+            listening.withLock { $0 = continuation }
+            let loop = Task { [self] in await self.serve(connection) }
+            task.withLock { $0 = loop }
+            Task { [self] in
+                try? await Task.sleep(for: .seconds(5))
+                self.listening.withLock { $0.take() }?.resume()
+            }
+        }
+    }
+
+    /// How long ago this store's liveness was last confirmed to the database (nil: not now).
+    var sinceConfirmed: Duration? {
+        confirmed.withLock { $0 }.map { ContinuousClock.now - $0 }
     }
 
     /// Closes the connection (its lock goes with it) and stops reconnecting.
@@ -48,16 +66,28 @@ final class ControlLink: Sendable {
             host: location.host, port: location.port, username: location.username, password: location.password,
             database: location.database, tls: .disable)
         configuration.options.connectTimeout = .seconds(Int64(PostgresConnector.connectTimeout.components.seconds))
-        configuration.options.additionalStartupParameters = [("application_name", "swift-durable control")]
+        // A hung statement or a half-open connection fails within seconds instead of hours.
+        configuration.options.additionalStartupParameters =
+            [("application_name", "swift-durable control"), ("statement_timeout", "10000")]
+            + PostgresConnector.keepalives
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
         do {
-            _ = try await connection.query("SELECT pg_advisory_lock(\(lockKey))", logger: logger)
+            // A fresh key on every connection: the session of a lost connection may still hold
+            // the previous one until the server notices it is gone.
+            var lockKey: Int64
+            repeat {
+                lockKey = Int64.random(in: 1...Int64.max)
+            } while try await connection.query("SELECT pg_try_advisory_lock(\(lockKey))", logger: logger).collect()
+                .first?.decode(Bool.self) != true
             _ = try await connection.query(
                 """
-                INSERT INTO \(unescaped: schema).durable_instances (instance_id, executor_id, lock_key, started_at, heartbeat_at)
+                INSERT INTO \(unescaped: schema).durable_instances (instance_id, executor_id, lock_key, started_at,
+                  heartbeat_at)
                 VALUES (\(instanceID), '', \(lockKey), \(unescaped: Self.now), \(unescaped: Self.now))
-                ON CONFLICT (instance_id) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at
+                ON CONFLICT (instance_id) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at,
+                  lock_key = EXCLUDED.lock_key
                 """, logger: logger)
+            confirmed.withLock { $0 = .now }
             return connection
         } catch {
             try? await connection.close()
@@ -75,7 +105,7 @@ final class ControlLink: Sendable {
                 await run(current)
                 try? await current.close()
                 connection = nil
-                board.signalAll()  // what was missed meanwhile is unknown: everyone looks again
+                confirmed.withLock { $0 = nil }
                 continue
             }
             try? await Task.sleep(for: backoff)
@@ -93,14 +123,18 @@ final class ControlLink: Sendable {
     private func run(_ connection: PostgresConnection) async {
         let (board, logger, schema, instanceID, heartbeat) = (board, logger, schema, instanceID, heartbeat)
         await withTaskGroup(of: Void.self) { group in
-            group.addTask {
+            group.addTask { [self] in
                 _ = try? await connection.listen(on: "durable_wake") { notifications in
+                    // Listening now. What was missed before (after a reconnect) is unknown, so
+                    // every waiter looks again.
+                    board.signalAll()
+                    self.listening.withLock { $0.take() }?.resume()
                     for try await notification in notifications {
                         if notification.payload == "*" { board.signalAll() } else { board.signal(notification.payload) }
                     }
                 }
             }
-            group.addTask {
+            group.addTask { [self] in
                 while !Task.isCancelled {
                     do {
                         try await Task.sleep(for: heartbeat)
@@ -109,6 +143,7 @@ final class ControlLink: Sendable {
                             UPDATE \(unescaped: schema).durable_instances SET heartbeat_at = \(unescaped: Self.now)
                             WHERE instance_id = \(instanceID)
                             """, logger: logger)
+                        self.confirmed.withLock { $0 = .now }
                     } catch {
                         return
                     }

@@ -15,11 +15,15 @@ enum PostgresConnector {
             host: location.host, port: location.port, username: location.username, password: location.password,
             database: location.database, tls: .disable)
         configuration.options.connectTimeout = connectTimeout
-        configuration.options.additionalStartupParameters = [
-            ("application_name", "swift-durable"), ("synchronous_commit", "on"),
-        ]
+        configuration.options.additionalStartupParameters =
+            [("application_name", "swift-durable"), ("synchronous_commit", "on")] + keepalives
         return PostgresClient(configuration: configuration, backgroundLogger: logger)
     }
+
+    /// TCP keepalives that find a dead peer in about 25 s rather than the kernel's 2 hours.
+    static let keepalives = [
+        ("tcp_keepalives_idle", "10"), ("tcp_keepalives_interval", "5"), ("tcp_keepalives_count", "3"),
+    ]
 
     /// Runs `body` with a pool for `location` that runs for as long as the body does; errors
     /// come out as ``WorkflowStoreError``s naming the location.

@@ -57,6 +57,10 @@ final class PostgresLease: WorkflowLease {
         try? await store.notify(keys)
     }
 
+    deinit {
+        release()  // a lease dropped without release must not pin its workflow in this store
+    }
+
     func release() {
         let (fields, first) = state.withLock { state -> (WorkflowFields, Bool) in
             defer { state.released = true }

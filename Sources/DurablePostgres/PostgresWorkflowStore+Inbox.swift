@@ -11,7 +11,13 @@ extension PostgresWorkflowStore {
             let body = try Self.encode(item)
             do {
                 try await transaction { connection in
-                    // The destination's row lock orders deliveries to it until commit.
+                    // The status row first (key share, as the inbox's foreign key takes anyway), as
+                    // every writer locks it before the journal row; then the journal row's lock
+                    // orders deliveries to the workflow until commit.
+                    _ = try await connection.query(
+                        """
+                        SELECT 1 FROM \(unescaped: self.s).workflow_status WHERE workflow_uuid = \(id) FOR KEY SHARE
+                        """, logger: self.logger)
                     let rows = try await connection.query(
                         """
                         UPDATE \(unescaped: self.s).durable_workflows SET inbox_seq = inbox_seq + 1

@@ -36,7 +36,8 @@ extension PostgresWorkflowStore {
                     for try await holder in holders.decode(String.self) { return .deduplicated(holder: holder) }
                 }
                 let sequence = try await connection.query(
-                    "SELECT nextval('\(unescaped: self.s).durable_enqueue_seq')", logger: self.logger
+                    "SELECT nextval(\(self.schema.dbos.qualified("durable_enqueue_seq"))::regclass)",
+                    logger: self.logger
                 ).collect()
                 var fields = fields
                 fields.enqueueSequence = try sequence.first?.decode(Int64.self)
@@ -53,16 +54,28 @@ extension PostgresWorkflowStore {
                     """, logger: self.logger)
                 return .created
             }
-            if outcome == .created { try await notify([QueueKey.queue(queue)]) }
+            if outcome == .created {
+                try await register(version: fields.applicationVersion, at: fields.createdAt ?? 0)
+                try await notify([QueueKey.queue(queue)])
+            }
             return outcome
         }
     }
 
     public func dequeue(_ request: DequeueRequest) async throws -> DequeueResult {
         try await run(nil) { [self] in
-            let held = state.withLock { Array($0.leases.values) }
-            let decided = try await transaction { connection in
-                try await self.decide(request, held: held, on: connection)
+            let reserved = Reservations()
+            let decided: (starts: [Start], wake: Int64?)
+            do {
+                decided = try await transaction { connection in
+                    try await self.decide(request, reserving: reserved, on: connection)
+                }
+            } catch {
+                let tokens = reserved.tokens.withLock { $0 }
+                state.withLock { state in
+                    for (id, token) in tokens where state.leases[id] == token { state.leases[id] = nil }
+                }
+                throw error
             }
             var result = DequeueResult(started: [], wakeAt: decided.wake)
             for start in decided.starts {
@@ -71,6 +84,11 @@ extension PostgresWorkflowStore {
             }
             return result
         }
+    }
+
+    /// The leases a dequeue reserved in this store before its commit, by workflow ID.
+    final class Reservations: Sendable {
+        let tokens = Locked<[String: String]>([:])
     }
 
     /// A workflow a dequeue started.
@@ -82,11 +100,18 @@ extension PostgresWorkflowStore {
     }
 
     /// The dequeue decision, under the queue's lock.
+    ///
+    /// Each workflow it starts is reserved in this store's leases before the commit, so a
+    /// dequeue of this store that runs next (it waits for the queue's lock) counts it; `reserved`
+    /// collects them, for the caller to drop if the transaction fails.
     private func decide(
-        _ request: DequeueRequest, held: [String], on connection: PostgresConnection
+        _ request: DequeueRequest, reserving reserved: Reservations, on connection: PostgresConnection
     ) async throws -> (starts: [Start], wake: Int64?) {
         let queue = request.queue
         _ = try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey(queue: queue.name)))", logger: logger)
+        try checkLiveness()
+        // Read under the queue's lock: every start of this store decided before is in it.
+        let held = state.withLock { Array($0.leases.values) }
         let now = request.now()
         var running: [String: Int] = [:]
         if queue.concurrency != nil {
@@ -114,6 +139,26 @@ extension PostgresWorkflowStore {
                 recent[partition, default: []].append(at)
             }
         }
+        // Waiting, due, of this version, of a name this executor runs, and held by nobody alive
+        // (a process may hold a waiting workflow to cancel it).
+        let waiting: PostgresQuery = """
+            ws.queue_name = \(queue.name) AND ws.status IN ('ENQUEUED', 'DELAYED')
+              AND (ws.application_version IS NULL OR ws.application_version = \(request.applicationVersion))
+            """
+        let names = try await connection.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT DISTINCT COALESCE(ws.name, '') FROM \(s).workflow_status ws WHERE \(waiting.sql)",
+                binds: waiting.binds), logger: logger
+        ).collect().map { try $0.decode(String.self) }.filter(request.canRun)
+        var wake: Int64?
+        let delayed = try await connection.query(
+            """
+            SELECT min(ws.delay_until_epoch_ms) FROM \(unescaped: s).workflow_status ws
+            WHERE ws.queue_name = \(queue.name) AND ws.status IN ('ENQUEUED', 'DELAYED')
+              AND ws.delay_until_epoch_ms > \(now) AND COALESCE(ws.name, '') = ANY(\(names))
+            """, logger: logger
+        ).collect()
+        wake = try delayed.first?.decode(Int64?.self)
         let candidates = try await connection.query(
             """
             SELECT ws.workflow_uuid, COALESCE(ws.name, ''), COALESCE(ws.queue_partition_key, ''),
@@ -121,11 +166,16 @@ extension PostgresWorkflowStore {
             FROM \(unescaped: s).workflow_status ws JOIN \(unescaped: s).durable_workflows dw USING (workflow_uuid)
             WHERE ws.queue_name = \(queue.name) AND ws.status IN ('ENQUEUED', 'DELAYED') AND dw.corruption IS NULL
               AND (ws.application_version IS NULL OR ws.application_version = \(request.applicationVersion))
+              AND COALESCE(ws.name, '') = ANY(\(names))
+              AND (ws.delay_until_epoch_ms IS NULL OR ws.delay_until_epoch_ms <= \(now))
+              AND (ws.owner_xid IS NULL
+                   OR (ws.owner_xid = dw.lease_token AND NOT (ws.owner_xid = ANY(\(held)))
+                       AND (dw.lease_instance = \(instanceID)
+                            OR NOT \(unescaped: s).durable_instance_alive(dw.lease_instance, \(livenessMilliseconds)))))
             ORDER BY ws.priority, dw.enqueue_seq NULLS LAST, ws.created_at, ws.workflow_uuid
-            LIMIT 1000 FOR UPDATE OF ws SKIP LOCKED
+            LIMIT 1000 FOR NO KEY UPDATE OF ws SKIP LOCKED
             """, logger: logger
         ).collect()
-        var wake: Int64?
         var started: [String: Int] = [:]
         var starts: [Start] = []
         for row in candidates {
@@ -151,6 +201,14 @@ extension PostgresWorkflowStore {
             }
             let fields = try Self.fields(fieldsText, corruption: nil, status: nil, id: id)
             let token = UUID().uuidString.lowercased()
+            guard
+                state.withLock({ state -> Bool in
+                    guard state.leases[id] == nil else { return false }
+                    state.leases[id] = token
+                    return true
+                })
+            else { continue }
+            reserved.tokens.withLock { $0[id] = token }
             var delta = WorkflowFields()
             delta.updatedAt = now
             delta.status = .pending

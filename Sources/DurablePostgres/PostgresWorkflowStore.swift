@@ -162,6 +162,19 @@ public final class PostgresWorkflowStore: WorkflowStore {
 
     var livenessMilliseconds: Int64 { Int64(options.livenessTimeout.components.seconds * 1000) }
 
+    /// Throws ``WorkflowStoreError/Code/unavailable`` while this store's own liveness is not
+    /// confirmed for the liveness timeout: others may have taken it for dead, so it starts nothing
+    /// new (what it runs is fenced).
+    func checkLiveness() throws {
+        let since = state.withLock { $0.control }?.sinceConfirmed
+        guard let since, since < options.livenessTimeout else {
+            throw WorkflowStoreError(
+                .unavailable,
+                "this process has lost its liveness connection to PostgreSQL at \(location); it takes no new work until it reconnects"
+            )
+        }
+    }
+
     // MARK: Creating and claiming
 
     public func create(
@@ -176,8 +189,24 @@ public final class PostgresWorkflowStore: WorkflowStore {
                 try await self.insert(id, fields: fields, events: events, token: token, on: connection)
             }
             guard let created else { return nil }
+            try await register(version: fields.applicationVersion, at: fields.createdAt ?? 0)
             return hold(id, token: token, fields: created)
         }
+    }
+
+    /// Registers `version` in DBOS's `application_versions` (DBOS's clients look up the latest
+    /// one), once per store; marked only once the row is committed.
+    func register(version: String?, at time: Int64) async throws {
+        guard let version, !version.isEmpty, !state.withLock({ $0.versions.contains(version) }) else { return }
+        _ = try await query(
+            """
+            INSERT INTO \(unescaped: s).application_versions (version_id, version_name, version_timestamp,
+              created_at, application_name)
+            VALUES (\(DBOSMapping.stableUUID("version", version)), \(version), \(time), \(time),
+              \(options.applicationName))
+            ON CONFLICT DO NOTHING
+            """)
+        state.withLock { _ = $0.versions.insert(version) }
     }
 
     /// Inserts workflow `id` held by `token`; returns its folded fields, or nil if it exists.
@@ -196,18 +225,6 @@ public final class PostgresWorkflowStore: WorkflowStore {
             """, logger: logger
         ).collect()
         guard !inserted.isEmpty else { return nil }
-        if let version = fields.applicationVersion, !version.isEmpty,
-            state.withLock({ $0.versions.insert(version).inserted })
-        {
-            // DBOS's clients need the versions registered (they look up the latest one).
-            _ = try await connection.query(
-                """
-                INSERT INTO \(unescaped: s).application_versions (version_id, version_name, version_timestamp,
-                  created_at, application_name)
-                VALUES (\(DBOSMapping.stableUUID("version", version)), \(version), \(createdAt), \(createdAt), \(app))
-                ON CONFLICT DO NOTHING
-                """, logger: logger)
-        }
         var inputs = DBOSMapping.emptyInputs
         for case .started(let start) in events { inputs = start.inputs }
         _ = try await connection.query(
@@ -227,46 +244,69 @@ public final class PostgresWorkflowStore: WorkflowStore {
     public func claim(_ id: String) async throws -> WorkflowClaim? {
         try await run(id) { [self] in
             let token = UUID().uuidString.lowercased()
-            let held = state.withLock { $0.leases[id] != nil }
-            let claimed = try await transaction { connection -> ([WorkflowEvent], WorkflowFields)? in
-                let rows = try await connection.query(
-                    """
-                    SELECT ws.owner_xid, dw.lease_token, dw.lease_instance, dw.corruption, dw.fields,
-                      CASE WHEN dw.lease_instance IS NULL OR dw.lease_instance = \(self.instanceID) THEN false
-                           ELSE \(unescaped: self.s).durable_instance_alive(dw.lease_instance, \(self.livenessMilliseconds))
-                      END
-                    FROM \(unescaped: self.s).workflow_status ws
-                    LEFT JOIN \(unescaped: self.s).durable_workflows dw USING (workflow_uuid)
-                    WHERE ws.workflow_uuid = \(id) FOR NO KEY UPDATE OF ws
-                    """, logger: self.logger
-                ).collect()
-                guard let row = rows.first else {
-                    throw WorkflowStoreError(.notFound, "no workflow has the ID \(id)", workflowID: id)
-                }
-                let (owner, leaseToken, leaseInstance, corruption, fieldsText, alive) = try row.decode(
-                    (String?, String?, String?, String?, String?, Bool).self)
-                guard let fieldsText else { return nil }  // a DBOS app's workflow: not ours to run
-                if let owner {
-                    guard owner == leaseToken else { return nil }  // a DBOS executor took it
-                    if leaseInstance == self.instanceID ? held : alive { return nil }
-                }
-                if let corruption {
-                    throw WorkflowStoreError(
-                        .damaged, "workflow \(id) is quarantined: \(corruption)", workflowID: id)
-                }
-                _ = try await connection.query(
-                    "UPDATE \(unescaped: self.s).workflow_status SET owner_xid = \(token) WHERE workflow_uuid = \(id)",
-                    logger: self.logger)
-                _ = try await connection.query(
-                    """
-                    UPDATE \(unescaped: self.s).durable_workflows SET lease_token = \(token),
-                      lease_instance = \(self.instanceID) WHERE workflow_uuid = \(id)
-                    """, logger: self.logger)
-                let fields = try Journal.decode(WorkflowFields.self, fieldsText)
-                return (try await self.journal(of: id, on: connection), fields)
+            // Reserved before the transaction: two claims of one ID in this store never both win
+            // (the database sees one instance for both).
+            let reserved = state.withLock { state -> Bool in
+                guard state.leases[id] == nil else { return false }
+                state.leases[id] = token
+                return true
             }
-            guard let (events, fields) = claimed else { return nil }
+            guard reserved else { return nil }
+            let claimed: ([WorkflowEvent], WorkflowFields)?
+            do {
+                claimed = try await claimRow(id, token: token)
+            } catch {
+                state.withLock { if $0.leases[id] == token { $0.leases[id] = nil } }
+                throw error
+            }
+            guard let (events, fields) = claimed else {
+                state.withLock { if $0.leases[id] == token { $0.leases[id] = nil } }
+                return nil
+            }
             return WorkflowClaim(lease: hold(id, token: token, fields: fields), events: events)
+        }
+    }
+
+    /// Takes workflow `id`'s row for `token` (reserved in this store) unless a live holder has it.
+    private func claimRow(_ id: String, token: String) async throws -> ([WorkflowEvent], WorkflowFields)? {
+        try checkLiveness()
+        return try await transaction { connection -> ([WorkflowEvent], WorkflowFields)? in
+            let rows = try await connection.query(
+                """
+                SELECT ws.owner_xid, dw.lease_token, dw.lease_instance, dw.corruption, dw.fields,
+                  CASE WHEN dw.lease_instance IS NULL OR dw.lease_instance = \(self.instanceID) THEN false
+                       ELSE \(unescaped: self.s).durable_instance_alive(dw.lease_instance, \(self.livenessMilliseconds))
+                  END
+                FROM \(unescaped: self.s).workflow_status ws
+                LEFT JOIN \(unescaped: self.s).durable_workflows dw USING (workflow_uuid)
+                WHERE ws.workflow_uuid = \(id) FOR NO KEY UPDATE OF ws
+                """, logger: self.logger
+            ).collect()
+            guard let row = rows.first else {
+                throw WorkflowStoreError(.notFound, "no workflow has the ID \(id)", workflowID: id)
+            }
+            let (owner, leaseToken, leaseInstance, corruption, fieldsText, alive) = try row.decode(
+                (String?, String?, String?, String?, String?, Bool).self)
+            guard let fieldsText else { return nil }  // a DBOS app's workflow: not ours to run
+            if let owner {
+                guard owner == leaseToken else { return nil }  // a DBOS executor took it
+                // This store's own earlier lease was released (it holds the reservation now).
+                if leaseInstance != self.instanceID && alive { return nil }
+            }
+            if let corruption {
+                throw WorkflowStoreError(
+                    .damaged, "workflow \(id) is quarantined: \(corruption)", workflowID: id)
+            }
+            _ = try await connection.query(
+                "UPDATE \(unescaped: self.s).workflow_status SET owner_xid = \(token) WHERE workflow_uuid = \(id)",
+                logger: self.logger)
+            _ = try await connection.query(
+                """
+                UPDATE \(unescaped: self.s).durable_workflows SET lease_token = \(token),
+                  lease_instance = \(self.instanceID) WHERE workflow_uuid = \(id)
+                """, logger: self.logger)
+            let fields = try Journal.decode(WorkflowFields.self, fieldsText)
+            return (try await self.journal(of: id, on: connection), fields)
         }
     }
 
@@ -287,13 +327,19 @@ public final class PostgresWorkflowStore: WorkflowStore {
         if let queue { board.signal(QueueKey.queue(queue)) }
         let (s, logger, client) = (self.s, self.logger, self.client)
         Task {
-            _ = try? await client.query(
-                """
-                WITH ws AS (UPDATE \(unescaped: s).workflow_status SET owner_xid = NULL
-                            WHERE workflow_uuid = \(id) AND owner_xid = \(token) RETURNING 1)
-                UPDATE \(unescaped: s).durable_workflows SET lease_token = NULL, lease_instance = NULL
-                 WHERE workflow_uuid = \(id) AND lease_token = \(token)
-                """, logger: logger)
+            // The status row first, as claims and appends lock it.
+            _ = try? await client.withTransaction(logger: logger) { connection in
+                _ = try await connection.query(
+                    """
+                    UPDATE \(unescaped: s).workflow_status SET owner_xid = NULL
+                    WHERE workflow_uuid = \(id) AND owner_xid = \(token)
+                    """, logger: logger)
+                _ = try await connection.query(
+                    """
+                    UPDATE \(unescaped: s).durable_workflows SET lease_token = NULL, lease_instance = NULL
+                    WHERE workflow_uuid = \(id) AND lease_token = \(token)
+                    """, logger: logger)
+            }
             if let queue { _ = try? await client.query("SELECT pg_notify('durable_wake', \(QueueKey.queue(queue)))") }
         }
     }
@@ -420,16 +466,23 @@ public final class PostgresWorkflowStore: WorkflowStore {
 
     public func quarantine(_ id: String, reason: String) async throws {
         try await run(id) { [self] in
-            let rows = try await query(
-                """
-                WITH q AS (UPDATE \(unescaped: s).durable_workflows SET corruption = \(reason)
-                           WHERE workflow_uuid = \(id) RETURNING 1),
-                     d AS (UPDATE \(unescaped: s).workflow_status SET deduplication_id = NULL
-                           WHERE workflow_uuid = \(id) AND EXISTS (SELECT 1 FROM q))
-                SELECT count(*) FROM q
-                """)
-            guard try rows.first?.decode(Int64.self) == 1 else {
-                throw WorkflowStoreError(.notFound, "no workflow has the ID \(id)", workflowID: id)
+            try await transaction { connection in
+                // The status row first, as claims and appends lock it.
+                let found = try await connection.query(
+                    """
+                    UPDATE \(unescaped: self.s).workflow_status SET deduplication_id = NULL
+                    WHERE workflow_uuid = \(id) RETURNING 1
+                    """, logger: self.logger
+                ).collect()
+                let marked = try await connection.query(
+                    """
+                    UPDATE \(unescaped: self.s).durable_workflows SET corruption = \(reason)
+                    WHERE workflow_uuid = \(id) RETURNING 1
+                    """, logger: self.logger
+                ).collect()
+                guard !found.isEmpty, !marked.isEmpty else {
+                    throw WorkflowStoreError(.notFound, "no workflow has the ID \(id)", workflowID: id)
+                }
             }
             try await notify([WakeKey.history(id), WakeKey.inbox(id)])
         }

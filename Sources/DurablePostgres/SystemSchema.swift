@@ -174,7 +174,7 @@ struct SystemSchema: Sendable {
             // recent (a half-open connection keeps the lock until TCP gives up).
             """
             CREATE OR REPLACE FUNCTION \(s).durable_instance_alive(p_instance text, p_ttl_ms bigint)
-            RETURNS boolean LANGUAGE sql STABLE SET search_path TO 'pg_catalog', 'pg_temp' AS $$
+            RETURNS boolean LANGUAGE sql STABLE SET search_path TO 'pg_catalog', 'pg_temp' AS $durable_alive$
               SELECT EXISTS (
                 SELECT 1 FROM \(s).durable_instances i JOIN pg_locks l
                   ON l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
@@ -183,7 +183,7 @@ struct SystemSchema: Sendable {
                  AND l.objid = (i.lock_key & 4294967295)::oid
                 WHERE i.instance_id = p_instance
                   AND i.heartbeat_at >= (extract(epoch FROM clock_timestamp()) * 1000)::bigint - p_ttl_ms)
-            $$
+            $durable_alive$
             """,
             "INSERT INTO \(meta) (key, value) VALUES ('schema_version', '\(Self.ownVersion)') ON CONFLICT (key) DO NOTHING",
         ]

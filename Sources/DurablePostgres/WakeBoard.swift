@@ -14,23 +14,40 @@ final class WakeBoard: Sendable {
         var fired = false
     }
 
+    /// Versions come from one counter, so a key's version never repeats; keys nobody waits on are
+    /// forgotten once there are many (every process's notifications reach every store), and a
+    /// forgotten key reads as the counter's value when it was forgotten: a reader may then wake
+    /// once for nothing, but never misses a move.
     private struct State {
         var versions: [String: UInt64] = [:]
+        var counter: UInt64 = 0
+        var floor: UInt64 = 0
         var waiters: [Int: Waiter] = [:]
         var nextID = 0
+
+        func version(_ key: String) -> UInt64 { versions[key] ?? floor }
     }
+
+    /// How many keys are remembered before the ones without waiters are forgotten.
+    private static let remembered = 4096
 
     private let state = Locked(State())
 
-    /// The current version of `key` (0 until it first moves).
+    /// The current version of `key`.
     func version(_ key: String) -> UInt64 {
-        state.withLock { $0.versions[key, default: 0] }
+        state.withLock { $0.version(key) }
     }
 
     /// Moves `key` and wakes every task waiting on it.
     func signal(_ key: String) {
         let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.versions[key, default: 0] &+= 1
+            if state.versions.count >= Self.remembered {
+                let waited = Set(state.waiters.values.map(\.key))
+                state.floor = state.counter
+                state.versions = state.versions.filter { waited.contains($0.key) }
+            }
+            state.counter += 1
+            state.versions[key] = state.counter
             var woken: [CheckedContinuation<Void, Never>] = []
             for (id, waiter) in state.waiters where waiter.key == key {
                 if let continuation = waiter.continuation { woken.append(continuation) }
@@ -62,7 +79,7 @@ final class WakeBoard: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let now = state.withLock { state -> Bool in
-                    if state.waiters[id]?.fired == true || state.versions[key, default: 0] != version { return true }
+                    if state.waiters[id]?.fired == true || state.version(key) != version { return true }
                     state.waiters[id]?.continuation = continuation
                     return false
                 }

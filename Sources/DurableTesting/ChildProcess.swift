@@ -1,38 +1,45 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A real child process running one of the package's built executables, killable with SIGKILL.
+/// Started with `posix_spawn` (see ``Spawn``); its standard error is the parent's.
 public final class ChildProcess {
-    let process = Process()
-    let output = Pipe()
+    private let started: Spawn.Started
+    private var exit: (status: Int32, killedBySignal: Bool)?
 
     /// Starts `executable` (found beside the test binary) with `arguments` and extra `environment`.
     public init(
         _ executable: String = "DurableTestHelper", _ arguments: [String], environment: [String: String] = [:]
     ) throws {
-        process.executableURL = URL(fileURLWithPath: builtExecutable(executable))
-        process.arguments = arguments
-        process.standardOutput = output
         var merged = ProcessInfo.processInfo.environment
         merged["SWIFT_BACKTRACE"] = "enable=no"  // a crash report would slow every kill down
         merged.merge(environment) { $1 }
-        process.environment = merged
-        try process.run()
+        started = try Spawn.start(builtExecutable(executable), arguments, environment: merged)
+    }
+
+    deinit {
+        if let output = started.output { close(output) }
     }
 
     /// The child's process ID.
-    public var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { started.pid }
 
     /// Sends SIGKILL and waits for the process to be gone.
     public func kill() {
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        Glibc.kill(started.pid, SIGKILL)
+        wait()
     }
 
     /// Waits for the process to exit; returns its exit status, or the signal that ended it.
     @discardableResult
     public func wait() -> (status: Int32, killedBySignal: Bool) {
-        process.waitUntilExit()
-        return (process.terminationStatus, process.terminationReason == .uncaughtSignal)
+        if let exit { return exit }
+        let reaped = Spawn.wait(started.pid)
+        exit = reaped
+        return reaped
     }
 
     /// Waits for the process to exit and returns its status and everything it printed, without
@@ -54,17 +61,21 @@ public final class ChildProcess {
 
     /// Reads the first line the child prints.
     public func firstLine() -> String {
+        guard let fd = started.output else { return "" }
         var bytes: [UInt8] = []
+        var byte: UInt8 = 0
         while true {
-            let chunk = output.fileHandleForReading.readData(ofLength: 1)
-            if chunk.isEmpty || chunk.first == UInt8(ascii: "\n") { break }
-            bytes += chunk
+            let count = read(fd, &byte, 1)
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 || byte == UInt8(ascii: "\n") { break }
+            bytes.append(byte)
         }
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Everything the child printed, once it has exited.
+    /// Everything the child printed (from where earlier reads stopped), once it has exited.
     public func allOutput() -> String {
-        String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        guard let fd = started.output else { return "" }
+        return Spawn.readAll(dup(fd))
     }
 }

@@ -68,18 +68,12 @@ public final class TemporaryPostgres: Sendable {
     /// Starts a watchdog that stops the server and removes its directory once this process has
     /// exited (a static server is never deinitialized).
     private func stopWhenProcessEnds() throws {
-        let watchdog = Process()
-        watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
         let stop = getuid() == 0 ? "/sbin/runuser -u postgres -- \(binaries)/pg_ctl" : "\(binaries)/pg_ctl"
-        watchdog.arguments = [
-            "-c",
+        let script =
             "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; "
-                + "\(stop) -D '\(directory)/data' -m immediate stop >/dev/null 2>&1; rm -rf '\(directory)'",
-        ]
-        watchdog.standardInput = FileHandle.nullDevice
-        watchdog.standardOutput = FileHandle.nullDevice
-        watchdog.standardError = FileHandle.nullDevice
-        try watchdog.run()
+            + "\(stop) -D '\(directory)/data' -m immediate stop >/dev/null 2>&1; rm -rf '\(directory)'"
+        _ = try Spawn.start(
+            "/bin/sh", ["-c", script], environment: ProcessInfo.processInfo.environment, output: .null, errors: .null)
     }
 
     deinit {
@@ -114,29 +108,21 @@ public final class TemporaryPostgres: Sendable {
     private static func run(
         _ executable: String, _ arguments: [String], asPostgres: Bool = false
     ) throws -> (status: Int32, output: String) {
-        let process = Process()
-        if asPostgres {
-            process.executableURL = URL(fileURLWithPath: "/sbin/runuser")
-            process.arguments = ["-u", "postgres", "--", executable] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-        }
+        let (path, argv) =
+            asPostgres ? ("/sbin/runuser", ["-u", "postgres", "--", executable] + arguments) : (executable, arguments)
         // Output goes to a file, not a pipe: the server pg_ctl starts would inherit a pipe's
         // write end and keep a reader waiting for its end forever.
         let capture = NSTemporaryDirectory() + "durable-pg-output-\(UUID().uuidString)"
-        guard FileManager.default.createFile(atPath: capture, contents: nil),
-            let handle = FileHandle(forWritingAtPath: capture)
-        else { throw TemporaryPostgresError("cannot create \(capture)") }
-        defer { try? FileManager.default.removeItem(atPath: capture) }
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let code = exitStatus(of: process)
-        try? handle.close()
-        let output = (try? String(contentsOfFile: capture, encoding: .utf8)) ?? ""
-        return (code, output)
+        defer { unlink(capture) }
+        let started = try Spawn.start(
+            path, argv, environment: ProcessInfo.processInfo.environment, output: .file(capture),
+            errors: .file(capture + ".err"))
+        defer { unlink(capture + ".err") }
+        let (status, _) = Spawn.wait(started.pid)
+        let output =
+            ((try? String(contentsOfFile: capture, encoding: .utf8)) ?? "")
+            + ((try? String(contentsOfFile: capture + ".err", encoding: .utf8)) ?? "")
+        return (status, output)
     }
 }
 

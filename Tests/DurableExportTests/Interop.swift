@@ -29,20 +29,10 @@ enum Interop {
     static func run(
         _ executable: String, _ arguments: [String], environment: [String: String] = [:]
     ) throws -> (Int32, String, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
         var merged = ProcessInfo.processInfo.environment
         merged.merge(environment) { $1 }
-        process.environment = merged
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        let code = exitStatus(of: process)
-        return (code, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        let (status, output, errors) = try Spawn.run(executable, arguments, environment: merged)
+        return (status, output, errors)
     }
 
     static func durable(_ arguments: [String]) throws -> String {

@@ -6,19 +6,15 @@ import Testing
 
 /// Runs the built `durable` executable for real and captures what it prints.
 func runDurable(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: builtExecutable("durable"))
-    process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     env.merge(environment) { $1 }
-    process.environment = env
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let output = NSTemporaryDirectory() + "durable-cli-\(UUID().uuidString)"
+    defer { unlink(output) }
+    // Standard output and error into one file, in the order they were written.
+    let started = try Spawn.start(
+        builtExecutable("durable"), arguments, environment: env, output: .file(output), errors: .output)
+    let (status, _) = Spawn.wait(started.pid)
+    return (status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
 }
 
 @Suite("The durable command", .timeLimit(.minutes(3)))

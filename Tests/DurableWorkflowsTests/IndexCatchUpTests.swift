@@ -59,11 +59,9 @@ struct TemporaryFileTests {
     func deadWritersTemporaryFilesAreSwept() async throws {
         let dir = TemporaryDirectory()
         _ = try LogStore.open(directory: dir.data)
-        let exited = Process()
-        exited.executableURL = URL(fileURLWithPath: "/bin/true")
-        try exited.run()
-        exited.waitUntilExit()
-        let dead = exited.processIdentifier, alive = getpid()
+        let exited = try Spawn.start("/bin/true", [], environment: [:], output: .null)
+        _ = Spawn.wait(exited.pid)
+        let dead = exited.pid, alive = getpid()
         let files = [
             "wf/3a/.3a0011.\(dead).123.tmp", "wf/ff/.ff0022.\(alive).456.tmp", ".FORMAT.\(dead).789",
             "dicts/.dict.tmp.\(dead).1",

@@ -41,4 +41,9 @@ int durable_argument_count(void);
 /// Argument `index` of the process (NULL past the end).
 const char *durable_argument(int index);
 
+/// Starts `path` with `argv` and `envp` by posix_spawn: stdin from /dev/null, `out_fd` and
+/// `err_fd` (-1: inherited) as stdout and stderr, and no other descriptor of the parent's.
+/// Returns 0 and sets `*pid`, or an errno value.
+int durable_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd);
+
 #endif
