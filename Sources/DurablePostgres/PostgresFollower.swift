@@ -19,6 +19,9 @@ final class PostgresFollower<Element: Sendable>: StoreFollower {
         var cursor: Int64 = 0
         /// The board's version of the key when the latest read began.
         var seen: UInt64 = 0
+        /// A wait since the latest read ended at the polling interval: what DBOS writers did
+        /// meanwhile reaches no board, so the follower may have appends.
+        var pollDue = false
     }
     private let state = Locked(State())
 
@@ -33,6 +36,7 @@ final class PostgresFollower<Element: Sendable>: StoreFollower {
         let version = store.board.version(key)
         let cursor = state.withLock { state in
             state.seen = version
+            state.pollDue = false
             return state.cursor
         }
         let (store, id, kind) = (self.store, self.id, self.kind)
@@ -57,10 +61,13 @@ final class PostgresFollower<Element: Sendable>: StoreFollower {
 
     func waitForAppend(timeout: Duration) async {
         let seen = state.withLock { $0.seen }
-        await store.board.wait(key, after: seen, timeout: min(timeout, store.options.pollInterval))
+        let poll = store.options.pollInterval
+        await store.board.wait(key, after: seen, timeout: min(timeout, poll))
+        if timeout > poll { state.withLock { $0.pollDue = true } }
     }
 
     func mayHaveAppends() -> Bool {
-        store.board.version(key) != state.withLock { $0.seen }
+        let (seen, pollDue) = state.withLock { ($0.seen, $0.pollDue) }
+        return pollDue || store.board.version(key) != seen
     }
 }

@@ -62,6 +62,7 @@ extension PostgresWorkflowStore {
     /// The items of `id`'s inbox after position `after`, with their positions (an item that does
     /// not decode is skipped, as the protocol says).
     func inboxItems(of id: String, after: Int64) async throws -> [(Int64, InboxItem)] {
+        try await adoptMessages(to: id)
         let rows = try await client.query(
             """
             SELECT seq, body FROM \(unescaped: s).durable_inbox

@@ -110,6 +110,7 @@ extension PostgresWorkflowStore {
         let queue = request.queue
         _ = try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey(queue: queue.name)))", logger: logger)
         try checkLiveness()
+        try await adoptEnqueued(queue: queue.name, on: connection)
         // Read under the queue's lock: every start of this store decided before is in it.
         let held = state.withLock { Array($0.leases.values) }
         let now = request.now()

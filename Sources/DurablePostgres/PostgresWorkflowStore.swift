@@ -446,6 +446,9 @@ public final class PostgresWorkflowStore: WorkflowStore {
 
     public func recoverable(applicationVersion: String) async throws -> [WorkflowSummary] {
         try await run(nil) { [self] in
+            // An executor launching: its version is registered before anything is created, so
+            // a DBOS client enqueueing for this application finds it.
+            try await register(version: applicationVersion, at: Int64(Date().timeIntervalSince1970 * 1000))
             let rows = try await query(
                 """
                 SELECT ws.workflow_uuid, dw.fields, dw.corruption, ws.status

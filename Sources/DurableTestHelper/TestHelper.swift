@@ -25,6 +25,8 @@
 //   durable-test-helper features <dir>
 //       Builds a directory whose workflows use every feature the export maps (see runFeatures)
 //       and prints their IDs.
+//   durable-test-helper dbos-peer <location>
+//       Serves workflow py-echo on queue py-q for DBOS Python clients (see DBOSPeerServer).
 //   durable-test-helper torture <dir> <seconds> [<workers>]
 //       The crash-torture harness (see Torture; tools/torture runs it).
 //   durable-test-helper cron <dir> <ledger-file> <start-ms> <horizon-ms>
@@ -60,6 +62,10 @@ struct TestHelper {
         }
         if arguments.count >= 2, arguments[1] == "replay-verify" {
             await runDurableCommand()
+            return
+        }
+        if arguments.count == 3, arguments[1] == "dbos-peer" {
+            try await runDBOSPeer(location: arguments[2])
             return
         }
         if arguments.count == 3, arguments[1] == "features" {

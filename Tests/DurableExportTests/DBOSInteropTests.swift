@@ -445,3 +445,32 @@ struct DBOSInteropTests {
         #expect { try pg.psql("atomic", ["-f", script]) } throws: { "\($0)".contains("no DBOS system schema") }
     }
 }
+
+/// DBOS Python and a Swift executor on one live database.
+@Suite("DBOS Python beside a Swift executor on PostgreSQL", .enabled(if: Interop.enabled), .timeLimit(.minutes(3)))
+struct LiveDBOSInteropTests {
+    @Test func pythonEnqueuesASwiftWorkflowByNameSendsItAMessageAndReadsItsResult() async throws {
+        let pg = try ThrowawayPostgres()
+        try pg.createDatabase("peer")
+        let url = pg.url("peer")
+        let executor = try ChildProcess("DurableTestHelper", ["dbos-peer", url])
+        defer { executor.kill() }
+        #expect(executor.firstLine() == "ready")
+        let (status, out, err) = try Interop.run(
+            Interop.python!, [Interop.root + "/tools/interop/dbos_client_calls.py", url])
+        try #require(status == 0, "\(err)")
+        let seen = try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [String: Any]
+        #expect(seen["result"] as? String == "HELLO:world", "\(seen)")
+        #expect(seen["status"] as? String == "SUCCESS")
+        #expect((seen["executor"] as? String)?.hasPrefix("executor-") == true, "a Swift executor ran it: \(seen)")
+        #expect(seen["version"] as? String == "py-interop")
+        let steps = seen["steps"] as? [String] ?? []
+        #expect(steps.first == "shout" && steps.contains("DBOS.recv"), "\(seen)")
+        #expect(seen["otherStatus"] as? String == "ENQUEUED", "another application's workflow is left alone")
+        // The message sent twice with one idempotency key arrived once.
+        #expect(
+            try pg.query("peer", "SELECT count(*) FROM dbos.notifications WHERE destination_uuid = 'py-1'") == ["1"])
+        let listed = try Interop.durable(["list", "--database-url", url])
+        #expect(listed.contains("py-1") && listed.contains("SUCCESS"))
+    }
+}
