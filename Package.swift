@@ -94,7 +94,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "durable-bench",
-            dependencies: ["DurableWorkflows", "DurableLog", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "DurableWorkflows", "DurableLog", "DurablePostgres", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         // Public test support: temporary directories, a manual clock, built-tool lookup.

@@ -349,11 +349,18 @@ public final class PostgresWorkflowStore: WorkflowStore {
     public func history(of id: String) async throws -> [WorkflowEvent] {
         try await run(id) { [self] in
             let exists = try await query(
-                "SELECT 1 FROM \(unescaped: s).workflow_status WHERE workflow_uuid = \(id)")
-            guard !exists.isEmpty else {
+                """
+                SELECT dw.workflow_uuid IS NOT NULL FROM \(unescaped: s).workflow_status ws
+                LEFT JOIN \(unescaped: s).durable_workflows dw USING (workflow_uuid) WHERE ws.workflow_uuid = \(id)
+                """)
+            guard let ours = try exists.first?.decode(Bool.self) else {
                 throw WorkflowStoreError(.notFound, "no workflow has the ID \(id)", workflowID: id)
             }
-            return try await client.withConnection { connection in try await self.journal(of: id, on: connection) }
+            return try await client.withConnection { connection in
+                ours
+                    ? try await self.journal(of: id, on: connection)
+                    : try await self.foreignHistory(of: id, on: connection)
+            }
         }
     }
 
@@ -389,12 +396,11 @@ public final class PostgresWorkflowStore: WorkflowStore {
         try await run(id) { [self] in
             let rows = try await query(
                 """
-                SELECT dw.fields, dw.corruption, ws.status FROM \(unescaped: s).durable_workflows dw
-                JOIN \(unescaped: s).workflow_status ws USING (workflow_uuid) WHERE dw.workflow_uuid = \(id)
+                SELECT ws.workflow_uuid, dw.fields, dw.corruption, \(unescaped: Self.statusColumns)
+                FROM \(unescaped: s).workflow_status ws LEFT JOIN \(unescaped: s).durable_workflows dw USING (workflow_uuid)
+                WHERE ws.workflow_uuid = \(id)
                 """)
-            guard let row = rows.first else { return nil }
-            let (text, corruption, status) = try row.decode((String, String?, String?).self)
-            return try Self.fields(text, corruption: corruption, status: status, id: id)
+            return try summaryFields(rows).first
         }
     }
 
@@ -420,8 +426,8 @@ public final class PostgresWorkflowStore: WorkflowStore {
             let version = filter.applicationVersion.map { $0.isEmpty ? nil : $0 }
             let rows = try await query(
                 """
-                SELECT ws.workflow_uuid, dw.fields, dw.corruption, ws.status
-                FROM \(unescaped: s).workflow_status ws JOIN \(unescaped: s).durable_workflows dw USING (workflow_uuid)
+                SELECT ws.workflow_uuid, dw.fields, dw.corruption, \(unescaped: Self.statusColumns)
+                FROM \(unescaped: s).workflow_status ws LEFT JOIN \(unescaped: s).durable_workflows dw USING (workflow_uuid)
                 WHERE (\(statuses)::text[] IS NULL OR ws.status = ANY(\(statuses)::text[]))
                   AND (\(filter.name)::text IS NULL OR ws.name = \(filter.name))
                   AND (\(filter.idPrefix)::text IS NULL OR starts_with(ws.workflow_uuid, \(filter.idPrefix)))
@@ -438,9 +444,20 @@ public final class PostgresWorkflowStore: WorkflowStore {
     }
 
     func summaries(_ rows: [PostgresRow]) throws -> [WorkflowSummary] {
+        try summaryFields(rows).map(WorkflowSummary.init)
+    }
+
+    /// The fields of rows selected as `workflow_uuid, dw.fields, dw.corruption,` then
+    /// ``statusColumns``: swift-durable's own, or for a DBOS app's workflow, DBOS's columns.
+    func summaryFields(_ rows: [PostgresRow]) throws -> [WorkflowFields] {
         try rows.map { row in
-            let (id, text, corruption, status) = try row.decode((String, String, String?, String?).self)
-            return WorkflowSummary(try Self.fields(text, corruption: corruption, status: status, id: id))
+            let cells = row.makeRandomAccess()
+            let id = try cells[0].decode(String.self)
+            guard let text = try cells[1].decode(String?.self) else {
+                return try Self.foreignFields(row, id: id, offset: 3)
+            }
+            return try Self.fields(
+                text, corruption: try cells[2].decode(String?.self), status: try cells[3].decode(String?.self), id: id)
         }
     }
 
@@ -451,7 +468,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
             try await register(version: applicationVersion, at: Int64(Date().timeIntervalSince1970 * 1000))
             let rows = try await query(
                 """
-                SELECT ws.workflow_uuid, dw.fields, dw.corruption, ws.status
+                SELECT ws.workflow_uuid, dw.fields, dw.corruption, \(unescaped: Self.statusColumns)
                 FROM \(unescaped: s).workflow_status ws JOIN \(unescaped: s).durable_workflows dw USING (workflow_uuid)
                 WHERE ws.status = 'PENDING' AND dw.corruption IS NULL
                   AND (ws.application_version = \(applicationVersion) OR ws.application_version IS NULL)

@@ -8,7 +8,7 @@ import DurableLog
 // Build in release:
 //   swift run -c release durable-bench [--seconds S] [--dir D] [--record-bytes N]
 //                                      [--recovery-count N] [--export-count N] [--keep]
-//                                      [--only storage|workflows|w1|w4|inbox|queues|export|replay|scale] [--replay-count N]
+//                                      [--database-url URL] [--only storage|workflows|w1|w4|inbox|queues|export|replay|scale] [--replay-count N]
 //                                      [--scale-count N] [--keep] [--reuse]
 // Prints a human summary and one JSON object (the last line) for scripts.
 #if canImport(Glibc)
@@ -63,7 +63,7 @@ struct Benchmark {
             json.append("\"inbox_first\":\(first.json),\"inbox_last\":\(last.json)")
         }
         if settings.only == "queues" {
-            json += try await queues(root: root)
+            json += try await queues(root: root, database: settings.databaseURL)
         } else if settings.only == "all" || settings.only == "workflows" {
             json += try await workflows(settings, root: root)
         }
@@ -116,24 +116,31 @@ struct Benchmark {
     /// The peer's workloads W1, W2, W4 and W6 on the workflow engine.
     static func workflows(_ settings: Settings, root: String) async throws -> [String] {
         print("workflows: the peer's 3-step workflow, \(settings.seconds) s per closed-loop workload")
-        let w1Directory = root + "/w1"
+        let place = { (name: String) in BenchStore.location(name, root: root, database: settings.databaseURL) }
+        let w1Directory = place("w1")
         let w1 = try await WorkflowWorkloads.closedLoop(directory: w1Directory, clients: 1, seconds: settings.seconds)
         print(w1.line("W1 1 client (workflows)"))
-        let w6 = try WorkflowWorkloads.bytesOnDisk(directory: w1Directory)
-        print(
-            "W6 bytes on disk per completed 3-step workflow: \(Int(w6.apparent)) B in the log (\(Int(w6.allocated)) B allocated), \(w6.count) workflows"
-        )
-        let w2 = try await WorkflowWorkloads.closedLoop(directory: root + "/w2", clients: 32, seconds: settings.seconds)
+        var w6Line: [String] = []
+        if settings.databaseURL == nil {
+            let w6 = try WorkflowWorkloads.bytesOnDisk(directory: w1Directory)
+            print(
+                "W6 bytes on disk per completed 3-step workflow: \(Int(w6.apparent)) B in the log (\(Int(w6.allocated)) B allocated), \(w6.count) workflows"
+            )
+            w6Line = [
+                "\"W6\":{\"log_bytes_per_workflow\":\(Int(w6.apparent)),\"allocated_bytes_per_workflow\":\(Int(w6.allocated))}"
+            ]
+        }
+        let w2 = try await WorkflowWorkloads.closedLoop(directory: place("w2"), clients: 32, seconds: settings.seconds)
         print(w2.line("W2 32 clients (workflows)"))
-        let w4 = try await WorkflowWorkloads.recovery(directory: root + "/w4", count: settings.recoveryCount)
+        let w4 = try await WorkflowWorkloads.recovery(directory: place("w4"), count: settings.recoveryCount)
         print(
             "W4 recovery of \(settings.recoveryCount) pending workflows after SIGKILL: \(w4.seconds.rounded(3)) s (\(w4.perSecond.rounded(0)) workflows/s)"
         )
-        let w3 = try await queues(root: root)
+        let w3 = try await queues(root: root, database: settings.databaseURL)
         var w5: [String] = []
         for crossProcess in [false, true] {
             let (sendToRecv, roundTrip) = try await MessagingWorkloads.run(
-                directory: root + "/w5", crossProcess: crossProcess)
+                directory: place("w5-\(crossProcess ? "cross" : "in")"), crossProcess: crossProcess)
             let label = crossProcess ? "cross-process" : "in-process"
             print(sendToRecv.line("W5 send->recv, \(label)"))
             print(roundTrip.line("W5 round trip, \(label)"))
@@ -144,22 +151,23 @@ struct Benchmark {
         return w3 + w5 + [
             "\"W1\":\(w1.json)", "\"W2_32\":\(w2.json)",
             "\"W4\":{\"workflows\":\(settings.recoveryCount),\"seconds\":\(w4.seconds.rounded(3)),\"per_second\":\(w4.perSecond.rounded(1))}",
-            "\"W6\":{\"log_bytes_per_workflow\":\(Int(w6.apparent)),\"allocated_bytes_per_workflow\":\(Int(w6.allocated))}",
-        ]
+        ] + w6Line
     }
 }
 
 extension Benchmark {
     /// W3: queue drain with 1 and 3 worker processes, and enqueue→start on an idle queue.
-    static func queues(root: String) async throws -> [String] {
+    static func queues(root: String, database: String? = nil) async throws -> [String] {
         var w3: [String] = []
         for processes in [1, 3] {
             let drain = try await QueueWorkloads.drain(
-                directory: root + "/w3-\(processes)", processes: processes, count: 2000)
+                directory: BenchStore.location("w3-\(processes)", root: root, database: database), processes: processes,
+                count: 2000)
             print(drain.line("W3 drain 2000, \(processes) process\(processes == 1 ? "" : "es") (enqueue->start)"))
             w3.append("\"W3_drain_\(processes)_process\":\(drain.json)")
         }
-        let idle = try await QueueWorkloads.idleLatency(directory: root + "/w3-idle", samples: 200)
+        let idle = try await QueueWorkloads.idleLatency(
+            directory: BenchStore.location("w3-idle", root: root, database: database), samples: 200)
         print(idle.line("W3 enqueue->start, idle queue, cross-process"))
         w3.append("\"W3_idle_enqueue_to_start\":\(idle.json)")
         return w3
@@ -177,6 +185,8 @@ struct Settings {
     /// Measure the scale workload on the directory a `--keep` run left, without populating it.
     var reuse = false
     var only = "all"
+    /// `--database-url`: the workflow workloads run on this PostgreSQL (a schema of their own each).
+    var databaseURL: String?
     /// Leave the benchmark's directories behind (for inspecting them).
     var keep = false
 
@@ -198,6 +208,7 @@ struct Settings {
             case "--scale-count": scaleCount = Int(arguments[i + 1]) ?? scaleCount
             case "--replay-count": replayCount = Int(arguments[i + 1]) ?? replayCount
             case "--only": only = arguments[i + 1]
+            case "--database-url": databaseURL = arguments[i + 1]
             default: break
             }
             i += 2

@@ -13,7 +13,7 @@ enum MessagingWorkloads {
     static func responderEngine(_ directory: String) throws -> DurableEngine {
         var configuration = DurableEngine.Configuration(applicationVersion: "bench-w5")
         configuration.logger.logLevel = .error
-        let engine = try DurableEngine(directory: directory, configuration: configuration)
+        let engine = DurableEngine(store: try BenchStore.open(directory), configuration: configuration)
         engine.register(name: "responder") { (count: Int, context: WorkflowContext) -> Int in
             for _ in 0..<count {
                 guard let i = try await context.recv(topic: "ping", as: Int.self, timeout: .seconds(60)) else { break }

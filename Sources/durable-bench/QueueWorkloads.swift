@@ -29,7 +29,7 @@ enum QueueWorkloads {
         }
         var logger = Logger(label: "w3")
         logger.logLevel = .error
-        let client = try DurableClient(directory: directory)
+        let client = DurableClient(store: try BenchStore.open(directory))
         let start = nowNanos()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for lane in 0..<8 {
@@ -61,7 +61,7 @@ enum QueueWorkloads {
         let worker = try SelfProcess.spawn(["--w3-worker", directory])
         defer { worker.kill() }
         guard worker.readLine() == "ready" else { throw WorkflowError("a W3 worker did not get ready") }
-        let client = try DurableClient(directory: directory)
+        let client = DurableClient(store: try BenchStore.open(directory))
         var latencies: [Double] = []
         let start = nowNanos()
         for i in 0..<samples {

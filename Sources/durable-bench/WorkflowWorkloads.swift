@@ -53,10 +53,7 @@ enum WorkflowWorkloads {
     static func engine(_ directory: String, block: Bool = false, counter: Counter? = nil) throws -> DurableEngine {
         var configuration = DurableEngine.Configuration(applicationVersion: "bench-1")
         configuration.logger.logLevel = .error
-        var options = LogStore.Options()
-        options.compress = true
-        let engine = DurableEngine(
-            store: try FileWorkflowStore(directory: directory, options: options), configuration: configuration)
+        let engine = DurableEngine(store: try BenchStore.open(directory), configuration: configuration)
         engine.register(ThreeSteps(blockInSecondStep: block, firstStepsDone: counter))
         return engine
     }

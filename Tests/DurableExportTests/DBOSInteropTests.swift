@@ -307,21 +307,6 @@ struct DBOSInteropTests {
         #expect(seen["latestVersion"] as? String == newest?["applicationVersion"] as? String)
     }
 
-    func object(_ text: String) throws -> [String: Any] {
-        guard let value = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-            throw InteropError("not a JSON object: \(text)")
-        }
-        return value
-    }
-
-    /// One spelling of a JSON value (sorted keys), so values from two sources compare equal.
-    func canonical(_ value: Any?) -> String {
-        guard let value, !(value is NSNull) else { return "null" }
-        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
-        else { return "\(value)" }
-        return String(decoding: data, as: UTF8.self)
-    }
-
     func sqlLiteral(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
 
     @Test func hostileIDsRoundTripExactlyAndCannotInjectSQL() throws {
@@ -473,4 +458,55 @@ struct LiveDBOSInteropTests {
         let listed = try Interop.durable(["list", "--database-url", url])
         #expect(listed.contains("py-1") && listed.contains("SUCCESS"))
     }
+
+    @Test func swiftReadsADBOSPythonAppsWorkflowsAndItsExecutorLeavesThemAlone() async throws {
+        let pg = try ThrowawayPostgres()
+        try pg.createDatabase("shared")
+        let url = pg.url("shared")
+        let executor = try ChildProcess("DurableTestHelper", ["dbos-peer", url])
+        defer { executor.kill() }
+        #expect(executor.firstLine() == "ready")
+        let (status, out, err) = try Interop.run(
+            Interop.python!, [Interop.root + "/tools/interop/dbos_app_workflows.py", url])
+        try #require(status == 0, "\(err)")
+        #expect(out.contains("\"pickled\": 8"), "\(out)")
+        let listed = try Interop.durable(["list", "--database-url", url, "--json"]).split(separator: "\n").map {
+            try object(String($0))
+        }
+        let native = try #require(listed.first { $0["workflowID"] as? String == "py-native-1" })
+        #expect(native["name"] as? String == "py_native" && native["status"] as? String == "SUCCESS")
+        #expect(native["applicationVersion"] as? String == "py-v1")
+        let steps = try Interop.durable(["steps", "--database-url", url, "py-native-1", "--json"]).split(
+            separator: "\n"
+        ).map { try object(String($0)) }
+        #expect(steps.map { $0["name"] as? String } == ["double", "describe"])
+        // DBOS 3.4 pickles step outputs even in a portable workflow: shown as such, not garbled.
+        #expect(steps.map { $0["output"] as? String } == Array(repeating: "\"<py_pickle payload>\"", count: 2))
+        let inspected = try object(try Interop.durable(["inspect", "--database-url", url, "py-native-1", "--json"]))
+        #expect(canonical(try object(inspected["output"] as! String)) == canonical(["text": "alice=42", "n": 42]))
+        #expect(
+            listed.contains { $0["workflowID"] as? String == "py-pickled-1" && $0["status"] as? String == "SUCCESS" })
+        // The Swift executor ran none of them: each was executed once, by py-app.
+        #expect(
+            try pg.query(
+                "shared",
+                "SELECT workflow_uuid || '=' || recovery_attempts || ':' || application_name FROM dbos.workflow_status WHERE workflow_uuid LIKE 'py-%' ORDER BY 1"
+            ) == ["py-native-1=1:py-app", "py-pickled-1=1:py-app"])
+    }
+}
+
+/// `text` as a JSON object.
+func object(_ text: String) throws -> [String: Any] {
+    guard let value = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+        throw InteropError("not a JSON object: \(text)")
+    }
+    return value
+}
+
+/// One spelling of a JSON value (sorted keys), so values from two sources compare equal.
+func canonical(_ value: Any?) -> String {
+    guard let value, !(value is NSNull) else { return "null" }
+    guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
+    else { return "\(value)" }
+    return String(decoding: data, as: UTF8.self)
 }
