@@ -32,8 +32,18 @@ final class PostgresLease: WorkflowLease {
         }
         if events.isEmpty { return }
         let (store, token) = (self.store, self.token)
+        let fast = try FastAppend.query(
+            events, of: id, token: token, schema: store.s, applicationName: store.options.applicationName)
         let folded = try await store.run(id) {
-            try await store.transaction { connection in
+            if let fast {
+                let owned = try await store.query(fast).first?.decode(Int64.self)
+                guard owned == 1 else {
+                    throw WorkflowStoreError(
+                        .ownershipLost, "another executor took workflow \(id) over", workflowID: id)
+                }
+                return fields  // operations only: no status field changed
+            }
+            return try await store.transaction { connection in
                 let rows = try await connection.query(
                     """
                     SELECT dw.event_seq FROM \(unescaped: store.s).workflow_status ws
@@ -54,7 +64,7 @@ final class PostgresLease: WorkflowLease {
         if let queue = folded.queueName, events.contains(where: { if case .ended = $0 { true } else { false } }) {
             keys.append(QueueKey.queue(queue))
         }
-        try? await store.notify(keys)
+        store.notifyInBackground(keys)
     }
 
     deinit {

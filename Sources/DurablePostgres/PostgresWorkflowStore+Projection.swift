@@ -25,10 +25,18 @@ extension PostgresWorkflowStore {
         history.apply(expanded)
         let folded = history.fields
         for event in expanded { try await project(event, of: id, on: connection) }
+        let seq = after + Int64(entries.count)
+        // Only status changes and resumes change the fields (ends and attempts are expanded).
+        guard expanded.contains(where: { if case .operation = $0 { false } else { true } }) else {
+            _ = try await connection.query(
+                "UPDATE \(unescaped: s).durable_workflows SET event_seq = \(seq) WHERE workflow_uuid = \(id)",
+                logger: logger)
+            return folded
+        }
         try await writeStatus(folded, of: id, on: connection)
         _ = try await connection.query(
             """
-            UPDATE \(unescaped: s).durable_workflows SET event_seq = \(after + Int64(entries.count)),
+            UPDATE \(unescaped: s).durable_workflows SET event_seq = \(seq),
               fields = \(try Journal.encode(folded)), enqueue_seq = \(folded.enqueueSequence)
             WHERE workflow_uuid = \(id)
             """, logger: logger)

@@ -567,8 +567,22 @@ public final class PostgresWorkflowStore: WorkflowStore {
     /// Moves `keys` here at once and in every other store through `NOTIFY`.
     func notify(_ keys: [String]) async throws {
         for key in keys { board.signal(key) }
-        for key in keys { _ = try await query("SELECT pg_notify('durable_wake', \(key))") }
+        _ = try await query("SELECT pg_notify('durable_wake', k) FROM unnest(\(keys.map(Self.payload))::text[]) AS k")
     }
+
+    /// ``notify(_:)`` without waiting for the other stores' part: an append returns once it is
+    /// committed, and a lost notification costs other processes at most a polling interval.
+    func notifyInBackground(_ keys: [String]) {
+        for key in keys { board.signal(key) }
+        let (client, logger, payloads) = (client, logger, keys.map(Self.payload))
+        Task {
+            _ = try? await client.query(
+                "SELECT pg_notify('durable_wake', k) FROM unnest(\(payloads)::text[]) AS k", logger: logger)
+        }
+    }
+
+    /// A key as a notification payload (at most 8000 bytes; a longer one wakes every waiter).
+    static func payload(_ key: String) -> String { key.utf8.count > 7_900 ? "*" : key }
 }
 
 /// The keys of the wake-up board, and of the payloads of `durable_wake` notifications.
