@@ -80,4 +80,36 @@ struct PostgresEngineTests {
             try server.psql("SELECT status FROM dbos.workflow_status WHERE workflow_uuid = 'm1'", database: "migrated")
                 == "SUCCESS\n")
     }
+
+    @Test(
+        "connections cut by the server again and again: the executor reconnects, finishes every workflow, and no checkpointed step reruns"
+    )
+    func connectionsCutRepeatedly() async throws {
+        let server = try TemporaryPostgres()
+        let url = try server.createDatabase("cut")
+        let dir = TemporaryDirectory()
+        let ledger = dir.path + "/ledger"
+        let ids = (0..<6).map { "cut-\($0)" }
+        let executor = try ChildProcess(
+            "DurableTestHelper", ["workflows", url, ledger] + ids, environment: ["STEP_SLEEP_MS": "400"])
+        // Every connection of the database, the executor's pool and its control connection, is
+        // terminated by the server every 400 ms while the workflows run.
+        var cuts = 0
+        let finished = Task { await executor.finish() }
+        for _ in 0..<12 {
+            try await Task.sleep(for: .milliseconds(400))
+            let killed = try server.psql(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = 'cut' AND pid <> pg_backend_pid()"
+            )
+            cuts += Int(killed.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        }
+        let (status, _, output) = await finished.value
+        #expect(cuts > 0, "the test cut connections")
+        #expect(status == 0, "\(output)")
+        #expect(output.split(separator: "\n").sorted() == ids.map { "\($0) 55" }.sorted(), "\(output)")
+        #expect(try rerunsAfterCheckpoint(ledger) == [])
+        #expect(
+            try server.psql("SELECT count(*) FROM dbos.workflow_status WHERE status = 'SUCCESS'", database: "cut")
+                == "6\n")
+    }
 }
