@@ -150,6 +150,9 @@ final class ControlLink: Sendable {
                 }
             }
             await group.next()
+            // Whichever ended first, close the connection: that ends the other (a listen on a
+            // connection the server terminated need not end on its own, and the group waits for it).
+            try? await connection.close()
             group.cancelAll()
         }
     }

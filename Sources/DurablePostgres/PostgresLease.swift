@@ -38,25 +38,32 @@ final class PostgresLease: WorkflowLease {
             if let fast {
                 let owned = try await store.query(fast).first?.decode(Int64.self)
                 guard owned == 1 else {
+                    try await store.recordForeignCancel(id, token: token, fields: fields)
                     throw WorkflowStoreError(
-                        .ownershipLost, "another executor took workflow \(id) over", workflowID: id)
+                        .ownershipLost, "another executor took workflow \(id) over, or a DBOS client cancelled it",
+                        workflowID: id)
                 }
                 return fields  // operations only: no status field changed
             }
-            return try await store.transaction { connection in
-                let rows = try await connection.query(
-                    """
-                    SELECT dw.event_seq FROM \(unescaped: store.s).workflow_status ws
-                    JOIN \(unescaped: store.s).durable_workflows dw USING (workflow_uuid)
-                    WHERE ws.workflow_uuid = \(id) AND ws.owner_xid = \(token) AND dw.lease_token = \(token)
-                    FOR NO KEY UPDATE OF ws, dw
-                    """, logger: store.logger
-                ).collect()
-                guard let seq = try rows.first?.decode(Int64.self) else {
-                    throw WorkflowStoreError(
-                        .ownershipLost, "another executor took workflow \(id) over", workflowID: id)
+            do {
+                return try await store.transaction { connection in
+                    let rows = try await connection.query(
+                        """
+                        SELECT dw.event_seq FROM \(unescaped: store.s).workflow_status ws
+                        JOIN \(unescaped: store.s).durable_workflows dw USING (workflow_uuid)
+                        WHERE ws.workflow_uuid = \(id) AND ws.owner_xid = \(token) AND dw.lease_token = \(token)
+                        FOR NO KEY UPDATE OF ws, dw
+                        """, logger: store.logger
+                    ).collect()
+                    guard let seq = try rows.first?.decode(Int64.self) else {
+                        throw WorkflowStoreError(
+                            .ownershipLost, "another executor took workflow \(id) over", workflowID: id)
+                    }
+                    return try await store.record(events, of: id, after: seq, fields: fields, on: connection)
                 }
-                return try await store.record(events, of: id, after: seq, fields: fields, on: connection)
+            } catch let error as WorkflowStoreError where error.code == .ownershipLost {
+                try await store.recordForeignCancel(id, token: token, fields: fields)
+                throw error
             }
         }
         state.withLock { $0.fields = folded }

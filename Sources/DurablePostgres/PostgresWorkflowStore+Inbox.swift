@@ -8,51 +8,57 @@ extension PostgresWorkflowStore {
     @discardableResult
     public func deliver(_ item: InboxItem, to id: String) async throws -> Bool {
         try await run(id) { [self] in
-            let body = try Self.encode(item)
-            do {
-                try await transaction { connection in
-                    // The status row first (key share, as the inbox's foreign key takes anyway), as
-                    // every writer locks it before the journal row; then the journal row's lock
-                    // orders deliveries to the workflow until commit.
-                    _ = try await connection.query(
-                        """
-                        SELECT 1 FROM \(unescaped: self.s).workflow_status WHERE workflow_uuid = \(id) FOR KEY SHARE
-                        """, logger: self.logger)
-                    let rows = try await connection.query(
-                        """
-                        UPDATE \(unescaped: self.s).durable_workflows SET inbox_seq = inbox_seq + 1
-                        WHERE workflow_uuid = \(id) RETURNING inbox_seq
-                        """, logger: self.logger
-                    ).collect()
-                    guard let seq = try rows.first?.decode(Int64.self) else {
-                        throw WorkflowStoreError(.notFound, "no workflow has the ID \(id)", workflowID: id)
-                    }
-                    let inserted = try await connection.query(
-                        """
-                        INSERT INTO \(unescaped: self.s).durable_inbox (destination_uuid, seq, item_id, body)
-                        VALUES (\(id), \(seq), \(item.id), \(body))
-                        ON CONFLICT (destination_uuid, item_id) DO NOTHING RETURNING 1
-                        """, logger: self.logger
-                    ).collect()
-                    guard !inserted.isEmpty else { throw AlreadyDelivered() }
-                    if case .message(let message) = item {
-                        _ = try await connection.query(
-                            """
-                            INSERT INTO \(unescaped: self.s).notifications (message_uuid, destination_uuid, topic, message,
-                              created_at_epoch_ms, serialization)
-                            VALUES (\(Self.messageUUID(message.id, to: id)), \(id),
-                              \(message.topic ?? DBOSMapping.nullTopic), \(message.value), \(message.sentAt),
-                              \(DBOSMapping.serialization))
-                            ON CONFLICT (message_uuid) DO NOTHING
-                            """, logger: self.logger)
-                    }
-                }
-            } catch is AlreadyDelivered {
-                return false
-            }
+            guard try await insertInboxItem(item, to: id) else { return false }
             try await notify([WakeKey.inbox(id)])
             return true
         }
+    }
+
+    /// Puts `item` in `id`'s inbox at its next position unless an item with its ID is there;
+    /// returns whether it did.
+    func insertInboxItem(_ item: InboxItem, to id: String) async throws -> Bool {
+        let body = try Self.encode(item)
+        do {
+            try await transaction { connection in
+                // The status row first (key share, as the inbox's foreign key takes anyway), as
+                // every writer locks it before the journal row; then the journal row's lock
+                // orders deliveries to the workflow until commit.
+                _ = try await connection.query(
+                    "SELECT 1 FROM \(unescaped: self.s).workflow_status WHERE workflow_uuid = \(id) FOR KEY SHARE",
+                    logger: self.logger)
+                let rows = try await connection.query(
+                    """
+                    UPDATE \(unescaped: self.s).durable_workflows SET inbox_seq = inbox_seq + 1
+                    WHERE workflow_uuid = \(id) RETURNING inbox_seq
+                    """, logger: self.logger
+                ).collect()
+                guard let seq = try rows.first?.decode(Int64.self) else {
+                    throw WorkflowStoreError(.notFound, "no workflow has the ID \(id)", workflowID: id)
+                }
+                let inserted = try await connection.query(
+                    """
+                    INSERT INTO \(unescaped: self.s).durable_inbox (destination_uuid, seq, item_id, body)
+                    VALUES (\(id), \(seq), \(item.id), \(body))
+                    ON CONFLICT (destination_uuid, item_id) DO NOTHING RETURNING 1
+                    """, logger: self.logger
+                ).collect()
+                guard !inserted.isEmpty else { throw AlreadyDelivered() }
+                if case .message(let message) = item {
+                    _ = try await connection.query(
+                        """
+                        INSERT INTO \(unescaped: self.s).notifications (message_uuid, destination_uuid, topic, message,
+                          created_at_epoch_ms, serialization)
+                        VALUES (\(Self.messageUUID(message.id, to: id)), \(id),
+                          \(message.topic ?? DBOSMapping.nullTopic), \(message.value), \(message.sentAt),
+                          \(DBOSMapping.serialization))
+                        ON CONFLICT (message_uuid) DO NOTHING
+                        """, logger: self.logger)
+                }
+            }
+        } catch is AlreadyDelivered {
+            return false
+        }
+        return true
     }
 
     public func inbox(of id: String) async throws -> [InboxItem] {
@@ -63,6 +69,7 @@ extension PostgresWorkflowStore {
     /// not decode is skipped, as the protocol says).
     func inboxItems(of id: String, after: Int64) async throws -> [(Int64, InboxItem)] {
         try await adoptMessages(to: id)
+        try await checkLease(of: id)
         let rows = try await client.query(
             """
             SELECT seq, body FROM \(unescaped: s).durable_inbox

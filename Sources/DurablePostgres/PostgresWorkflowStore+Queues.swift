@@ -1,6 +1,7 @@
 import DurableExport
 import DurableLog
 import DurableStorage
+import DurableWorkflows
 import FoundationEssentials
 import PostgresNIO
 import Synchronization
@@ -163,7 +164,7 @@ extension PostgresWorkflowStore {
         let candidates = try await connection.query(
             """
             SELECT ws.workflow_uuid, COALESCE(ws.name, ''), COALESCE(ws.queue_partition_key, ''),
-              ws.delay_until_epoch_ms, dw.fields, dw.event_seq
+              ws.delay_until_epoch_ms, dw.fields, dw.event_seq, ws.status, ws.updated_at
             FROM \(unescaped: s).workflow_status ws JOIN \(unescaped: s).durable_workflows dw USING (workflow_uuid)
             WHERE ws.queue_name = \(queue.name) AND ws.status IN ('ENQUEUED', 'DELAYED') AND dw.corruption IS NULL
               AND (ws.application_version IS NULL OR ws.application_version = \(request.applicationVersion))
@@ -180,8 +181,8 @@ extension PostgresWorkflowStore {
         var started: [String: Int] = [:]
         var starts: [Start] = []
         for row in candidates {
-            let (id, name, partition, delayUntil, fieldsText, seq) = try row.decode(
-                (String, String, String, Int64?, String, Int64).self)
+            let (id, name, partition, delayUntil, fieldsText, seq, dbosStatus, updatedAt) = try row.decode(
+                (String, String, String, Int64?, String, Int64, String, Int64).self)
             if let due = delayUntil, due > now {
                 wake = min(wake ?? due, due)
                 continue
@@ -200,7 +201,14 @@ extension PostgresWorkflowStore {
                     continue
                 }
             }
-            let fields = try Self.fields(fieldsText, corruption: nil, status: nil, id: id)
+            let recorded = try Self.fields(fieldsText, corruption: nil, status: nil, id: id)
+            // Resumed by a DBOS client (ENQUEUED again on its internal queue): recorded as a resume.
+            let fix = try await reconciliation(
+                id, status: dbosStatus, updatedAt: updatedAt, queue: queue.name, fields: recorded, on: connection)
+            var history = WorkflowHistory(workflowID: id)
+            history.fields = recorded
+            history.apply(Journal.expanded(fix))
+            let fields = history.fields
             let token = UUID().uuidString.lowercased()
             guard
                 state.withLock({ state -> Bool in
@@ -226,9 +234,11 @@ extension PostgresWorkflowStore {
                 WHERE workflow_uuid = \(id)
                 """, logger: logger)
             let events = try await journal(of: id, on: connection)
-            let folded = try await record([.statusChanged(delta)], of: id, after: seq, fields: fields, on: connection)
+            let folded = try await record(
+                fix + [.statusChanged(delta)], of: id, after: seq, fields: recorded, on: connection)
             started[partition, default: 0] = count + 1
-            starts.append(Start(id: id, token: token, fields: folded, events: events + [.statusChanged(delta)]))
+            let recordedNow = Journal.expanded(fix) + [.statusChanged(delta)]
+            starts.append(Start(id: id, token: token, fields: folded, events: events + recordedNow))
         }
         return (starts, wake)
     }

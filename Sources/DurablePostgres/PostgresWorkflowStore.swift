@@ -276,7 +276,8 @@ public final class PostgresWorkflowStore: WorkflowStore {
                 SELECT ws.owner_xid, dw.lease_token, dw.lease_instance, dw.corruption, dw.fields,
                   CASE WHEN dw.lease_instance IS NULL OR dw.lease_instance = \(self.instanceID) THEN false
                        ELSE \(unescaped: self.s).durable_instance_alive(dw.lease_instance, \(self.livenessMilliseconds))
-                  END
+                  END,
+                  ws.status, ws.updated_at, ws.queue_name, dw.event_seq
                 FROM \(unescaped: self.s).workflow_status ws
                 LEFT JOIN \(unescaped: self.s).durable_workflows dw USING (workflow_uuid)
                 WHERE ws.workflow_uuid = \(id) FOR NO KEY UPDATE OF ws
@@ -285,8 +286,9 @@ public final class PostgresWorkflowStore: WorkflowStore {
             guard let row = rows.first else {
                 throw WorkflowStoreError(.notFound, "no workflow has the ID \(id)", workflowID: id)
             }
-            let (owner, leaseToken, leaseInstance, corruption, fieldsText, alive) = try row.decode(
-                (String?, String?, String?, String?, String?, Bool).self)
+            let (owner, leaseToken, leaseInstance, corruption, fieldsText, alive, status, updatedAt, queue, seq) =
+                try row.decode(
+                    (String?, String?, String?, String?, String?, Bool, String?, Int64, String?, Int64?).self)
             guard let fieldsText else { return nil }  // a DBOS app's workflow: not ours to run
             if let owner {
                 guard owner == leaseToken else { return nil }  // a DBOS executor took it
@@ -305,7 +307,12 @@ public final class PostgresWorkflowStore: WorkflowStore {
                 UPDATE \(unescaped: self.s).durable_workflows SET lease_token = \(token),
                   lease_instance = \(self.instanceID) WHERE workflow_uuid = \(id)
                 """, logger: self.logger)
-            let fields = try Journal.decode(WorkflowFields.self, fieldsText)
+            var fields = try Journal.decode(WorkflowFields.self, fieldsText)
+            let fix = try await self.reconciliation(
+                id, status: status, updatedAt: updatedAt, queue: queue, fields: fields, on: connection)
+            if !fix.isEmpty {  // a DBOS client cancelled or resumed it
+                fields = try await self.record(fix, of: id, after: seq ?? 0, fields: fields, on: connection)
+            }
             return (try await self.journal(of: id, on: connection), fields)
         }
     }

@@ -459,6 +459,37 @@ struct LiveDBOSInteropTests {
         #expect(listed.contains("py-1") && listed.contains("SUCCESS"))
     }
 
+    @Test func pythonCancelsAndResumesASwiftWorkflowThatASwiftExecutorRuns() async throws {
+        let pg = try ThrowawayPostgres()
+        try pg.createDatabase("control")
+        let url = pg.url("control")
+        let executor = try ChildProcess("DurableTestHelper", ["dbos-peer", url])
+        defer { executor.kill() }
+        #expect(executor.firstLine() == "ready")
+        let (status, out, err) = try Interop.run(
+            Interop.python!, [Interop.root + "/tools/interop/dbos_cancel_resume.py", url])
+        try #require(status == 0, "\(err)")
+        let seen = try object(out)
+        #expect(seen["running"] as? String == "PENDING", "\(seen)")
+        #expect(seen["cancelled"] as? String == "CANCELLED", "\(seen)")
+        #expect((seen["cancelledResult"] as? String)?.contains("Cancelled") == true, "\(seen)")
+        #expect(seen["resumed"] as? String == "PENDING", "\(seen)")
+        #expect(seen["result"] as? String == "CANCEL ME:again", "\(seen)")
+        #expect(seen["final"] as? String == "SUCCESS")
+        // The journal says what happened: the step once, the cancel's end, the resume, the end.
+        let kinds = try pg.query(
+            "control",
+            "SELECT string_agg(kind, ',' ORDER BY seq) FROM dbos.durable_events WHERE workflow_uuid = 'py-c' AND kind IN ('operation', 'ended', 'resumed')"
+        )
+        #expect(kinds.first?.contains(",ended,resumed,") == true, "\(kinds)")
+        #expect(kinds.first?.hasSuffix(",ended") == true, "\(kinds)")
+        #expect(
+            try pg.query(
+                "control",
+                "SELECT count(*) FROM dbos.operation_outputs WHERE workflow_uuid = 'py-c' AND function_name = 'shout'")
+                == ["1"])
+    }
+
     @Test func swiftReadsADBOSPythonAppsWorkflowsAndItsExecutorLeavesThemAlone() async throws {
         let pg = try ThrowawayPostgres()
         try pg.createDatabase("shared")
